@@ -1,0 +1,103 @@
+//! The active alarm set, kept from the publications on `alarms`.
+//!
+//! History expires, but a client that connects late must still learn which
+//! alarms are firing: `alarms.active` answers from this set. It is updated
+//! on delivery, so with several nodes every node keeps the same set.
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+use telltale_protocol::{Alarm, AlarmState};
+
+/// Alarms that are firing or acknowledged, by id.
+#[derive(Default)]
+pub struct AlarmSet {
+    active: Mutex<HashMap<String, Alarm>>,
+}
+
+impl AlarmSet {
+    /// Applies one published transition: `firing` adds or updates (keeping an
+    /// earlier acknowledgement), `acknowledged` updates, `resolved` removes.
+    pub fn apply(&self, alarm: Alarm) {
+        let mut active = self.active.lock();
+        match alarm.state {
+            AlarmState::Resolved => {
+                active.remove(&alarm.id);
+            }
+            AlarmState::Firing => {
+                let previous = active.get(&alarm.id);
+                let keep_ack = previous.filter(|p| p.state == AlarmState::Acknowledged);
+                let mut alarm = alarm;
+                if let Some(prev) = keep_ack {
+                    alarm.state = AlarmState::Acknowledged;
+                    alarm.by = alarm.by.or_else(|| prev.by.clone());
+                }
+                if alarm.silenced_until.is_none() {
+                    alarm.silenced_until = previous.and_then(|p| p.silenced_until);
+                }
+                active.insert(alarm.id.clone(), alarm);
+            }
+            AlarmState::Acknowledged => {
+                active.insert(alarm.id.clone(), alarm);
+            }
+        }
+    }
+
+    /// The active alarms, most severe first, then newest first.
+    pub fn active(&self) -> Vec<Alarm> {
+        let mut alarms: Vec<Alarm> = self.active.lock().values().cloned().collect();
+        alarms.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.ts.cmp(&a.ts)).then(a.id.cmp(&b.id)));
+        alarms
+    }
+
+    /// One active alarm.
+    pub fn get(&self, id: &str) -> Option<Alarm> {
+        self.active.lock().get(id).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_protocol::Severity;
+
+    fn alarm(id: &str, severity: Severity, state: AlarmState, ts: i64) -> Alarm {
+        Alarm {
+            id: id.into(),
+            source: "h".into(),
+            severity,
+            state,
+            title: id.into(),
+            message: String::new(),
+            ts,
+            value: None,
+            labels: Default::default(),
+            by: None,
+            silenced_until: None,
+        }
+    }
+
+    #[test]
+    fn dedups_by_id_orders_by_severity_and_removes_resolved() {
+        let set = AlarmSet::default();
+        set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 1));
+        set.apply(alarm("b", Severity::Critical, AlarmState::Firing, 2));
+        set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 3));
+        let ids: Vec<_> = set.active().into_iter().map(|a| (a.id, a.ts)).collect();
+        assert_eq!(ids, [("b".to_string(), 2), ("a".to_string(), 3)]);
+        set.apply(alarm("b", Severity::Critical, AlarmState::Resolved, 4));
+        assert_eq!(set.active().len(), 1);
+    }
+
+    #[test]
+    fn refiring_keeps_the_acknowledgement() {
+        let set = AlarmSet::default();
+        set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 1));
+        let mut ack = alarm("a", Severity::Warning, AlarmState::Acknowledged, 2);
+        ack.by = Some("ann".into());
+        set.apply(ack);
+        set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 3));
+        let a = set.get("a").unwrap();
+        assert_eq!((a.state, a.by.as_deref(), a.ts), (AlarmState::Acknowledged, Some("ann"), 3));
+    }
+}

@@ -1,0 +1,190 @@
+//! Command-line flags of `telltale-hub`; each has an environment variable.
+//!
+//! Every field is optional so that only what was given overrides the TOML
+//! file and the defaults (see [`crate::Config::load`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
+
+/// telltale-hub: a realtime push server speaking the Centrifugo client
+/// protocol (JSON) and HTTP API.
+///
+/// Settings come from defaults, then the optional --config TOML file (keys are
+/// the flag names with underscores, e.g. history_size = 500), then environment
+/// variables, then flags. Durations accept forms like 300s, 5m, 1h.
+#[derive(Debug, Default, Parser, Serialize)]
+#[command(name = "telltale-hub", version)]
+pub struct Args {
+    /// TOML file with settings.
+    #[arg(long, env = "TELLTALE_HUB_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address for WebSocket (/connection/websocket) and HTTP (/api, /metrics,
+    /// /healthz) [default: 127.0.0.1:8000]
+    #[arg(long, env = "TELLTALE_HUB_LISTEN", value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+
+    /// Key for the HTTP server API (header X-API-Key or Authorization: apikey
+    /// KEY). Without one the API answers 401.
+    #[arg(long, env = "TELLTALE_HUB_API_KEY", value_name = "KEY", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+
+    /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
+    #[arg(long, env = "TELLTALE_HUB_TOKEN_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<String>,
+
+    /// Accept connections without a token. Only on a trusted network.
+    #[arg(long, env = "TELLTALE_HUB_ALLOW_ANONYMOUS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_anonymous: Option<bool>,
+
+    /// Publications kept per channel for recovery [default: 1000]
+    #[arg(long, env = "TELLTALE_HUB_HISTORY_SIZE", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_size: Option<usize>,
+
+    /// How long publications are kept for recovery [default: 300s]
+    #[arg(long, env = "TELLTALE_HUB_HISTORY_TTL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub history_ttl: Option<Duration>,
+
+    /// Largest inbound WebSocket message in bytes; larger closes with 1009
+    /// [default: 65536]
+    #[arg(long, env = "TELLTALE_HUB_MAX_MESSAGE_SIZE", value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_size: Option<usize>,
+
+    /// Outbound bytes queued per client; a client that falls this far behind is
+    /// disconnected with 3008 "slow" [default: 1048576]
+    #[arg(long, env = "TELLTALE_HUB_CLIENT_QUEUE_BYTES", value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_queue_bytes: Option<usize>,
+
+    /// Publish this machine's CPU, memory, network, disk and load on
+    /// metrics:<hostname>, with threshold alarms on `alarms`.
+    #[arg(long, env = "TELLTALE_HUB_COLLECTOR", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collector: Option<bool>,
+
+    /// How often the collector samples [default: 1s]
+    #[arg(long, env = "TELLTALE_HUB_COLLECTOR_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub collector_interval: Option<Duration>,
+
+    /// Browser origin allowed to connect, e.g. https://app.example.com
+    /// (repeatable). The hub's own host is always allowed.
+    #[arg(long = "allowed-origin", env = "TELLTALE_HUB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    #[serde(rename = "allowed_origins", skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+
+    /// Accept WebSocket connections from any browser origin.
+    #[arg(long, env = "TELLTALE_HUB_ALLOW_ANY_ORIGIN", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_any_origin: Option<bool>,
+
+    /// Let connected clients use the `publish` command (refused with error 103
+    /// otherwise).
+    #[arg(long, env = "TELLTALE_HUB_ALLOW_CLIENT_PUBLISH", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_client_publish: Option<bool>,
+
+    /// Most simultaneous WebSocket connections; more are closed with 3504
+    /// [default: 100000]
+    #[arg(long, env = "TELLTALE_HUB_MAX_CONNECTIONS", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+
+    /// Server ping interval sent to clients [default: 25s]
+    #[arg(long, env = "TELLTALE_HUB_PING_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub ping_interval: Option<Duration>,
+
+    /// Time a client has to answer a ping before 3012 "no pong" [default: 8s]
+    #[arg(long, env = "TELLTALE_HUB_PONG_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub pong_timeout: Option<Duration>,
+
+    /// Time allowed for the WebSocket handshake and the connect command
+    /// [default: 10s]
+    #[arg(long, env = "TELLTALE_HUB_HANDSHAKE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub handshake_timeout: Option<Duration>,
+
+    /// Time allowed for one write to a client before 3009 [default: 10s]
+    #[arg(long, env = "TELLTALE_HUB_WRITE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub write_timeout: Option<Duration>,
+
+    /// Node name in /api/info and logs [default: hostname]
+    #[arg(long, env = "TELLTALE_HUB_NODE_NAME", value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+}
+
+impl Args {
+    /// The final configuration: defaults < file < environment and flags.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        Config::load(self.config.as_ref(), &self)
+    }
+}
+
+/// Serializes an optional duration the way the TOML file writes it ("300s").
+mod opt_duration {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let args = Args::try_parse_from([
+            "telltale-hub",
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-anonymous",
+            "--history-ttl",
+            "90s",
+            "--allowed-origin",
+            "https://a.example",
+        ])
+        .unwrap();
+        let config = args.into_config().unwrap();
+        assert!(config.allow_anonymous);
+        assert_eq!(config.history_ttl, Duration::from_secs(90));
+        assert_eq!(config.allowed_origins, ["https://a.example"]);
+        assert_eq!(config.history_size, 1000);
+    }
+
+    #[test]
+    fn bad_flag_value_is_refused_naming_the_flag() {
+        let err = Args::try_parse_from(["telltale-hub", "--history-size", "lots"]).unwrap_err();
+        assert!(err.to_string().contains("--history-size"), "{err}");
+        let args = Args::try_parse_from(["telltale-hub", "--max-message-size", "10"]).unwrap();
+        assert!(args.into_config().unwrap_err().0.contains("--max-message-size"));
+    }
+}

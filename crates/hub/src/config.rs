@@ -1,0 +1,212 @@
+//! Hub settings: defaults, an optional TOML file, then flags and environment.
+//!
+//! Later sources win: built-in defaults < `--config` file < environment
+//! variables and flags (clap reads both). Every value is checked once at
+//! start, and a bad one is refused with a message naming its flag.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything a hub needs to run. `Config::default()` is a sensible local
+/// setup (loopback, no auth configured: connections need a token secret or
+/// `allow_anonymous`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on for WebSocket and HTTP.
+    pub listen: SocketAddr,
+    /// Key for the HTTP server API; the API is refused (401) without one.
+    pub api_key: Option<String>,
+    /// HMAC secret for connection JWTs (HS256/384/512).
+    pub token_secret: Option<String>,
+    /// Accept connections without a token (trusted networks only).
+    pub allow_anonymous: bool,
+    /// Publications kept per channel.
+    pub history_size: usize,
+    /// How long publications are kept.
+    #[serde(with = "humantime_serde")]
+    pub history_ttl: Duration,
+    /// Largest inbound WebSocket message, bytes; larger closes with 1009.
+    pub max_message_size: usize,
+    /// Outbound bytes queued per client before it is disconnected as slow.
+    pub client_queue_bytes: usize,
+    /// Publish this machine's metrics and threshold alarms.
+    pub collector: bool,
+    /// How often the collector samples.
+    #[serde(with = "humantime_serde")]
+    pub collector_interval: Duration,
+    /// Browser origins allowed to connect (besides the hub's own host).
+    pub allowed_origins: Vec<String>,
+    /// Allow any browser origin.
+    pub allow_any_origin: bool,
+    /// Let connected clients use the `publish` command.
+    pub allow_client_publish: bool,
+    /// Most simultaneous WebSocket connections.
+    pub max_connections: usize,
+    /// Server ping interval.
+    #[serde(with = "humantime_serde")]
+    pub ping_interval: Duration,
+    /// How long a client has to answer a ping.
+    #[serde(with = "humantime_serde")]
+    pub pong_timeout: Duration,
+    /// Time allowed for the HTTP upgrade and the `connect` command.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Time allowed for one write to a client.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// Name of this node in `/api/info` and metrics (default: hostname).
+    pub node_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            api_key: None,
+            token_secret: None,
+            allow_anonymous: false,
+            history_size: 1000,
+            history_ttl: Duration::from_secs(300),
+            max_message_size: 64 * 1024,
+            client_queue_bytes: 1024 * 1024,
+            collector: false,
+            collector_interval: Duration::from_secs(1),
+            allowed_origins: Vec::new(),
+            allow_any_origin: false,
+            allow_client_publish: false,
+            max_connections: 100_000,
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(8),
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            node_name: hostname::get()
+                .ok()
+                .and_then(|name| name.into_string().ok())
+                .unwrap_or_else(|| "telltale".into()),
+        }
+    }
+}
+
+/// A setting that cannot be used; the message names the flag.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Merges defaults, an optional TOML file and `overrides` (flags and
+    /// environment, already parsed), then checks the result.
+    pub fn load(file: Option<&PathBuf>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "--config: file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let config: Config = figment
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(format!("--config {}: {e}", display(file))))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the flag to fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let rules: [(bool, &str, String); 9] = [
+            (self.history_size == 0, "--history-size", "must be at least 1".into()),
+            (self.history_ttl.is_zero(), "--history-ttl", "must be longer than 0s".into()),
+            (
+                self.max_message_size < 1024,
+                "--max-message-size",
+                "must be at least 1024 bytes".into(),
+            ),
+            (
+                self.client_queue_bytes < self.max_message_size,
+                "--client-queue-bytes",
+                format!("must be at least --max-message-size ({})", self.max_message_size),
+            ),
+            (self.max_connections == 0, "--max-connections", "must be at least 1".into()),
+            (self.ping_interval < Duration::from_secs(1), "--ping-interval", "must be at least 1s".into()),
+            (self.pong_timeout.is_zero(), "--pong-timeout", "must be longer than 0s".into()),
+            (
+                self.collector_interval < Duration::from_millis(100),
+                "--collector-interval",
+                "must be at least 100ms".into(),
+            ),
+            (
+                self.token_secret.as_deref() == Some(""),
+                "--token-secret",
+                "must not be empty".into(),
+            ),
+        ];
+        if let Some((_, flag, why)) = rules.into_iter().find(|(bad, _, _)| *bad) {
+            return Err(ConfigError(format!("{flag} {why}")));
+        }
+        if self.api_key.as_deref() == Some("") {
+            return Err(ConfigError("--api-key must not be empty".into()));
+        }
+        if let Some(origin) = self.allowed_origins.iter().find(|o| !o.contains("://")) {
+            return Err(ConfigError(format!(
+                "--allowed-origin {origin:?} must be a full origin such as https://example.com"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn display(file: Option<&PathBuf>) -> String {
+    file.map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_value_names_its_flag() {
+        let config = Config {
+            history_size: 0,
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("--history-size"));
+        let config = Config {
+            client_queue_bytes: 10,
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("--client-queue-bytes"));
+    }
+
+    #[test]
+    fn toml_file_is_read_and_overrides_win() {
+        let dir = std::env::temp_dir().join(format!("telltale-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.toml");
+        std::fs::write(&path, "history_size = 5\nhistory_ttl = \"2m\"\nlisten = \"127.0.0.1:9\"\n").unwrap();
+        #[derive(Serialize)]
+        struct Flags {
+            listen: &'static str,
+        }
+        let config = Config::load(Some(&path), Flags { listen: "127.0.0.1:7" }).unwrap();
+        assert_eq!(config.history_size, 5);
+        assert_eq!(config.history_ttl, Duration::from_secs(120));
+        assert_eq!(config.listen.port(), 7);
+        std::fs::write(&path, "histroy_size = 5\n").unwrap();
+        let err = Config::load(Some(&path), Flags { listen: "127.0.0.1:7" }).unwrap_err();
+        assert!(err.0.contains("histroy_size"), "{err}");
+    }
+}

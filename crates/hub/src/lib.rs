@@ -1,0 +1,49 @@
+//! telltale-hub: a realtime push server speaking the Centrifugo client
+//! protocol (JSON) and HTTP API.
+//!
+//! The classic hub (register, unregister, broadcast, ping/pong, write
+//! deadlines) grown into a server with channels, history and recovery,
+//! bounded client queues, JWT auth, an HTTP API and Prometheus metrics.
+//!
+//! # Layout
+//!
+//! - [`server`]: the accept loop, the HTTP router, graceful shutdown.
+//! - [`websocket`]: the upgrade request (origin check, limits) → a session.
+//! - [`session`]: one connection: commands, replies, heartbeat.
+//! - [`writer`]: a connection's bounded queue and its coalescing writer.
+//! - [`node`]: the one publish path and subscribe-with-recovery.
+//! - [`hub`]: who is connected and subscribed on this node.
+//! - [`broker`]: history and fan-out behind a trait (memory now, Redis later).
+//! - [`history`]: one channel's bounded stream with offsets and an epoch.
+//! - [`api`]: the HTTP server API (`/api/<method>`).
+//! - [`auth`]: connection JWTs and the API key.
+//! - [`rpc`], [`alarms`], [`catalog`]: Telltale's RPC methods and the state
+//!   they answer from.
+//! - [`collector`]: this machine's metrics and threshold alarms.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`config`], [`cli`]: settings from defaults, a TOML file, env and flags.
+//! - [`channel`]: channel name rules.
+#![deny(missing_docs)]
+
+pub mod alarms;
+pub mod api;
+pub mod auth;
+pub mod broker;
+pub mod catalog;
+pub mod channel;
+pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod history;
+pub mod hub;
+pub mod metrics;
+pub mod node;
+pub mod rpc;
+pub mod server;
+pub mod session;
+pub mod websocket;
+pub mod writer;
+
+pub use config::Config;
+pub use node::Node;
+pub use server::Server;

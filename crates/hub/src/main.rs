@@ -1,0 +1,61 @@
+//! `telltale-hub`: run the push server. See `telltale-hub --help`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use telltale_hub::cli::Args;
+use telltale_hub::Server;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Args::parse().into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("telltale-hub: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Every connection is a file descriptor; the usual soft limit of 1024
+    // would cap the hub far below --max-connections.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the open file limit");
+    }
+    if config.api_key.is_none() {
+        tracing::warn!("no --api-key: the HTTP API answers 401 to every request");
+    }
+    if config.token_secret.is_none() && !config.allow_anonymous {
+        tracing::warn!("neither --token-secret nor --allow-anonymous: no client can connect");
+    }
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("telltale-hub: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    // One parseable line on stdout, for scripts and tests that use port 0.
+    println!("telltale-hub listening on {}", server.local_addr());
+    let _ = std::io::stdout().flush();
+    match server.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("telltale-hub: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,100 @@
+//! Prometheus metrics of one node, served on `/metrics`.
+//!
+//! Each node has its own registry (not the global one) so that several hubs
+//! in one process, as in tests or the desktop app, do not mix their figures.
+
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+/// Counters and gauges of a node.
+pub struct Metrics {
+    registry: Registry,
+    /// Open WebSocket connections (connected or not yet).
+    pub connections: IntGauge,
+    /// Active subscriptions.
+    pub subscriptions: IntGauge,
+    /// Commands received from clients.
+    pub messages_in: IntCounter,
+    /// JSON objects written to clients (replies, pushes, pings).
+    pub messages_out: IntCounter,
+    /// Bytes received from clients.
+    pub bytes_in: IntCounter,
+    /// Bytes written to clients.
+    pub bytes_out: IntCounter,
+    /// Disconnects by code.
+    pub disconnects: IntCounterVec,
+    /// Clients disconnected because their queue overflowed (3008).
+    pub slow_disconnects: IntCounter,
+    /// Publications accepted.
+    pub publications: IntCounter,
+    /// Time to run one publish through the broker, in seconds.
+    pub publish_latency: Histogram,
+}
+
+impl Metrics {
+    /// Fresh metrics in a registry of their own.
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("telltale_hub".into()), None)
+            .expect("static prefix is valid");
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("static metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("static metric");
+            registry.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let disconnects = IntCounterVec::new(Opts::new("disconnects_total", "Disconnects by close code"), &["code"])
+            .expect("static metric");
+        registry.register(Box::new(disconnects.clone())).expect("unique metric");
+        let publish_latency = Histogram::with_opts(
+            HistogramOpts::new("publish_duration_seconds", "Time to publish through the broker")
+                .buckets(vec![0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5]),
+        )
+        .expect("static metric");
+        registry.register(Box::new(publish_latency.clone())).expect("unique metric");
+        Self {
+            connections: gauge("connections", "Open WebSocket connections"),
+            subscriptions: gauge("subscriptions", "Active subscriptions"),
+            messages_in: counter("messages_in_total", "Commands received from clients"),
+            messages_out: counter("messages_out_total", "JSON objects written to clients"),
+            bytes_in: counter("bytes_in_total", "Bytes received from clients"),
+            bytes_out: counter("bytes_out_total", "Bytes written to clients"),
+            slow_disconnects: counter("slow_disconnects_total", "Clients disconnected as too slow (3008)"),
+            publications: counter("publications_total", "Publications accepted"),
+            disconnects,
+            publish_latency,
+            registry,
+        }
+    }
+
+    /// Records one coalesced write.
+    pub fn record_out(&self, messages: usize, bytes: usize) {
+        self.messages_out.inc_by(messages as u64);
+        self.bytes_out.inc_by(bytes as u64);
+    }
+
+    /// Records why a connection closed.
+    pub fn record_disconnect(&self, code: u16) {
+        self.disconnects.with_label_values(&[&code.to_string()]).inc();
+        if code == telltale_protocol::Disconnect::SLOW.code {
+            self.slow_disconnects.inc();
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to a Vec cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,335 @@
+//! The node: one hub process. Everything published goes through
+//! [`Node::publish`] into the broker, whoever publishes (HTTP API, a
+//! client, the collector, an alarm ack); the broker hands each publication
+//! back to [`Local`] for delivery to this node's subscribers.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde::Serialize;
+use telltale_protocol::api::{NodeInfo, PublishResult};
+use telltale_protocol::command::{StreamPosition, SubscribeRequest};
+use telltale_protocol::reply::{ClientInfo, HistoryResult, SubscribeResult};
+use telltale_protocol::{Alarm, Disconnect, ErrorCode, Publication, RawJson, ReplyError, ALARMS_CHANNEL};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::alarms::AlarmSet;
+use crate::auth::Authenticator;
+use crate::broker::memory::MemoryBroker;
+use crate::broker::{Broker, HistoryQuery, PublicationHandler};
+use crate::catalog::SourceCatalog;
+use crate::history::HistoryLimits;
+use crate::hub::{Connection, Hub};
+use crate::metrics::Metrics;
+use crate::{channel, Config};
+
+/// Options of one publish.
+#[derive(Debug, Default, Clone)]
+pub struct PublishOptions {
+    /// The publishing client, for client publications.
+    pub info: Option<ClientInfo>,
+    /// Tags to attach.
+    pub tags: Option<std::collections::HashMap<String, String>>,
+    /// Do not keep in history.
+    pub skip_history: bool,
+}
+
+/// A hub node; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    uid: String,
+    started: Instant,
+    local: Arc<Local>,
+    broker: Box<dyn Broker>,
+    auth: Authenticator,
+    shutdown: CancellationToken,
+    sessions: TaskTracker,
+    open_sockets: AtomicUsize,
+    next_connection: AtomicU64,
+}
+
+/// This node's side of delivery: subscribers, the alarm set and the catalog.
+#[derive(Default)]
+pub struct Local {
+    /// Subscriptions and connections.
+    pub hub: Hub,
+    /// Active alarms.
+    pub alarms: AlarmSet,
+    /// Known metric sources.
+    pub catalog: SourceCatalog,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+}
+
+/// `{"push":{"channel":..,"pub":..}}`, serialized without copying the data.
+#[derive(Serialize)]
+struct PushFrame<'a> {
+    push: PushBody<'a>,
+}
+
+#[derive(Serialize)]
+struct PushBody<'a> {
+    channel: &'a str,
+    #[serde(rename = "pub")]
+    publication: &'a Publication,
+}
+
+impl PublicationHandler for Local {
+    fn handle_publication(&self, channel: &str, publication: Arc<Publication>) {
+        // Serialized once; every subscriber's queue shares these bytes.
+        let frame = PushFrame {
+            push: PushBody {
+                channel,
+                publication: &publication,
+            },
+        };
+        let frame = Bytes::from(serde_json::to_vec(&frame).expect("publications serialize"));
+        self.hub.broadcast(channel, publication.offset, &frame);
+        if channel == ALARMS_CHANNEL {
+            if let Ok(alarm) = serde_json::from_str::<Alarm>(publication.data.get()) {
+                self.alarms.apply(alarm);
+            }
+        } else {
+            self.catalog.record(channel, publication.data.get());
+        }
+    }
+}
+
+impl Node {
+    /// A node with the in-memory broker.
+    pub fn new(config: Config) -> Self {
+        let local = Arc::new(Local::default());
+        let limits = HistoryLimits {
+            size: config.history_size,
+            ttl: config.history_ttl,
+        };
+        let broker = Box::new(MemoryBroker::new(limits, local.clone()));
+        let auth = Authenticator::new(config.token_secret.as_deref(), config.allow_anonymous);
+        Self {
+            inner: Arc::new(Inner {
+                uid: uuid::Uuid::new_v4().to_string(),
+                started: Instant::now(),
+                local,
+                broker,
+                auth,
+                shutdown: CancellationToken::new(),
+                sessions: TaskTracker::new(),
+                open_sockets: AtomicUsize::new(0),
+                next_connection: AtomicU64::new(1),
+                config,
+            }),
+        }
+    }
+
+    /// The node's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Subscribers, alarms, catalog and metrics of this node.
+    pub fn local(&self) -> &Local {
+        &self.inner.local
+    }
+
+    /// Connection token verifier.
+    pub fn auth(&self) -> &Authenticator {
+        &self.inner.auth
+    }
+
+    /// Cancelled when the node shuts down.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Tracks session tasks so shutdown can wait for them.
+    pub fn sessions(&self) -> &TaskTracker {
+        &self.inner.sessions
+    }
+
+    /// A fresh node-local connection id.
+    pub fn next_connection_id(&self) -> u64 {
+        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts an open WebSocket; `false` when the limit is reached (the
+    /// count is not taken then).
+    pub fn open_socket(&self) -> bool {
+        let limit = self.inner.config.max_connections;
+        self.inner
+            .open_sockets
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// Releases a count taken by [`Node::open_socket`].
+    pub fn close_socket(&self) {
+        self.inner.open_sockets.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Starts shutting down: every client is told 3001 so SDKs reconnect.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.local.hub.disconnect_all(Disconnect::SHUTDOWN);
+        self.inner.sessions.close();
+    }
+
+    /// Publishes `data` on `channel`: the one publish path.
+    pub async fn publish(
+        &self,
+        channel: &str,
+        data: RawJson,
+        options: PublishOptions,
+    ) -> Result<PublishResult, ReplyError> {
+        channel::check(channel)?;
+        if channel == ALARMS_CHANNEL {
+            if let Err(e) = serde_json::from_str::<Alarm>(data.get()) {
+                return Err(ReplyError::with_message(
+                    ErrorCode::BadRequest,
+                    format!("data on `alarms` must be an Alarm: {e}"),
+                ));
+            }
+        }
+        let publication = Publication {
+            data: single_line(data)?,
+            offset: 0,
+            info: options.info,
+            tags: options.tags,
+        };
+        let started = Instant::now();
+        let position = self
+            .inner
+            .broker
+            .publish(channel, publication, options.skip_history)
+            .await?;
+        let metrics = &self.inner.local.metrics;
+        metrics.publish_latency.observe(started.elapsed().as_secs_f64());
+        metrics.publications.inc();
+        Ok(PublishResult {
+            offset: position.offset,
+            epoch: position.epoch,
+        })
+    }
+
+    /// Subscribes `connection` to a channel and prepares the reply,
+    /// recovering missed publications when asked. The subscriber stays
+    /// pending: queue the reply, then call [`Node::activate`] with the
+    /// returned offset.
+    pub async fn subscribe(
+        &self,
+        connection: &Arc<Connection>,
+        request: &SubscribeRequest,
+    ) -> Result<(SubscribeResult, u64), ReplyError> {
+        let channel = request.channel.as_str();
+        channel::check(channel)?;
+        let hub = &self.inner.local.hub;
+        hub.add_pending(channel, connection.clone());
+        let result = self.subscribe_result(request).await;
+        if result.is_err() {
+            hub.remove(channel, connection.id);
+        }
+        result
+    }
+
+    async fn subscribe_result(&self, request: &SubscribeRequest) -> Result<(SubscribeResult, u64), ReplyError> {
+        let channel = request.channel.as_str();
+        let broker = &self.inner.broker;
+        let mut result = SubscribeResult {
+            recoverable: true,
+            positioned: true,
+            was_recovering: request.recover,
+            ..SubscribeResult::default()
+        };
+        let top = if request.recover {
+            let since = StreamPosition {
+                offset: request.offset,
+                epoch: request.epoch.clone(),
+            };
+            let recovery = broker.recover(channel, &since).await?;
+            match recovery.publications {
+                Some(publications) => {
+                    result.recovered = true;
+                    result.offset = request.offset;
+                    result.publications = publications.iter().map(|p| (**p).clone()).collect();
+                }
+                None if request.flag & SubscribeRequest::FLAG_REJECT_UNRECOVERED != 0 => {
+                    return Err(ErrorCode::UnrecoverablePosition.into());
+                }
+                None => result.offset = recovery.position.offset,
+            }
+            result.epoch = recovery.position.epoch;
+            recovery.position.offset
+        } else {
+            let page = broker.history(channel, HistoryQuery::default()).await?;
+            result.offset = page.position.offset;
+            result.epoch = page.position.epoch;
+            page.position.offset
+        };
+        Ok((result, top))
+    }
+
+    /// Makes a pending subscriber live once its reply is queued.
+    pub fn activate(&self, channel: &str, connection: &Connection, covered: u64) {
+        self.inner.local.hub.activate(channel, connection.id, covered);
+    }
+
+    /// Removes a subscription.
+    pub fn unsubscribe(&self, channel: &str, connection: &Connection) {
+        self.inner.local.hub.remove(channel, connection.id);
+    }
+
+    /// Reads a channel's history.
+    pub async fn history(
+        &self,
+        channel: &str,
+        limit: i32,
+        since: Option<StreamPosition>,
+        reverse: bool,
+    ) -> Result<HistoryResult, ReplyError> {
+        channel::check(channel)?;
+        let limit = match limit {
+            l if l < 0 => self.inner.config.history_size,
+            l => l as usize,
+        };
+        let query = HistoryQuery { limit, since, reverse };
+        let page = self.inner.broker.history(channel, query).await?;
+        Ok(HistoryResult {
+            publications: page.publications.iter().map(|p| (**p).clone()).collect(),
+            epoch: page.position.epoch,
+            offset: page.position.offset,
+        })
+    }
+
+    /// This node as `/api/info` shows it.
+    pub fn info(&self) -> NodeInfo {
+        let hub = &self.inner.local.hub;
+        let channels = hub.channel_counts();
+        NodeInfo {
+            uid: self.inner.uid.clone(),
+            name: self.inner.config.node_name.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            num_clients: hub.num_connections() as u32,
+            num_users: hub.num_users() as u32,
+            num_channels: channels.len() as u32,
+            num_subs: channels.values().sum::<usize>() as u32,
+            uptime: self.inner.started.elapsed().as_secs() as u32,
+        }
+    }
+}
+
+/// Publications travel inside newline-separated frames, so their data must
+/// be on one line.
+fn single_line(data: RawJson) -> Result<RawJson, ReplyError> {
+    let bad = |e: serde_json::Error| ReplyError::with_message(ErrorCode::BadRequest, format!("data: {e}"));
+    match telltale_protocol::frame::single_line(data.get()).map_err(bad)? {
+        std::borrow::Cow::Borrowed(_) => Ok(data),
+        std::borrow::Cow::Owned(line) => serde_json::value::RawValue::from_string(line).map_err(bad),
+    }
+}

@@ -1,0 +1,80 @@
+//! Telltale's RPC methods, called with the `rpc` command.
+//!
+//! | method | data | result |
+//! |---|---|---|
+//! | `alarms.active` | `{}` | `{"alarms":[..]}` |
+//! | `alarms.ack` | `{"id"}` | `{"alarm"}`, also published on `alarms` |
+//! | `alarms.silence` | `{"id","until"}` | `{"alarm"}`, also published |
+//! | `catalog` | `{}` | `{"sources":[..]}` |
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use telltale_protocol::payload::{
+    ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE,
+    RPC_CATALOG,
+};
+use telltale_protocol::reply::ClientInfo;
+use telltale_protocol::{Alarm, AlarmState, ErrorCode, RawJson, ReplyError, ALARMS_CHANNEL};
+
+use crate::node::{Node, PublishOptions};
+
+/// Runs one RPC for `caller`.
+pub async fn call(node: &Node, caller: &ClientInfo, method: &str, data: Option<&RawValue>) -> Result<RawJson, ReplyError> {
+    match method {
+        RPC_ALARMS_ACTIVE => to_raw(&ActiveAlarms {
+            alarms: node.local().alarms.active(),
+        }),
+        RPC_CATALOG => to_raw(&node.local().catalog.catalog()),
+        RPC_ALARMS_ACK => {
+            let AlarmId { id } = parse(method, data, r#"{"id":"<alarm id>"}"#)?;
+            let by = if caller.user.is_empty() { &caller.client } else { &caller.user };
+            let alarm = change(node, &id, |alarm| {
+                alarm.state = AlarmState::Acknowledged;
+                alarm.by = Some(by.clone());
+            })
+            .await?;
+            to_raw(&AlarmReply { alarm })
+        }
+        RPC_ALARMS_SILENCE => {
+            let SilenceRequest { id, until } = parse(method, data, r#"{"id":"<alarm id>","until":<unix ms>}"#)?;
+            let alarm = change(node, &id, |alarm| alarm.silenced_until = Some(until)).await?;
+            to_raw(&AlarmReply { alarm })
+        }
+        _ => Err(ReplyError::with_message(
+            ErrorCode::MethodNotFound,
+            format!("method not found: {method:?} (known: alarms.active, alarms.ack, alarms.silence, catalog)"),
+        )),
+    }
+}
+
+/// Applies `edit` to an active alarm and publishes the result on `alarms`,
+/// so every client (and every node's alarm set) sees it.
+async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<Alarm, ReplyError> {
+    let mut alarm = node.local().alarms.get(id).ok_or_else(|| {
+        ReplyError::with_message(ErrorCode::BadRequest, format!("no active alarm with id {id:?}"))
+    })?;
+    edit(&mut alarm);
+    alarm.ts = now_ms();
+    node.publish(ALARMS_CHANNEL, to_raw(&alarm)?, PublishOptions::default()).await?;
+    Ok(alarm)
+}
+
+fn parse<T: DeserializeOwned>(method: &str, data: Option<&RawValue>, form: &str) -> Result<T, ReplyError> {
+    let json = data.map(RawValue::get).unwrap_or("{}");
+    serde_json::from_str(json).map_err(|e| {
+        ReplyError::with_message(ErrorCode::BadRequest, format!("{method}: data must be {form}: {e}"))
+    })
+}
+
+fn to_raw<T: Serialize>(value: &T) -> Result<RawJson, ReplyError> {
+    serde_json::value::to_raw_value(value).map_err(|_| ErrorCode::Internal.into())
+}
+
+/// Current time, unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

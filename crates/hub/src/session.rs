@@ -1,0 +1,387 @@
+//! One WebSocket connection: read commands, answer them, keep the heartbeat.
+//!
+//! The read half is always polled (pongs and close frames must get through
+//! even while the client is slow to read); the write half is drained by
+//! [`writer::write_loop`]. Both run in this connection's one task.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use telltale_protocol::codes::{CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG};
+use telltale_protocol::command::{ConnectRequest, SubscribeRequest};
+use telltale_protocol::reply::{
+    ConnectResult, Empty, PresenceResult, PresenceStatsResult, RefreshResult, RpcResult, SubscribeResult,
+};
+use telltale_protocol::{Command, Disconnect, ErrorCode, Method, Reply, ReplyError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::auth::Credentials;
+use crate::hub::Connection;
+use crate::node::{Node, PublishOptions};
+use crate::writer::{self, ClientQueue};
+use crate::rpc;
+
+/// Most channels one connection may subscribe to.
+const MAX_CHANNELS: usize = 512;
+/// Grace after a token's expiry before the connection is closed (3005).
+const EXPIRED_CLOSE_DELAY: Duration = Duration::from_secs(25);
+/// How long to keep reading after a close, so the close frame reaches the
+/// client instead of being lost to a TCP reset.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
+/// 3502: no `connect` arrived in time.
+const STALE: Disconnect = Disconnect::new(3502, "stale");
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn serve<S>(node: Node, ws: WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let metrics = &node.local().metrics;
+    metrics.connections.inc();
+    let (queue, rx) = ClientQueue::new(node.config().client_queue_bytes);
+    let (mut sink, mut stream) = ws.split();
+    let mut session = Session::new(node.clone(), queue.clone());
+    let write_timeout = node.config().write_timeout;
+    tokio::join!(
+        session.read_loop(&mut stream),
+        writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics),
+    );
+    session.finish();
+    let reason = queue.reason().unwrap_or(Disconnect::CONNECTION_CLOSED);
+    metrics.record_disconnect(reason.code);
+    metrics.connections.dec();
+    if let Ok(mut ws) = sink.reunite(stream) {
+        drain(ws.get_mut()).await;
+    }
+}
+
+/// Reads and discards what the client still sends until it closes, for at
+/// most [`CLOSE_DRAIN`].
+async fn drain<S: AsyncRead + Unpin>(socket: &mut S) {
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+        while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+struct Session {
+    node: Node,
+    queue: Arc<ClientQueue>,
+    connection: Option<Arc<Connection>>,
+    channels: HashSet<String>,
+    pong_deadline: Option<Instant>,
+    expires_at: Option<Instant>,
+}
+
+impl Session {
+    fn new(node: Node, queue: Arc<ClientQueue>) -> Self {
+        Self {
+            node,
+            queue,
+            connection: None,
+            channels: HashSet::new(),
+            pong_deadline: None,
+            expires_at: None,
+        }
+    }
+
+    async fn read_loop<R>(&mut self, stream: &mut R)
+    where
+        R: Stream<Item = Result<Message, WsError>> + Unpin,
+    {
+        let config = self.node.config().clone();
+        let connect_deadline = Instant::now() + config.handshake_timeout;
+        let mut ping = tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        let far = || Instant::now() + Duration::from_secs(86_400 * 365);
+        let queue = self.queue.clone();
+        let shutdown = self.node.shutdown_token().clone();
+        loop {
+            let connected = self.connection.is_some();
+            tokio::select! {
+                biased;
+                _ = queue.closing().cancelled() => return,
+                _ = shutdown.cancelled() => return self.close(Disconnect::SHUTDOWN),
+                message = stream.next() => {
+                    if let Err(reason) = self.on_message(message).await {
+                        return self.close(reason);
+                    }
+                }
+                _ = ping.tick(), if connected => self.ping(),
+                _ = sleep_until(self.pong_deadline.unwrap_or_else(far)), if self.pong_deadline.is_some() => {
+                    return self.close(Disconnect::NO_PONG);
+                }
+                _ = sleep_until(connect_deadline), if !connected => return self.close(STALE),
+                _ = sleep_until(self.expires_at.unwrap_or_else(far)), if self.expires_at.is_some() => {
+                    return self.close(Disconnect::EXPIRED);
+                }
+            }
+        }
+    }
+
+    fn close(&self, reason: Disconnect) {
+        self.queue.disconnect(reason);
+    }
+
+    fn ping(&mut self) {
+        self.queue.push(Bytes::from_static(b"{}"));
+        if self.pong_deadline.is_none() {
+            self.pong_deadline = Some(Instant::now() + self.node.config().pong_timeout);
+        }
+    }
+
+    /// Handles one WebSocket message; `Err` closes the connection.
+    async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Result<(), Disconnect> {
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                let metrics = &self.node.local().metrics;
+                metrics.bytes_in.inc_by(text.len() as u64);
+                self.on_frame(text.as_str()).await
+            }
+            Some(Ok(Message::Binary(_))) => Err(Disconnect::new(3506, "inappropriate protocol")),
+            Some(Ok(Message::Close(_))) | None => Err(Disconnect::CONNECTION_CLOSED),
+            Some(Ok(_)) => Ok(()), // WebSocket ping/pong frames: tungstenite answers them.
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
+                Err(Disconnect::new(CLOSE_MESSAGE_TOO_BIG, "message too big"))
+            }
+            Some(Err(WsError::Utf8(_))) => Err(Disconnect::new(CLOSE_INVALID_PAYLOAD, "invalid UTF-8")),
+            Some(Err(WsError::Protocol(_))) => Err(Disconnect::new(1002, "protocol error")),
+            Some(Err(_)) => Err(Disconnect::CONNECTION_CLOSED),
+        }
+    }
+
+    /// Runs the commands of one frame in order.
+    async fn on_frame(&mut self, frame: &str) -> Result<(), Disconnect> {
+        let mut lines = telltale_protocol::frame::lines(frame).peekable();
+        if lines.peek().is_none() {
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        for line in lines {
+            let command: Command = serde_json::from_str(line).map_err(|_| Disconnect::BAD_REQUEST)?;
+            self.node.local().metrics.messages_in.inc();
+            let id = command.id;
+            let method = command.into_method();
+            let reply = match &self.connection {
+                None => self.before_connect(id, method).await?,
+                Some(connection) => self.after_connect(connection.clone(), id, method).await?,
+            };
+            if let Some(reply) = reply {
+                self.send(&reply);
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, reply: &impl Serialize) {
+        let bytes = serde_json::to_vec(reply).expect("replies serialize");
+        self.queue.push(Bytes::from(bytes));
+    }
+
+    async fn before_connect(&mut self, id: u32, method: Method) -> Result<Option<Reply>, Disconnect> {
+        match method {
+            Method::Connect(request) => self.connect(id, request).await,
+            Method::Pong => Ok(None),
+            _ => Err(Disconnect::BAD_REQUEST),
+        }
+    }
+
+    async fn connect(&mut self, id: u32, request: ConnectRequest) -> Result<Option<Reply>, Disconnect> {
+        let credentials = match self.node.auth().verify(&request.token) {
+            Ok(credentials) => credentials,
+            Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
+        };
+        let connection = Arc::new(Connection {
+            id: self.node.next_connection_id(),
+            client: uuid::Uuid::new_v4().to_string(),
+            user: credentials.user.clone(),
+            queue: self.queue.clone(),
+        });
+        self.node.local().hub.register(connection.clone());
+        self.connection = Some(connection.clone());
+        let (expires, ttl) = self.set_expiry(&credentials);
+        let mut subs = HashMap::new();
+        let mut activations = Vec::new();
+        for channel in &credentials.channels {
+            let mut sub = request.subs.get(channel).cloned().unwrap_or_default();
+            sub.channel = channel.clone();
+            if let Ok((result, covered)) = self.node.subscribe(&connection, &sub).await {
+                subs.insert(channel.clone(), result);
+                activations.push((channel.clone(), covered));
+            }
+        }
+        let config = self.node.config();
+        self.send(&Reply {
+            id,
+            connect: Some(ConnectResult {
+                client: connection.client.clone(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                expires,
+                ttl,
+                subs,
+                ping: config.ping_interval.as_secs() as u32,
+                pong: true,
+            }),
+            ..Reply::default()
+        });
+        for (channel, covered) in activations {
+            self.node.activate(&channel, &connection, covered);
+            self.track(channel);
+        }
+        Ok(None)
+    }
+
+    /// Arms the expiry timer; returns `(expires, ttl)` for the reply.
+    fn set_expiry(&mut self, credentials: &Credentials) -> (bool, u32) {
+        let Some(at) = credentials.expires_at else {
+            self.expires_at = None;
+            return (false, 0);
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let ttl = at.saturating_sub(now);
+        self.expires_at = Some(Instant::now() + Duration::from_secs(ttl) + EXPIRED_CLOSE_DELAY);
+        (true, ttl as u32)
+    }
+
+    fn track(&mut self, channel: String) {
+        if self.channels.insert(channel) {
+            self.node.local().metrics.subscriptions.inc();
+        }
+    }
+
+    async fn after_connect(
+        &mut self,
+        connection: Arc<Connection>,
+        id: u32,
+        method: Method,
+    ) -> Result<Option<Reply>, Disconnect> {
+        let mut reply = Reply { id, ..Reply::default() };
+        let outcome: Result<(), ReplyError> = match method {
+            Method::Connect(_) => return Err(Disconnect::BAD_REQUEST),
+            Method::Pong => {
+                self.pong_deadline = None;
+                return Ok(None);
+            }
+            Method::Send(_) => return Ok(None),
+            Method::Subscribe(request) => return Ok(self.subscribe(&connection, id, request).await),
+            Method::Unsubscribe(request) => {
+                if self.channels.remove(&request.channel) {
+                    self.node.unsubscribe(&request.channel, &connection);
+                    self.node.local().metrics.subscriptions.dec();
+                }
+                reply.unsubscribe = Some(Empty {});
+                Ok(())
+            }
+            Method::Publish(request) => self.publish(&connection, request).await.map(|_| reply.publish = Some(Empty {})),
+            Method::History(request) => self
+                .node
+                .history(&request.channel, request.limit, request.since, request.reverse)
+                .await
+                .map(|history| reply.history = Some(history)),
+            Method::Rpc(request) => rpc::call(&self.node, &connection.info(), &request.method, request.data.as_deref())
+                .await
+                .map(|data| reply.rpc = Some(RpcResult { data: Some(data) })),
+            Method::Presence(request) => {
+                let presence = self.node.local().hub.presence(&request.channel);
+                reply.presence = Some(PresenceResult { presence });
+                Ok(())
+            }
+            Method::PresenceStats(request) => {
+                let presence = self.node.local().hub.presence(&request.channel);
+                let users: HashSet<_> = presence.values().map(|info| info.user.clone()).collect();
+                reply.presence_stats = Some(PresenceStatsResult {
+                    num_clients: presence.len() as u32,
+                    num_users: users.len() as u32,
+                });
+                Ok(())
+            }
+            Method::Refresh(request) => return self.refresh(&connection, id, &request.token),
+            Method::Unknown => Err(ErrorCode::MethodNotFound.into()),
+        };
+        Ok(Some(match outcome {
+            Ok(()) => reply,
+            Err(error) => Reply::error(id, error),
+        }))
+    }
+
+    async fn subscribe(&mut self, connection: &Arc<Connection>, id: u32, request: SubscribeRequest) -> Option<Reply> {
+        if self.channels.contains(&request.channel) {
+            return Some(Reply::error(id, ErrorCode::AlreadySubscribed.into()));
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            let message = format!("limit exceeded: at most {MAX_CHANNELS} channels per connection");
+            return Some(Reply::error(id, ReplyError::with_message(ErrorCode::LimitExceeded, message)));
+        }
+        match self.node.subscribe(connection, &request).await {
+            Ok((result, covered)) => {
+                self.send_subscribed(id, result);
+                self.node.activate(&request.channel, connection, covered);
+                self.track(request.channel);
+                None
+            }
+            Err(error) => Some(Reply::error(id, error)),
+        }
+    }
+
+    fn send_subscribed(&self, id: u32, result: SubscribeResult) {
+        self.send(&Reply {
+            id,
+            subscribe: Some(result),
+            ..Reply::default()
+        });
+    }
+
+    async fn publish(
+        &self,
+        connection: &Connection,
+        request: telltale_protocol::command::PublishRequest,
+    ) -> Result<(), ReplyError> {
+        if !self.node.config().allow_client_publish {
+            return Err(ReplyError::with_message(
+                ErrorCode::PermissionDenied,
+                "permission denied: this hub does not accept client publications (--allow-client-publish)",
+            ));
+        }
+        let options = PublishOptions {
+            info: Some(connection.info()),
+            ..PublishOptions::default()
+        };
+        self.node.publish(&request.channel, request.data, options).await.map(|_| ())
+    }
+
+    fn refresh(&mut self, connection: &Connection, id: u32, token: &str) -> Result<Option<Reply>, Disconnect> {
+        let credentials = match self.node.auth().verify(token) {
+            Ok(credentials) if credentials.user == connection.user => credentials,
+            Ok(_) => return Err(Disconnect::INVALID_TOKEN),
+            Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
+        };
+        let (expires, ttl) = self.set_expiry(&credentials);
+        Ok(Some(Reply {
+            id,
+            refresh: Some(RefreshResult {
+                client: connection.client.clone(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                expires,
+                ttl,
+            }),
+            ..Reply::default()
+        }))
+    }
+
+    /// Unregisters the connection and its subscriptions.
+    fn finish(&mut self) {
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
+        let count = self.channels.len() as i64;
+        self.node.local().hub.unregister(&connection, self.channels.drain());
+        self.node.local().metrics.subscriptions.sub(count);
+    }
+}

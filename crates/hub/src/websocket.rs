@@ -1,0 +1,150 @@
+//! The WebSocket endpoint: checks the upgrade request, answers 101 and hands
+//! the upgraded socket to a [`session`](crate::session).
+//!
+//! The upgrade is done with hyper directly (rather than a framework's
+//! WebSocket type) so the session owns a plain tokio-tungstenite stream with
+//! buffers sized for tens of thousands of connections.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use telltale_protocol::Disconnect;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::node::Node;
+use crate::{session, Config};
+
+/// Path of the WebSocket endpoint (Centrifugo's default).
+pub const PATH: &str = "/connection/websocket";
+
+/// Bytes tungstenite reads at a time; its default (128 KiB) would cost that
+/// much per connection.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// `GET /connection/websocket`.
+pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
+    let headers = request.headers();
+    let Some(key) = websocket_key(headers) else {
+        let message = "expected a WebSocket upgrade: GET with Connection: Upgrade, Upgrade: websocket, \
+                       Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key";
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
+    if let Err(message) = check_origin(node.config(), headers) {
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    if node.shutdown_token().is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let config = socket_config(node.config());
+    let sessions = node.sessions().clone();
+    sessions.spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        if node.open_socket() {
+            session::serve(node.clone(), ws).await;
+            node.close_socket();
+        } else {
+            refuse(ws, Disconnect::CONNECTION_LIMIT).await;
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .expect("static response")
+}
+
+fn websocket_key(headers: &HeaderMap) -> Option<String> {
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    let ok = has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && has(header::SEC_WEBSOCKET_VERSION, "13");
+    ok.then(|| headers.get(header::SEC_WEBSOCKET_KEY)?.to_str().ok().map(str::to_owned))
+        .flatten()
+}
+
+/// Browsers send `Origin`; other clients do not and are not checked. A page
+/// served by the hub's own host is always allowed.
+fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    if config.allow_any_origin || config.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+        return Ok(());
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        return Ok(());
+    }
+    Err(format!(
+        "origin {origin} is not allowed: start the hub with --allowed-origin {origin} (or --allow-any-origin)"
+    ))
+}
+
+fn socket_config(config: &Config) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(config.client_queue_bytes.saturating_mul(2))
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+}
+
+async fn refuse<S>(mut ws: WebSocketStream<S>, reason: Disconnect)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let frame = CloseFrame {
+        code: CloseCode::from(reason.code),
+        reason: reason.reason.into(),
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(Some(frame))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: &str, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, origin.parse().unwrap());
+        h.insert(header::HOST, host.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn origin_rules() {
+        let config = Config {
+            allowed_origins: vec!["https://app.example".into()],
+            ..Config::default()
+        };
+        assert!(check_origin(&config, &headers("http://127.0.0.1:8000", "127.0.0.1:8000")).is_ok());
+        assert!(check_origin(&config, &headers("https://app.example", "hub:8000")).is_ok());
+        let err = check_origin(&config, &headers("https://evil.example", "hub:8000")).unwrap_err();
+        assert!(err.contains("--allowed-origin https://evil.example"));
+        assert!(check_origin(&config, &HeaderMap::new()).is_ok());
+        let any = Config {
+            allow_any_origin: true,
+            ..Config::default()
+        };
+        assert!(check_origin(&any, &headers("https://evil.example", "hub:8000")).is_ok());
+    }
+}

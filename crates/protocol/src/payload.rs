@@ -1,0 +1,150 @@
+//! Telltale's own payloads: what travels inside publications and RPCs.
+//!
+//! | channel | data |
+//! |---|---|
+//! | `metrics:<source>` | [`MetricSample`] |
+//! | `alarms` | [`Alarm`] |
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// RPC method: the active alarm set, `{}` → [`ActiveAlarms`].
+pub const RPC_ALARMS_ACTIVE: &str = "alarms.active";
+/// RPC method: acknowledge an alarm, [`AlarmId`] → [`AlarmReply`].
+pub const RPC_ALARMS_ACK: &str = "alarms.ack";
+/// RPC method: silence an alarm, [`SilenceRequest`] → [`AlarmReply`].
+pub const RPC_ALARMS_SILENCE: &str = "alarms.silence";
+/// RPC method: known sources and metrics, `{}` → [`Catalog`].
+pub const RPC_CATALOG: &str = "catalog";
+
+/// One sample of a source's metrics, published on `metrics:<source>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    /// Sample time, unix milliseconds.
+    pub ts: i64,
+    /// Metric name → value, e.g. `cpu.total` → 12.5.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// How bad an alarm is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Needs attention.
+    Warning,
+    /// Needs attention now.
+    Critical,
+}
+
+/// Where an alarm is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlarmState {
+    /// The condition holds.
+    Firing,
+    /// The condition holds and someone has acknowledged it.
+    Acknowledged,
+    /// The condition no longer holds.
+    Resolved,
+}
+
+/// An alarm, published on `alarms` at every transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    /// Stable id, `<source>/<rule>`; repeated firings share it.
+    pub id: String,
+    /// The source that raised it.
+    pub source: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Current state.
+    pub state: AlarmState,
+    /// Short title (a notification's summary).
+    pub title: String,
+    /// Longer description.
+    #[serde(default)]
+    pub message: String,
+    /// Time of this transition, unix milliseconds.
+    pub ts: i64,
+    /// The value that crossed the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Who acknowledged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Silenced until this time, unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced_until: Option<i64>,
+}
+
+/// Result of `alarms.active`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveAlarms {
+    /// Active alarms (firing or acknowledged).
+    pub alarms: Vec<Alarm>,
+}
+
+/// Argument of `alarms.ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmId {
+    /// The alarm's id.
+    pub id: String,
+}
+
+/// Argument of `alarms.silence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceRequest {
+    /// The alarm's id.
+    pub id: String,
+    /// Silence until this time, unix milliseconds.
+    pub until: i64,
+}
+
+/// Result of `alarms.ack` and `alarms.silence`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmReply {
+    /// The alarm after the change.
+    pub alarm: Alarm,
+}
+
+/// Result of `catalog`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Known metric sources.
+    pub sources: Vec<CatalogSource>,
+}
+
+/// One metric source in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSource {
+    /// Source name, e.g. a hostname.
+    pub source: String,
+    /// Channel its samples are published on.
+    pub channel: String,
+    /// Metric names seen from it, sorted.
+    pub metrics: Vec<String>,
+    /// Time of its last sample, unix milliseconds.
+    pub last_seen: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alarm_json_matches_design() {
+        let alarm: Alarm = serde_json::from_str(
+            r#"{"id":"h/cpu","source":"h","severity":"critical","state":"firing","title":"CPU","ts":1,"value":93.1}"#,
+        )
+        .unwrap();
+        assert_eq!(alarm.severity, Severity::Critical);
+        assert!(Severity::Critical > Severity::Warning && Severity::Warning > Severity::Info);
+        assert!(serde_json::from_str::<Alarm>(r#"{"id":"x","severity":"loud"}"#).is_err());
+    }
+}
