@@ -46,7 +46,12 @@ impl AlarmSet {
     /// The active alarms, most severe first, then newest first.
     pub fn active(&self) -> Vec<Alarm> {
         let mut alarms: Vec<Alarm> = self.active.lock().values().cloned().collect();
-        alarms.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.ts.cmp(&a.ts)).then(a.id.cmp(&b.id)));
+        alarms.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.ts.cmp(&a.ts))
+                .then(a.id.cmp(&b.id))
+        });
         alarms
     }
 
@@ -98,6 +103,9 @@ mod tests {
         set.apply(ack);
         set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 3));
         let a = set.get("a").unwrap();
-        assert_eq!((a.state, a.by.as_deref(), a.ts), (AlarmState::Acknowledged, Some("ann"), 3));
+        assert_eq!(
+            (a.state, a.by.as_deref(), a.ts),
+            (AlarmState::Acknowledged, Some("ann"), 3)
+        );
     }
 }

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use telltale_protocol::api::{
-    BatchCommand, BatchReply, BatchRequest, BatchResult, BroadcastRequest, BroadcastResult, ChannelInfo,
-    ChannelsRequest, ChannelsResult, HistoryRequest, InfoResult, Outcome, PublishRequest, PublishResult,
+    BatchCommand, BatchReply, BatchRequest, BatchResult, BroadcastRequest, BroadcastResult,
+    ChannelInfo, ChannelsRequest, ChannelsResult, HistoryRequest, InfoResult, Outcome,
+    PublishRequest, PublishResult,
 };
 use telltale_protocol::command::ChannelRequest;
 use telltale_protocol::reply::{Empty, HistoryResult, PresenceResult, PresenceStatsResult};
@@ -34,7 +35,11 @@ pub async fn handle(
     if !api_key_matches(presented, node.config().api_key.as_deref()) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &body
+    };
     match method.as_str() {
         "publish" => respond(body, |r| publish(&node, r)).await,
         "broadcast" => respond(body, |r| broadcast(&node, r)).await,
@@ -90,7 +95,11 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Decode> {
 
 fn json(value: &impl Serialize) -> Response {
     let body = serde_json::to_vec(value).expect("API results serialize");
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 fn data_of(data: Option<RawJson>, b64data: &Option<String>) -> Result<RawJson, ReplyError> {
@@ -100,7 +109,10 @@ fn data_of(data: Option<RawJson>, b64data: &Option<String>) -> Result<RawJson, R
             ErrorCode::NotAvailable,
             "b64data is not supported by this JSON-only hub: send the payload as JSON in `data`",
         )),
-        (None, None) => Err(ReplyError::with_message(ErrorCode::BadRequest, "data is required")),
+        (None, None) => Err(ReplyError::with_message(
+            ErrorCode::BadRequest,
+            "data is required",
+        )),
     }
 }
 
@@ -117,7 +129,10 @@ async fn publish(node: &Node, request: PublishRequest) -> Result<PublishResult, 
 async fn broadcast(node: &Node, request: BroadcastRequest) -> Result<BroadcastResult, ReplyError> {
     let data = data_of(request.data, &request.b64data)?;
     if request.channels.is_empty() {
-        return Err(ReplyError::with_message(ErrorCode::BadRequest, "channels is required"));
+        return Err(ReplyError::with_message(
+            ErrorCode::BadRequest,
+            "channels is required",
+        ));
     }
     let mut responses = Vec::with_capacity(request.channels.len());
     for channel in &request.channels {
@@ -132,8 +147,13 @@ async fn broadcast(node: &Node, request: BroadcastRequest) -> Result<BroadcastRe
 }
 
 async fn history(node: &Node, request: HistoryRequest) -> Result<HistoryResult, ReplyError> {
-    node.history(&request.channel, request.limit, request.since, request.reverse)
-        .await
+    node.history(
+        &request.channel,
+        request.limit,
+        request.since,
+        request.reverse,
+    )
+    .await
 }
 
 fn channels(node: &Node, request: ChannelsRequest) -> Result<ChannelsResult, ReplyError> {
@@ -143,7 +163,14 @@ fn channels(node: &Node, request: ChannelsRequest) -> Result<ChannelsResult, Rep
         .channel_counts()
         .into_iter()
         .filter(|(name, _)| matches(&request.pattern, name))
-        .map(|(name, n)| (name, ChannelInfo { num_clients: n as u32 }))
+        .map(|(name, n)| {
+            (
+                name,
+                ChannelInfo {
+                    num_clients: n as u32,
+                },
+            )
+        })
         .collect();
     Ok(ChannelsResult { channels })
 }
@@ -222,7 +249,11 @@ fn disconnect(node: &Node, request: DisconnectRequest) -> Result<Empty, ReplyErr
         }
     };
     for connection in node.local().hub.connections_of(&request.user) {
-        if request.client.as_deref().is_none_or(|c| c == connection.client) {
+        if request
+            .client
+            .as_deref()
+            .is_none_or(|c| c == connection.client)
+        {
             connection.queue.disconnect(reason);
         }
     }

@@ -121,8 +121,15 @@ pub fn api_key_matches(presented: Option<&str>, expected: Option<&str>) -> bool 
 
 /// Takes the API key out of `X-API-Key`, `Authorization: apikey KEY` or the
 /// `api_key` query parameter.
-pub fn presented_api_key<'a>(headers: &'a http::HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
-    let header = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
+pub fn presented_api_key<'a>(
+    headers: &'a http::HeaderMap,
+    query: Option<&'a str>,
+) -> Option<&'a str> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
     header("x-api-key")
         .or_else(|| {
             header("authorization").and_then(|v| {
@@ -144,7 +151,12 @@ mod tests {
     use serde_json::json;
 
     fn token(claims: serde_json::Value, secret: &str) -> String {
-        encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn now() -> u64 {
@@ -159,30 +171,53 @@ mod tests {
         let auth = Authenticator::new(Some("s"), false);
         let exp = now() + 60;
         let creds = auth
-            .verify(&token(json!({"sub": "ann", "exp": exp, "channels": ["alarms"]}), "s"))
+            .verify(&token(
+                json!({"sub": "ann", "exp": exp, "channels": ["alarms"]}),
+                "s",
+            ))
             .unwrap();
         assert_eq!(creds.user, "ann");
         assert_eq!(creds.expires_at, Some(exp));
         assert_eq!(creds.channels, ["alarms"]);
-        assert_eq!(auth.verify(&token(json!({"sub": "bo"}), "s")).unwrap().expires_at, None);
+        assert_eq!(
+            auth.verify(&token(json!({"sub": "bo"}), "s"))
+                .unwrap()
+                .expires_at,
+            None
+        );
     }
 
     #[test]
     fn bad_tokens_are_refused_with_the_right_outcome() {
         let auth = Authenticator::new(Some("s"), false);
-        assert_eq!(auth.verify(&token(json!({"sub": "a"}), "wrong")), Err(AuthError::Invalid));
+        assert_eq!(
+            auth.verify(&token(json!({"sub": "a"}), "wrong")),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(auth.verify("not.a.jwt"), Err(AuthError::Invalid));
-        assert_eq!(auth.verify(&token(json!({"sub": "a", "exp": now() - 5}), "s")), Err(AuthError::Expired));
-        assert_eq!(auth.verify(&token(json!({"sub": "a", "channel": "x"}), "s")), Err(AuthError::Invalid));
+        assert_eq!(
+            auth.verify(&token(json!({"sub": "a", "exp": now() - 5}), "s")),
+            Err(AuthError::Expired)
+        );
+        assert_eq!(
+            auth.verify(&token(json!({"sub": "a", "channel": "x"}), "s")),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(auth.verify(""), Err(AuthError::Missing));
         assert!(Authenticator::new(None, true).verify("").is_ok());
-        assert_eq!(Authenticator::new(None, true).verify("x.y.z"), Err(AuthError::Invalid));
+        assert_eq!(
+            Authenticator::new(None, true).verify("x.y.z"),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]
     fn api_key_is_found_in_all_three_places() {
         let mut headers = http::HeaderMap::new();
-        assert_eq!(presented_api_key(&headers, Some("a=1&api_key=k")), Some("k"));
+        assert_eq!(
+            presented_api_key(&headers, Some("a=1&api_key=k")),
+            Some("k")
+        );
         headers.insert("authorization", "apikey k2".parse().unwrap());
         assert_eq!(presented_api_key(&headers, None), Some("k2"));
         headers.insert("x-api-key", "k3".parse().unwrap());

@@ -70,7 +70,10 @@ mod tests {
     #[test]
     fn records_sources_and_metric_names() {
         let catalog = SourceCatalog::default();
-        catalog.record("metrics:web1", r#"{"ts":5,"values":{"cpu.total":1,"mem.used_bytes":2}}"#);
+        catalog.record(
+            "metrics:web1",
+            r#"{"ts":5,"values":{"cpu.total":1,"mem.used_bytes":2}}"#,
+        );
         catalog.record("metrics:web1", r#"{"ts":6,"values":{"load.1":1}}"#);
         catalog.record("metrics:bad", r#"{"nope":1}"#);
         catalog.record("news", r#"{"ts":1,"values":{}}"#);

@@ -8,7 +8,10 @@ pub const MAX_CHANNEL_LENGTH: usize = 255;
 /// Checks a channel name: 1–255 bytes, no whitespace or control characters.
 pub fn check(channel: &str) -> Result<(), ReplyError> {
     if channel.is_empty() {
-        return Err(ReplyError::with_message(ErrorCode::BadRequest, "channel is required"));
+        return Err(ReplyError::with_message(
+            ErrorCode::BadRequest,
+            "channel is required",
+        ));
     }
     let bad_char = channel.chars().any(|c| c.is_whitespace() || c.is_control());
     if channel.len() > MAX_CHANNEL_LENGTH || bad_char {

@@ -34,12 +34,22 @@ pub struct Args {
 
     /// Key for the HTTP server API (header X-API-Key or Authorization: apikey
     /// KEY). Without one the API answers 401.
-    #[arg(long, env = "TELLTALE_HUB_API_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TELLTALE_HUB_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
 
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
-    #[arg(long, env = "TELLTALE_HUB_TOKEN_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TELLTALE_HUB_TOKEN_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_secret: Option<String>,
 
@@ -83,7 +93,12 @@ pub struct Args {
 
     /// Browser origin allowed to connect, e.g. https://app.example.com
     /// (repeatable). The hub's own host is always allowed.
-    #[arg(long = "allowed-origin", env = "TELLTALE_HUB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    #[arg(
+        long = "allowed-origin",
+        env = "TELLTALE_HUB_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
     #[serde(rename = "allowed_origins", skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
 
@@ -142,7 +157,10 @@ impl Args {
 mod opt_duration {
     use std::time::Duration;
 
-    pub fn serialize<S: serde::Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        value: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
             None => s.serialize_none(),
@@ -185,6 +203,10 @@ mod tests {
         let err = Args::try_parse_from(["telltale-hub", "--history-size", "lots"]).unwrap_err();
         assert!(err.to_string().contains("--history-size"), "{err}");
         let args = Args::try_parse_from(["telltale-hub", "--max-message-size", "10"]).unwrap();
-        assert!(args.into_config().unwrap_err().0.contains("--max-message-size"));
+        assert!(args
+            .into_config()
+            .unwrap_err()
+            .0
+            .contains("--max-message-size"));
     }
 }

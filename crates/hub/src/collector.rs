@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sysinfo::{Disks, Networks, System};
-use telltale_protocol::{Alarm, AlarmState, MetricSample, Severity, ALARMS_CHANNEL, METRICS_PREFIX};
+use telltale_protocol::{
+    Alarm, AlarmState, MetricSample, Severity, ALARMS_CHANNEL, METRICS_PREFIX,
+};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -105,14 +107,22 @@ pub async fn run(node: Node, source: String, interval: Duration, shutdown: Cance
             _ = ticker.tick() => {}
         }
         let values = probe.sample();
-        let sample = MetricSample { ts: now_ms(), values };
+        let sample = MetricSample {
+            ts: now_ms(),
+            values,
+        };
         publish(&node, &channel, &sample).await;
         for (rule, state) in DEFAULT_RULES.iter().zip(states.iter_mut()) {
             let Some(&value) = sample.values.get(rule.metric) else {
                 continue;
             };
             if let Some(transition) = state.observe(rule, value, Instant::now()) {
-                publish(&node, ALARMS_CHANNEL, &alarm(&source, rule, transition, value)).await;
+                publish(
+                    &node,
+                    ALARMS_CHANNEL,
+                    &alarm(&source, rule, transition, value),
+                )
+                .await;
             }
         }
     }
@@ -128,7 +138,10 @@ async fn publish(node: &Node, channel: &str, value: &impl serde::Serialize) {
 fn alarm(source: &str, rule: &Rule, state: AlarmState, value: f64) -> Alarm {
     let message = match state {
         AlarmState::Resolved => format!("{} is back to {value:.1}", rule.metric),
-        _ => format!("{} is {value:.1} (threshold {})", rule.metric, rule.threshold),
+        _ => format!(
+            "{} is {value:.1} (threshold {})",
+            rule.metric, rule.threshold
+        ),
     };
     Alarm {
         id: format!("{source}/{}", rule.name),
@@ -180,7 +193,10 @@ impl Probe {
 
     fn cpu(&mut self, values: &mut BTreeMap<String, f64>) {
         self.system.refresh_cpu_usage();
-        values.insert("cpu.total".into(), round(self.system.global_cpu_usage() as f64));
+        values.insert(
+            "cpu.total".into(),
+            round(self.system.global_cpu_usage() as f64),
+        );
         for (n, cpu) in self.system.cpus().iter().enumerate() {
             values.insert(format!("cpu.core.{n}"), round(cpu.cpu_usage() as f64));
         }
@@ -188,11 +204,17 @@ impl Probe {
 
     fn memory(&mut self, values: &mut BTreeMap<String, f64>) {
         self.system.refresh_memory();
-        let (used, total) = (self.system.used_memory() as f64, self.system.total_memory() as f64);
+        let (used, total) = (
+            self.system.used_memory() as f64,
+            self.system.total_memory() as f64,
+        );
         values.insert("mem.used_bytes".into(), used);
         values.insert("mem.total_bytes".into(), total);
         values.insert("mem.used_percent".into(), percent(used, total));
-        let (used, total) = (self.system.used_swap() as f64, self.system.total_swap() as f64);
+        let (used, total) = (
+            self.system.used_swap() as f64,
+            self.system.total_swap() as f64,
+        );
         values.insert("swap.used_bytes".into(), used);
         values.insert("swap.used_percent".into(), percent(used, total));
     }
@@ -201,7 +223,11 @@ impl Probe {
         self.networks.refresh(true);
         let elapsed = self.last_net.elapsed().as_secs_f64().max(0.001);
         self.last_net = Instant::now();
-        let real = || self.networks.iter().filter(|(name, _)| name.as_str() != "lo");
+        let real = || {
+            self.networks
+                .iter()
+                .filter(|(name, _)| name.as_str() != "lo")
+        };
         let rx: u64 = real().map(|(_, data)| data.received()).sum();
         let tx: u64 = real().map(|(_, data)| data.transmitted()).sum();
         values.insert("net.rx_bytes_per_s".into(), round(rx as f64 / elapsed));
@@ -211,7 +237,9 @@ impl Probe {
     fn disk(&mut self, values: &mut BTreeMap<String, f64>) {
         self.disks.refresh(true);
         let disks = self.disks.list();
-        let root = disks.iter().find(|d| d.mount_point() == std::path::Path::new("/"));
+        let root = disks
+            .iter()
+            .find(|d| d.mount_point() == std::path::Path::new("/"));
         let Some(disk) = root.or_else(|| disks.first()) else {
             return;
         };
@@ -249,8 +277,15 @@ mod tests {
         assert_eq!(state.observe(&rule, 95.0, at(9)), None);
         assert_eq!(state.observe(&rule, 95.0, at(10)), Some(AlarmState::Firing));
         assert_eq!(state.observe(&rule, 95.0, at(11)), None, "fires once");
-        assert_eq!(state.observe(&rule, 88.0, at(12)), None, "within hysteresis");
-        assert_eq!(state.observe(&rule, 80.0, at(13)), Some(AlarmState::Resolved));
+        assert_eq!(
+            state.observe(&rule, 88.0, at(12)),
+            None,
+            "within hysteresis"
+        );
+        assert_eq!(
+            state.observe(&rule, 80.0, at(13)),
+            Some(AlarmState::Resolved)
+        );
     }
 
     #[test]
@@ -269,7 +304,13 @@ mod tests {
     fn probe_reports_the_documented_metrics() {
         let mut probe = Probe::new();
         let values = probe.sample();
-        for name in ["cpu.total", "cpu.core.0", "mem.used_percent", "net.rx_bytes_per_s", "load.1"] {
+        for name in [
+            "cpu.total",
+            "cpu.core.0",
+            "mem.used_percent",
+            "net.rx_bytes_per_s",
+            "load.1",
+        ] {
             assert!(values.contains_key(name), "missing {name}: {values:?}");
         }
         let mem = values["mem.used_percent"];

@@ -123,8 +123,16 @@ impl Config {
     /// Checks every value; the error names the flag to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let rules: [(bool, &str, String); 9] = [
-            (self.history_size == 0, "--history-size", "must be at least 1".into()),
-            (self.history_ttl.is_zero(), "--history-ttl", "must be longer than 0s".into()),
+            (
+                self.history_size == 0,
+                "--history-size",
+                "must be at least 1".into(),
+            ),
+            (
+                self.history_ttl.is_zero(),
+                "--history-ttl",
+                "must be longer than 0s".into(),
+            ),
             (
                 self.max_message_size < 1024,
                 "--max-message-size",
@@ -133,11 +141,26 @@ impl Config {
             (
                 self.client_queue_bytes < self.max_message_size,
                 "--client-queue-bytes",
-                format!("must be at least --max-message-size ({})", self.max_message_size),
+                format!(
+                    "must be at least --max-message-size ({})",
+                    self.max_message_size
+                ),
             ),
-            (self.max_connections == 0, "--max-connections", "must be at least 1".into()),
-            (self.ping_interval < Duration::from_secs(1), "--ping-interval", "must be at least 1s".into()),
-            (self.pong_timeout.is_zero(), "--pong-timeout", "must be longer than 0s".into()),
+            (
+                self.max_connections == 0,
+                "--max-connections",
+                "must be at least 1".into(),
+            ),
+            (
+                self.ping_interval < Duration::from_secs(1),
+                "--ping-interval",
+                "must be at least 1s".into(),
+            ),
+            (
+                self.pong_timeout.is_zero(),
+                "--pong-timeout",
+                "must be longer than 0s".into(),
+            ),
             (
                 self.collector_interval < Duration::from_millis(100),
                 "--collector-interval",
@@ -188,7 +211,11 @@ mod tests {
             client_queue_bytes: 10,
             ..Config::default()
         };
-        assert!(config.validate().unwrap_err().0.contains("--client-queue-bytes"));
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .0
+            .contains("--client-queue-bytes"));
     }
 
     #[test]
@@ -196,17 +223,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("telltale-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("hub.toml");
-        std::fs::write(&path, "history_size = 5\nhistory_ttl = \"2m\"\nlisten = \"127.0.0.1:9\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "history_size = 5\nhistory_ttl = \"2m\"\nlisten = \"127.0.0.1:9\"\n",
+        )
+        .unwrap();
         #[derive(Serialize)]
         struct Flags {
             listen: &'static str,
         }
-        let config = Config::load(Some(&path), Flags { listen: "127.0.0.1:7" }).unwrap();
+        let config = Config::load(
+            Some(&path),
+            Flags {
+                listen: "127.0.0.1:7",
+            },
+        )
+        .unwrap();
         assert_eq!(config.history_size, 5);
         assert_eq!(config.history_ttl, Duration::from_secs(120));
         assert_eq!(config.listen.port(), 7);
         std::fs::write(&path, "histroy_size = 5\n").unwrap();
-        let err = Config::load(Some(&path), Flags { listen: "127.0.0.1:7" }).unwrap_err();
+        let err = Config::load(
+            Some(&path),
+            Flags {
+                listen: "127.0.0.1:7",
+            },
+        )
+        .unwrap_err();
         assert!(err.0.contains("histroy_size"), "{err}");
     }
 }

@@ -176,12 +176,18 @@ mod tests {
             stream.append(publication(n), false, LIMITS);
         }
         let epoch = stream.position().epoch;
-        let at = |offset| StreamPosition { offset, epoch: epoch.clone() };
+        let at = |offset| StreamPosition {
+            offset,
+            epoch: epoch.clone(),
+        };
         assert_eq!(offsets(&stream.since(&at(2)).unwrap()), [3, 4, 5]);
         assert_eq!(offsets(&stream.since(&at(5)).unwrap()), Vec::<u64>::new());
         assert!(stream.since(&at(1)).is_none(), "offset 2 was trimmed");
         assert!(stream.since(&at(6)).is_none(), "offset from the future");
-        let other = StreamPosition { offset: 4, epoch: "other".into() };
+        let other = StreamPosition {
+            offset: 4,
+            epoch: "other".into(),
+        };
         assert!(stream.since(&other).is_none(), "epoch changed");
     }
 
@@ -193,6 +199,11 @@ mod tests {
         stream.trim(LIMITS);
         assert!(stream.read(10, None, false).is_empty());
         assert_eq!(stream.position().offset, 1);
-        assert!(stream.since(&StreamPosition { offset: 0, epoch: String::new() }).is_none());
+        assert!(stream
+            .since(&StreamPosition {
+                offset: 0,
+                epoch: String::new()
+            })
+            .is_none());
     }
 }

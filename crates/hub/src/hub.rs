@@ -102,7 +102,10 @@ impl Hub {
         };
         if let Member::Pending { connection, buffer } = member {
             let connection = connection.clone();
-            for (_, frame) in std::mem::take(buffer).into_iter().filter(|(o, _)| *o > covered) {
+            for (_, frame) in std::mem::take(buffer)
+                .into_iter()
+                .filter(|(o, _)| *o > covered)
+            {
                 connection.queue.push(frame);
             }
             *member = Member::Live(connection);
@@ -120,7 +123,8 @@ impl Hub {
             None => false,
         };
         if now_empty {
-            self.channels.remove_if(channel, |_, members| members.lock().is_empty());
+            self.channels
+                .remove_if(channel, |_, members| members.lock().is_empty());
         }
     }
 
@@ -134,7 +138,9 @@ impl Hub {
         let mut delivered = 0;
         for member in members.values_mut() {
             match member {
-                Member::Live(connection) => delivered += connection.queue.push(frame.clone()) as usize,
+                Member::Live(connection) => {
+                    delivered += connection.queue.push(frame.clone()) as usize
+                }
                 Member::Pending { buffer, .. } => buffer.push((offset, frame.clone())),
             }
         }

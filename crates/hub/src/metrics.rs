@@ -3,7 +3,10 @@
 //! Each node has its own registry (not the global one) so that several hubs
 //! in one process, as in tests or the desktop app, do not mix their figures.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
 
 /// Counters and gauges of a node.
 pub struct Metrics {
@@ -37,23 +40,39 @@ impl Metrics {
             .expect("static prefix is valid");
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("static metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("static metric");
-            registry.register(Box::new(g.clone())).expect("unique metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
             g
         };
-        let disconnects = IntCounterVec::new(Opts::new("disconnects_total", "Disconnects by close code"), &["code"])
-            .expect("static metric");
-        registry.register(Box::new(disconnects.clone())).expect("unique metric");
-        let publish_latency = Histogram::with_opts(
-            HistogramOpts::new("publish_duration_seconds", "Time to publish through the broker")
-                .buckets(vec![0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5]),
+        let disconnects = IntCounterVec::new(
+            Opts::new("disconnects_total", "Disconnects by close code"),
+            &["code"],
         )
         .expect("static metric");
-        registry.register(Box::new(publish_latency.clone())).expect("unique metric");
+        registry
+            .register(Box::new(disconnects.clone()))
+            .expect("unique metric");
+        let publish_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "publish_duration_seconds",
+                "Time to publish through the broker",
+            )
+            .buckets(vec![
+                0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
+            ]),
+        )
+        .expect("static metric");
+        registry
+            .register(Box::new(publish_latency.clone()))
+            .expect("unique metric");
         Self {
             connections: gauge("connections", "Open WebSocket connections"),
             subscriptions: gauge("subscriptions", "Active subscriptions"),
@@ -61,7 +80,10 @@ impl Metrics {
             messages_out: counter("messages_out_total", "JSON objects written to clients"),
             bytes_in: counter("bytes_in_total", "Bytes received from clients"),
             bytes_out: counter("bytes_out_total", "Bytes written to clients"),
-            slow_disconnects: counter("slow_disconnects_total", "Clients disconnected as too slow (3008)"),
+            slow_disconnects: counter(
+                "slow_disconnects_total",
+                "Clients disconnected as too slow (3008)",
+            ),
             publications: counter("publications_total", "Publications accepted"),
             disconnects,
             publish_latency,
@@ -77,7 +99,9 @@ impl Metrics {
 
     /// Records why a connection closed.
     pub fn record_disconnect(&self, code: u16) {
-        self.disconnects.with_label_values(&[&code.to_string()]).inc();
+        self.disconnects
+            .with_label_values(&[&code.to_string()])
+            .inc();
         if code == telltale_protocol::Disconnect::SLOW.code {
             self.slow_disconnects.inc();
         }

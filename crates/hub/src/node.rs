@@ -12,7 +12,9 @@ use serde::Serialize;
 use telltale_protocol::api::{NodeInfo, PublishResult};
 use telltale_protocol::command::{StreamPosition, SubscribeRequest};
 use telltale_protocol::reply::{ClientInfo, HistoryResult, SubscribeResult};
-use telltale_protocol::{Alarm, Disconnect, ErrorCode, Publication, RawJson, ReplyError, ALARMS_CHANNEL};
+use telltale_protocol::{
+    Alarm, Disconnect, ErrorCode, Publication, RawJson, ReplyError, ALARMS_CHANNEL,
+};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -165,7 +167,9 @@ impl Node {
         let limit = self.inner.config.max_connections;
         self.inner
             .open_sockets
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
             .is_ok()
     }
 
@@ -210,7 +214,9 @@ impl Node {
             .publish(channel, publication, options.skip_history)
             .await?;
         let metrics = &self.inner.local.metrics;
-        metrics.publish_latency.observe(started.elapsed().as_secs_f64());
+        metrics
+            .publish_latency
+            .observe(started.elapsed().as_secs_f64());
         metrics.publications.inc();
         Ok(PublishResult {
             offset: position.offset,
@@ -238,7 +244,10 @@ impl Node {
         result
     }
 
-    async fn subscribe_result(&self, request: &SubscribeRequest) -> Result<(SubscribeResult, u64), ReplyError> {
+    async fn subscribe_result(
+        &self,
+        request: &SubscribeRequest,
+    ) -> Result<(SubscribeResult, u64), ReplyError> {
         let channel = request.channel.as_str();
         let broker = &self.inner.broker;
         let mut result = SubscribeResult {
@@ -277,7 +286,10 @@ impl Node {
 
     /// Makes a pending subscriber live once its reply is queued.
     pub fn activate(&self, channel: &str, connection: &Connection, covered: u64) {
-        self.inner.local.hub.activate(channel, connection.id, covered);
+        self.inner
+            .local
+            .hub
+            .activate(channel, connection.id, covered);
     }
 
     /// Removes a subscription.
@@ -298,7 +310,11 @@ impl Node {
             l if l < 0 => self.inner.config.history_size,
             l => l as usize,
         };
-        let query = HistoryQuery { limit, since, reverse };
+        let query = HistoryQuery {
+            limit,
+            since,
+            reverse,
+        };
         let page = self.inner.broker.history(channel, query).await?;
         Ok(HistoryResult {
             publications: page.publications.iter().map(|p| (**p).clone()).collect(),
@@ -327,9 +343,13 @@ impl Node {
 /// Publications travel inside newline-separated frames, so their data must
 /// be on one line.
 fn single_line(data: RawJson) -> Result<RawJson, ReplyError> {
-    let bad = |e: serde_json::Error| ReplyError::with_message(ErrorCode::BadRequest, format!("data: {e}"));
+    let bad = |e: serde_json::Error| {
+        ReplyError::with_message(ErrorCode::BadRequest, format!("data: {e}"))
+    };
     match telltale_protocol::frame::single_line(data.get()).map_err(bad)? {
         std::borrow::Cow::Borrowed(_) => Ok(data),
-        std::borrow::Cow::Owned(line) => serde_json::value::RawValue::from_string(line).map_err(bad),
+        std::borrow::Cow::Owned(line) => {
+            serde_json::value::RawValue::from_string(line).map_err(bad)
+        }
     }
 }

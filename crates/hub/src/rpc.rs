@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use telltale_protocol::payload::{
-    ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE,
-    RPC_CATALOG,
+    ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE,
+    RPC_ALARMS_SILENCE, RPC_CATALOG,
 };
 use telltale_protocol::reply::ClientInfo;
 use telltale_protocol::{Alarm, AlarmState, ErrorCode, RawJson, ReplyError, ALARMS_CHANNEL};
@@ -20,7 +20,12 @@ use telltale_protocol::{Alarm, AlarmState, ErrorCode, RawJson, ReplyError, ALARM
 use crate::node::{Node, PublishOptions};
 
 /// Runs one RPC for `caller`.
-pub async fn call(node: &Node, caller: &ClientInfo, method: &str, data: Option<&RawValue>) -> Result<RawJson, ReplyError> {
+pub async fn call(
+    node: &Node,
+    caller: &ClientInfo,
+    method: &str,
+    data: Option<&RawValue>,
+) -> Result<RawJson, ReplyError> {
     match method {
         RPC_ALARMS_ACTIVE => to_raw(&ActiveAlarms {
             alarms: node.local().alarms.active(),
@@ -52,18 +57,29 @@ pub async fn call(node: &Node, caller: &ClientInfo, method: &str, data: Option<&
 /// so every client (and every node's alarm set) sees it.
 async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<Alarm, ReplyError> {
     let mut alarm = node.local().alarms.get(id).ok_or_else(|| {
-        ReplyError::with_message(ErrorCode::BadRequest, format!("no active alarm with id {id:?}"))
+        ReplyError::with_message(
+            ErrorCode::BadRequest,
+            format!("no active alarm with id {id:?}"),
+        )
     })?;
     edit(&mut alarm);
     alarm.ts = now_ms();
-    node.publish(ALARMS_CHANNEL, to_raw(&alarm)?, PublishOptions::default()).await?;
+    node.publish(ALARMS_CHANNEL, to_raw(&alarm)?, PublishOptions::default())
+        .await?;
     Ok(alarm)
 }
 
-fn parse<T: DeserializeOwned>(method: &str, data: Option<&RawValue>, form: &str) -> Result<T, ReplyError> {
+fn parse<T: DeserializeOwned>(
+    method: &str,
+    data: Option<&RawValue>,
+    form: &str,
+) -> Result<T, ReplyError> {
     let json = data.map(RawValue::get).unwrap_or("{}");
     serde_json::from_str(json).map_err(|e| {
-        ReplyError::with_message(ErrorCode::BadRequest, format!("{method}: data must be {form}: {e}"))
+        ReplyError::with_message(
+            ErrorCode::BadRequest,
+            format!("{method}: data must be {form}: {e}"),
+        )
     })
 }
 

@@ -44,7 +44,9 @@ impl Server {
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// The node, for publishing in-process.
@@ -103,9 +105,11 @@ fn router(node: Node) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/metrics",
-            get(|axum::extract::State(node): axum::extract::State<Node>| async move {
-                node.local().metrics.render()
-            }),
+            get(
+                |axum::extract::State(node): axum::extract::State<Node>| async move {
+                    node.local().metrics.render()
+                },
+            ),
         )
         .with_state(node)
 }
@@ -117,7 +121,9 @@ async fn serve_connection(stream: TcpStream, router: Router, node: Node) {
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(node.config().handshake_timeout);
-    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     tokio::pin!(connection);
     let shutdown = node.shutdown_token().clone();
     tokio::select! {

@@ -14,7 +14,8 @@ use serde::Serialize;
 use telltale_protocol::codes::{CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG};
 use telltale_protocol::command::{ConnectRequest, SubscribeRequest};
 use telltale_protocol::reply::{
-    ConnectResult, Empty, PresenceResult, PresenceStatsResult, RefreshResult, RpcResult, SubscribeResult,
+    ConnectResult, Empty, PresenceResult, PresenceStatsResult, RefreshResult, RpcResult,
+    SubscribeResult,
 };
 use telltale_protocol::{Command, Disconnect, ErrorCode, Method, Reply, ReplyError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -26,8 +27,8 @@ use tokio_tungstenite::WebSocketStream;
 use crate::auth::Credentials;
 use crate::hub::Connection;
 use crate::node::{Node, PublishOptions};
-use crate::writer::{self, ClientQueue};
 use crate::rpc;
+use crate::writer::{self, ClientQueue};
 
 /// Most channels one connection may subscribe to.
 const MAX_CHANNELS: usize = 512;
@@ -100,7 +101,8 @@ impl Session {
     {
         let config = self.node.config().clone();
         let connect_deadline = Instant::now() + config.handshake_timeout;
-        let mut ping = tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        let mut ping =
+            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         let far = || Instant::now() + Duration::from_secs(86_400 * 365);
         let queue = self.queue.clone();
         let shutdown = self.node.shutdown_token().clone();
@@ -139,7 +141,10 @@ impl Session {
     }
 
     /// Handles one WebSocket message; `Err` closes the connection.
-    async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Result<(), Disconnect> {
+    async fn on_message(
+        &mut self,
+        message: Option<Result<Message, WsError>>,
+    ) -> Result<(), Disconnect> {
         match message {
             Some(Ok(Message::Text(text))) => {
                 let metrics = &self.node.local().metrics;
@@ -152,7 +157,9 @@ impl Session {
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
                 Err(Disconnect::new(CLOSE_MESSAGE_TOO_BIG, "message too big"))
             }
-            Some(Err(WsError::Utf8(_))) => Err(Disconnect::new(CLOSE_INVALID_PAYLOAD, "invalid UTF-8")),
+            Some(Err(WsError::Utf8(_))) => {
+                Err(Disconnect::new(CLOSE_INVALID_PAYLOAD, "invalid UTF-8"))
+            }
             Some(Err(WsError::Protocol(_))) => Err(Disconnect::new(1002, "protocol error")),
             Some(Err(_)) => Err(Disconnect::CONNECTION_CLOSED),
         }
@@ -165,7 +172,8 @@ impl Session {
             return Err(Disconnect::BAD_REQUEST);
         }
         for line in lines {
-            let command: Command = serde_json::from_str(line).map_err(|_| Disconnect::BAD_REQUEST)?;
+            let command: Command =
+                serde_json::from_str(line).map_err(|_| Disconnect::BAD_REQUEST)?;
             self.node.local().metrics.messages_in.inc();
             let id = command.id;
             let method = command.into_method();
@@ -185,7 +193,11 @@ impl Session {
         self.queue.push(Bytes::from(bytes));
     }
 
-    async fn before_connect(&mut self, id: u32, method: Method) -> Result<Option<Reply>, Disconnect> {
+    async fn before_connect(
+        &mut self,
+        id: u32,
+        method: Method,
+    ) -> Result<Option<Reply>, Disconnect> {
         match method {
             Method::Connect(request) => self.connect(id, request).await,
             Method::Pong => Ok(None),
@@ -193,7 +205,11 @@ impl Session {
         }
     }
 
-    async fn connect(&mut self, id: u32, request: ConnectRequest) -> Result<Option<Reply>, Disconnect> {
+    async fn connect(
+        &mut self,
+        id: u32,
+        request: ConnectRequest,
+    ) -> Result<Option<Reply>, Disconnect> {
         let credentials = match self.node.auth().verify(&request.token) {
             Ok(credentials) => credentials,
             Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
@@ -244,7 +260,10 @@ impl Session {
             self.expires_at = None;
             return (false, 0);
         };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let ttl = at.saturating_sub(now);
         self.expires_at = Some(Instant::now() + Duration::from_secs(ttl) + EXPIRED_CLOSE_DELAY);
         (true, ttl as u32)
@@ -262,7 +281,10 @@ impl Session {
         id: u32,
         method: Method,
     ) -> Result<Option<Reply>, Disconnect> {
-        let mut reply = Reply { id, ..Reply::default() };
+        let mut reply = Reply {
+            id,
+            ..Reply::default()
+        };
         let outcome: Result<(), ReplyError> = match method {
             Method::Connect(_) => return Err(Disconnect::BAD_REQUEST),
             Method::Pong => {
@@ -270,7 +292,9 @@ impl Session {
                 return Ok(None);
             }
             Method::Send(_) => return Ok(None),
-            Method::Subscribe(request) => return Ok(self.subscribe(&connection, id, request).await),
+            Method::Subscribe(request) => {
+                return Ok(self.subscribe(&connection, id, request).await)
+            }
             Method::Unsubscribe(request) => {
                 if self.channels.remove(&request.channel) {
                     self.node.unsubscribe(&request.channel, &connection);
@@ -279,15 +303,28 @@ impl Session {
                 reply.unsubscribe = Some(Empty {});
                 Ok(())
             }
-            Method::Publish(request) => self.publish(&connection, request).await.map(|_| reply.publish = Some(Empty {})),
+            Method::Publish(request) => self
+                .publish(&connection, request)
+                .await
+                .map(|_| reply.publish = Some(Empty {})),
             Method::History(request) => self
                 .node
-                .history(&request.channel, request.limit, request.since, request.reverse)
+                .history(
+                    &request.channel,
+                    request.limit,
+                    request.since,
+                    request.reverse,
+                )
                 .await
                 .map(|history| reply.history = Some(history)),
-            Method::Rpc(request) => rpc::call(&self.node, &connection.info(), &request.method, request.data.as_deref())
-                .await
-                .map(|data| reply.rpc = Some(RpcResult { data: Some(data) })),
+            Method::Rpc(request) => rpc::call(
+                &self.node,
+                &connection.info(),
+                &request.method,
+                request.data.as_deref(),
+            )
+            .await
+            .map(|data| reply.rpc = Some(RpcResult { data: Some(data) })),
             Method::Presence(request) => {
                 let presence = self.node.local().hub.presence(&request.channel);
                 reply.presence = Some(PresenceResult { presence });
@@ -311,13 +348,21 @@ impl Session {
         }))
     }
 
-    async fn subscribe(&mut self, connection: &Arc<Connection>, id: u32, request: SubscribeRequest) -> Option<Reply> {
+    async fn subscribe(
+        &mut self,
+        connection: &Arc<Connection>,
+        id: u32,
+        request: SubscribeRequest,
+    ) -> Option<Reply> {
         if self.channels.contains(&request.channel) {
             return Some(Reply::error(id, ErrorCode::AlreadySubscribed.into()));
         }
         if self.channels.len() >= MAX_CHANNELS {
             let message = format!("limit exceeded: at most {MAX_CHANNELS} channels per connection");
-            return Some(Reply::error(id, ReplyError::with_message(ErrorCode::LimitExceeded, message)));
+            return Some(Reply::error(
+                id,
+                ReplyError::with_message(ErrorCode::LimitExceeded, message),
+            ));
         }
         match self.node.subscribe(connection, &request).await {
             Ok((result, covered)) => {
@@ -353,10 +398,18 @@ impl Session {
             info: Some(connection.info()),
             ..PublishOptions::default()
         };
-        self.node.publish(&request.channel, request.data, options).await.map(|_| ())
+        self.node
+            .publish(&request.channel, request.data, options)
+            .await
+            .map(|_| ())
     }
 
-    fn refresh(&mut self, connection: &Connection, id: u32, token: &str) -> Result<Option<Reply>, Disconnect> {
+    fn refresh(
+        &mut self,
+        connection: &Connection,
+        id: u32,
+        token: &str,
+    ) -> Result<Option<Reply>, Disconnect> {
         let credentials = match self.node.auth().verify(token) {
             Ok(credentials) if credentials.user == connection.user => credentials,
             Ok(_) => return Err(Disconnect::INVALID_TOKEN),
@@ -381,7 +434,10 @@ impl Session {
             return;
         };
         let count = self.channels.len() as i64;
-        self.node.local().hub.unregister(&connection, self.channels.drain());
+        self.node
+            .local()
+            .hub
+            .unregister(&connection, self.channels.drain());
         self.node.local().metrics.subscriptions.sub(count);
     }
 }

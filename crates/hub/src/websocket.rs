@@ -29,7 +29,8 @@ const READ_BUFFER: usize = 4 * 1024;
 pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
     let headers = request.headers();
     let Some(key) = websocket_key(headers) else {
-        let message = "expected a WebSocket upgrade: GET with Connection: Upgrade, Upgrade: websocket, \
+        let message =
+            "expected a WebSocket upgrade: GET with Connection: Upgrade, Upgrade: websocket, \
                        Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key";
         return (StatusCode::BAD_REQUEST, message).into_response();
     };
@@ -47,7 +48,9 @@ pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
         if node.open_socket() {
             session::serve(node.clone(), ws).await;
             node.close_socket();
@@ -74,8 +77,14 @@ fn websocket_key(headers: &HeaderMap) -> Option<String> {
     let ok = has(header::CONNECTION, "upgrade")
         && has(header::UPGRADE, "websocket")
         && has(header::SEC_WEBSOCKET_VERSION, "13");
-    ok.then(|| headers.get(header::SEC_WEBSOCKET_KEY)?.to_str().ok().map(str::to_owned))
-        .flatten()
+    ok.then(|| {
+        headers
+            .get(header::SEC_WEBSOCKET_KEY)?
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    })
+    .flatten()
 }
 
 /// Browsers send `Origin`; other clients do not and are not checked. A page
@@ -84,11 +93,22 @@ fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    if config.allow_any_origin || config.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+    if config.allow_any_origin
+        || config
+            .allowed_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+    {
         return Ok(());
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin);
     if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
         return Ok(());
     }

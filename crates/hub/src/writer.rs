@@ -192,7 +192,10 @@ mod tests {
         let first = rx.try_recv().unwrap();
         let (frames, count, bytes) = coalesce(first, &mut rx);
         assert_eq!((frames.len(), count, bytes), (1, 3, 21));
-        assert_eq!(frames[0].to_text().unwrap(), "{\"n\":1}\n{\"n\":2}\n{\"n\":3}");
+        assert_eq!(
+            frames[0].to_text().unwrap(),
+            "{\"n\":1}\n{\"n\":2}\n{\"n\":3}"
+        );
     }
 
     #[test]

@@ -260,12 +260,18 @@ mod tests {
         else {
             panic!("not a subscribe")
         };
-        assert_eq!((sub.channel.as_str(), sub.offset, sub.recover), ("news", 0, false));
+        assert_eq!(
+            (sub.channel.as_str(), sub.offset, sub.recover),
+            ("news", 0, false)
+        );
     }
 
     #[test]
     fn empty_object_is_a_pong_and_unknown_method_is_unknown() {
         assert!(matches!(parse("{}"), Method::Pong));
-        assert!(matches!(parse(r#"{"id":3,"frobnicate":{}}"#), Method::Unknown));
+        assert!(matches!(
+            parse(r#"{"id":3,"frobnicate":{}}"#),
+            Method::Unknown
+        ));
     }
 }

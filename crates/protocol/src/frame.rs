@@ -31,12 +31,18 @@ mod tests {
     #[test]
     fn splits_batched_frames_and_ignores_trailing_newline() {
         let frame = "{\"id\":1}\n{\"id\":2}\n";
-        assert_eq!(lines(frame).collect::<Vec<_>>(), ["{\"id\":1}", "{\"id\":2}"]);
+        assert_eq!(
+            lines(frame).collect::<Vec<_>>(),
+            ["{\"id\":1}", "{\"id\":2}"]
+        );
     }
 
     #[test]
     fn compacts_multiline_json_only_when_needed() {
-        assert!(matches!(single_line("{\"a\":1}").unwrap(), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            single_line("{\"a\":1}").unwrap(),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(single_line("{\n \"a\": 1\n}").unwrap(), "{\"a\":1}");
         assert!(single_line("{\n").is_err());
     }

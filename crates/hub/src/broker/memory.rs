@@ -54,7 +54,11 @@ impl Broker for MemoryBroker {
         Ok(stream.position())
     }
 
-    async fn history(&self, channel: &str, query: HistoryQuery) -> Result<HistoryPage, BrokerError> {
+    async fn history(
+        &self,
+        channel: &str,
+        query: HistoryQuery,
+    ) -> Result<HistoryPage, BrokerError> {
         let stream = self.stream(channel);
         let mut stream = stream.lock();
         stream.trim(self.limits);
@@ -72,7 +76,11 @@ impl Broker for MemoryBroker {
         })
     }
 
-    async fn recover(&self, channel: &str, since: &StreamPosition) -> Result<Recovery, BrokerError> {
+    async fn recover(
+        &self,
+        channel: &str,
+        since: &StreamPosition,
+    ) -> Result<Recovery, BrokerError> {
         let stream = self.stream(channel);
         let mut stream = stream.lock();
         stream.trim(self.limits);

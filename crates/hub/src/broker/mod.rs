@@ -83,8 +83,10 @@ pub trait Broker: Send + Sync {
     ) -> Result<StreamPosition, BrokerError>;
 
     /// Reads a channel's history.
-    async fn history(&self, channel: &str, query: HistoryQuery) -> Result<HistoryPage, BrokerError>;
+    async fn history(&self, channel: &str, query: HistoryQuery)
+        -> Result<HistoryPage, BrokerError>;
 
     /// Everything after `since`, if history still has all of it.
-    async fn recover(&self, channel: &str, since: &StreamPosition) -> Result<Recovery, BrokerError>;
+    async fn recover(&self, channel: &str, since: &StreamPosition)
+        -> Result<Recovery, BrokerError>;
 }

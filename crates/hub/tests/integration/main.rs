@@ -1,0 +1,12 @@
+//! Integration tests: a real hub on 127.0.0.1 (port 0), real WebSockets.
+//!
+//! One test binary with modules, so the suite links once.
+
+mod support;
+
+mod auth;
+mod bad_input;
+mod delivery;
+mod lifecycle;
+mod recovery;
+mod rpc;

@@ -1,0 +1,142 @@
+//! Alarm RPCs and the catalog.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{token, Client, Hub, SECRET, WAIT};
+
+fn alarm(id: &str, severity: &str, state: &str, ts: i64) -> Value {
+    json!({"id": id, "source": "web1", "severity": severity, "state": state, "title": id, "message": "m", "ts": ts})
+}
+
+#[tokio::test]
+async fn alarms_active_reflects_published_transitions_even_after_history_expires() {
+    let hub = Hub::with(|c| c.history_size = 1).await;
+    hub.publish("alarms", alarm("web1/disk", "critical", "firing", 1))
+        .await;
+    hub.publish("alarms", alarm("web1/cpu", "warning", "firing", 2))
+        .await;
+    hub.publish("alarms", alarm("web1/cpu", "warning", "firing", 3))
+        .await;
+    hub.publish("alarms", alarm("web1/mem", "info", "firing", 4))
+        .await;
+    hub.publish("alarms", alarm("web1/mem", "info", "resolved", 5))
+        .await;
+
+    let mut late = Client::anonymous(&hub).await;
+    let reply = late.call("rpc", json!({"method": "alarms.active"})).await;
+    let alarms = reply["rpc"]["data"]["alarms"].as_array().unwrap().clone();
+    let ids: Vec<_> = alarms
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["ts"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        ids,
+        [("web1/disk", 1), ("web1/cpu", 3)],
+        "critical first, deduplicated, resolved gone"
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn ack_is_published_to_every_client_and_shows_in_active() {
+    let hub = Hub::start().await;
+    hub.publish("alarms", alarm("web1/cpu", "warning", "firing", 1))
+        .await;
+    let mut watcher = Client::anonymous(&hub).await;
+    watcher.subscribe("alarms").await;
+    let (mut acker, _) = Client::connect(&hub, &token(json!({"sub": "ann"}), SECRET)).await;
+
+    let reply = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "web1/cpu"}}),
+        )
+        .await;
+    assert_eq!(
+        reply["rpc"]["data"]["alarm"]["state"], "acknowledged",
+        "{reply}"
+    );
+    assert_eq!(reply["rpc"]["data"]["alarm"]["by"], "ann");
+
+    let (channel, _, data) = watcher.next_publication().await;
+    assert_eq!(channel, "alarms");
+    assert_eq!(
+        (data["id"].as_str(), data["state"].as_str()),
+        (Some("web1/cpu"), Some("acknowledged"))
+    );
+
+    let active = watcher
+        .call("rpc", json!({"method": "alarms.active"}))
+        .await;
+    assert_eq!(active["rpc"]["data"]["alarms"][0]["state"], "acknowledged");
+
+    let missing = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "nope"}}),
+        )
+        .await;
+    assert_eq!(missing["error"]["code"], 107);
+    let bad = acker
+        .call("rpc", json!({"method": "alarms.ack", "data": {"ident": 1}}))
+        .await;
+    assert_eq!(bad["error"]["code"], 107);
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("`id`"),
+        "{bad}"
+    );
+    let unknown = acker.call("rpc", json!({"method": "alarms.nope"})).await;
+    assert_eq!(unknown["error"]["code"], 104);
+
+    let silence = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.silence", "data": {"id": "web1/cpu", "until": 99}}),
+        )
+        .await;
+    assert_eq!(
+        silence["rpc"]["data"]["alarm"]["silenced_until"], 99,
+        "{silence}"
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn collector_publishes_host_metrics_and_fills_the_catalog() {
+    let hub = Hub::with(|c| {
+        c.collector = true;
+        c.collector_interval = Duration::from_millis(200);
+        c.node_name = "testhost".into();
+    })
+    .await;
+    let mut client = Client::anonymous(&hub).await;
+    client.subscribe("metrics:testhost").await;
+    let (_, _, sample) = client.next_publication().await;
+    assert!(sample["ts"].as_i64().unwrap() > 0);
+    for name in [
+        "cpu.total",
+        "mem.used_percent",
+        "disk.used_percent",
+        "net.rx_bytes_per_s",
+        "load.1",
+    ] {
+        assert!(
+            sample["values"][name].is_number(),
+            "missing {name} in {sample}"
+        );
+    }
+    let catalog = tokio::time::timeout(WAIT, client.call("rpc", json!({"method": "catalog"})))
+        .await
+        .unwrap();
+    let source = &catalog["rpc"]["data"]["sources"][0];
+    assert_eq!(source["source"], "testhost");
+    assert_eq!(source["channel"], "metrics:testhost");
+    assert!(source["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "cpu.core.0"));
+    hub.stop().await;
+}
