@@ -1,0 +1,73 @@
+//! A resilient Rust client for the Telltale hub (no Tauri in it).
+//!
+//! It speaks the Centrifugo JSON protocol subset of `shared/PROTOCOL.md`
+//! over tokio-tungstenite and keeps one connection alive: reconnect with
+//! exponential backoff and full jitter, a ping watchdog for half-open
+//! connections, subscriptions that survive reconnects and recover missed
+//! publications exactly once (or report an explicit gap), and RPC/history
+//! calls that always end, with a reply or a typed [`Error`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), telltale_client::Error> {
+//! use telltale_client::{Client, Event, Options};
+//!
+//! let options = Options::new("ws://127.0.0.1:8000/connection/websocket")?;
+//! let (client, mut events) = Client::new(options);
+//! client.subscribe("alarms")?;
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         Event::Publication(p) => println!("{} #{}: {}", p.channel, p.offset, p.data),
+//!         Event::Gap { channel, .. } if channel == "alarms" => {
+//!             let active = client.active_alarms().await?; // resync
+//!             println!("{} active alarms", active.len());
+//!         }
+//!         other => eprintln!("{other:?}"),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - `client.rs`: the [`Client`] handle (subscribe, rpc, history, close).
+//! - `options.rs`: [`Options`], the URL, token, timeouts and bounds.
+//! - `endpoint.rs`: [`Endpoint`], a validated `ws://HOST:PORT/PATH`.
+//! - `connection.rs`: the task that owns the socket: dial, connect, the
+//!   session loop, and what each way of ending means (reconnect or not).
+//! - `backoff.rs`: reconnect delays, exponential with full jitter.
+//! - `watchdog.rs`: declares a connection dead when pings stop.
+//! - `subscription.rs`: positions, recovery, exactly-once delivery, gaps.
+//! - `rpc.rs`: calls waiting for replies, [`HistoryQuery`], [`History`].
+//! - `events.rs`: [`Event`], [`Publication`], [`Payload`].
+//! - `queue.rs`: the [`Events`] stream: ordered, never blocks the
+//!   connection, drops only metric samples when the reader lags.
+//! - `state.rs`: [`State`] and the client's own disconnect [`code`]s.
+//! - `error.rs`: [`Error`].
+//! - `bin/telltale-tail.rs`: prints publications as JSON lines.
+#![deny(missing_docs)]
+
+pub mod backoff;
+pub mod client;
+mod connection;
+pub mod endpoint;
+pub mod error;
+pub mod events;
+pub mod options;
+pub mod queue;
+pub mod rpc;
+pub mod state;
+mod subscription;
+pub mod watchdog;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use client::Client;
+pub use endpoint::Endpoint;
+pub use error::Error;
+pub use events::{Event, Payload, Publication};
+pub use options::{Options, TokenFuture, TokenSource};
+pub use queue::Events;
+pub use rpc::{History, HistoryQuery};
+pub use state::{code, State};
+pub use telltale_protocol as protocol;
+pub use telltale_protocol::command::StreamPosition;
+pub use telltale_protocol::{Alarm, AlarmState, MetricSample, Severity};

@@ -1,0 +1,152 @@
+//! Client settings: where to connect, credentials, timeouts and bounds.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backoff::BackoffConfig;
+use crate::watchdog::DEFAULT_ALLOWANCE;
+use crate::{Endpoint, Error};
+
+/// Future returned by a [`TokenSource`]: a fresh connection token, or why
+/// there is none.
+pub type TokenFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
+
+/// Fetches a new connection token. Called before connecting when no token
+/// is set, and after the server answers `connect` with error 109 (token
+/// expired). Without a token source, 109 is terminal.
+pub type TokenSource = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
+
+/// How a [`crate::Client`] connects and behaves.
+#[derive(Clone)]
+pub struct Options {
+    /// The hub's WebSocket URL.
+    pub endpoint: Endpoint,
+    /// Connection JWT; empty for anonymous.
+    pub token: String,
+    /// Where to get a new token when it is missing or expired.
+    pub token_source: Option<TokenSource>,
+    /// Client name sent in `connect` (default `telltale-client`).
+    pub name: String,
+    /// Client version sent in `connect` (default: this crate's version).
+    pub version: String,
+    /// Reconnect delays.
+    pub backoff: BackoffConfig,
+    /// Time allowed on top of the server's ping interval before the
+    /// connection is declared dead (default 10 s).
+    pub ping_allowance: Duration,
+    /// Time allowed to dial, upgrade and get the `connect` reply (default 10 s).
+    pub connect_timeout: Duration,
+    /// Default timeout of RPC, history and publish calls (default 10 s).
+    pub call_timeout: Duration,
+    /// Time allowed for one write to the socket (default 10 s).
+    pub write_timeout: Duration,
+    /// How many metric publications may wait in the event queue before the
+    /// oldest are dropped and a `Lagged` event is counted (default 1024).
+    /// Other events are never dropped.
+    pub event_capacity: usize,
+    /// Largest inbound WebSocket message accepted, bytes (default 16 MiB).
+    pub max_message_size: usize,
+}
+
+impl Options {
+    /// Defaults for the hub at `url`, e.g.
+    /// `ws://127.0.0.1:8000/connection/websocket`.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Ok(Self {
+            endpoint: Endpoint::parse(url)?,
+            token: String::new(),
+            token_source: None,
+            name: "telltale-client".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            backoff: BackoffConfig::default(),
+            ping_allowance: DEFAULT_ALLOWANCE,
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            event_capacity: 1024,
+            max_message_size: 16 << 20,
+        })
+    }
+
+    /// Sets the connection token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// Sets a source of fresh tokens (see [`TokenSource`]).
+    pub fn token_source<F, Fut>(mut self, source: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.token_source = Some(Arc::new(move || Box::pin(source()) as TokenFuture));
+        self
+    }
+
+    /// Sets the reconnect delay bounds.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff = BackoffConfig { min, max };
+        self
+    }
+
+    /// Sets the allowance on top of the server's ping interval.
+    pub fn ping_allowance(mut self, allowance: Duration) -> Self {
+        self.ping_allowance = allowance;
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the default call timeout.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Sets how many metric publications may queue before some are dropped.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("endpoint", &self.endpoint)
+            .field("token", &if self.token.is_empty() { "" } else { "<set>" })
+            .field("token_source", &self.token_source.is_some())
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("backoff", &self.backoff)
+            .field("ping_allowance", &self.ping_allowance)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("event_capacity", &self.event_capacity)
+            .field("max_message_size", &self.max_message_size)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_token() {
+        let options = Options::new("ws://127.0.0.1:1/connection/websocket")
+            .unwrap()
+            .token("secret-jwt");
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("secret-jwt") && shown.contains("<set>"));
+    }
+}

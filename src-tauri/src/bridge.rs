@@ -1,0 +1,223 @@
+//! Client events → what the window and the desktop need.
+//!
+//! One task reads the client's events: samples and alarm transitions go into
+//! [`Pending`], alarms also to the [`Notifier`], state changes to the
+//! `connection-state` event. Another sends what is pending to the window
+//! about once per display frame, so the UI never gets one IPC message per
+//! WebSocket frame. A third discovers metric sources from the catalog.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Emitter, Runtime};
+use telltale_client::{Client, Event, Events, Options, Payload, Publication, State};
+use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
+
+use crate::connection::{ConnectionState, ConnectionView};
+use crate::notifications::{self, Notifier};
+use crate::settings::Settings;
+use crate::stream::{Pending, StreamBatch};
+use crate::embedded;
+
+/// How often pending data is sent to the window (about one display frame).
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the catalog is checked for new sources.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// Event name of connection state changes.
+pub const CONNECTION_EVENT: &str = "connection-state";
+
+/// State shared by the commands and the bridge tasks.
+pub struct Shared {
+    client: Client,
+    events: Mutex<Option<Events>>,
+    view: Mutex<ConnectionView>,
+    channel: Mutex<Option<Channel<StreamBatch>>>,
+    pending: Mutex<Pending>,
+    notifier: Mutex<Notifier>,
+}
+
+impl Shared {
+    /// The hub client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The connection state now.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.view.lock().current().clone()
+    }
+
+    /// A window (re)connected its stream: counters start over.
+    pub fn connect_stream(&self, channel: Channel<StreamBatch>) {
+        self.pending.lock().reset_diagnostics();
+        *self.channel.lock() = Some(channel);
+    }
+}
+
+/// Starts the embedded hub when no server is configured, and the client.
+pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
+    let (url, label) = match &settings.server {
+        Some(endpoint) => (endpoint.as_str().to_owned(), endpoint.as_str().to_owned()),
+        None => {
+            let hub = embedded::start().await?;
+            (hub.url(), format!("embedded hub ({})", hub.addr))
+        }
+    };
+    tracing::info!(server = %label, "connecting");
+    let mut options = Options::new(&url)?;
+    if let Some(token) = settings.token {
+        options = options.token(token);
+    }
+    let (client, events) = Client::new(options);
+    client.subscribe(ALARMS_CHANNEL)?;
+    Ok(Arc::new(Shared {
+        client,
+        events: Mutex::new(Some(events)),
+        view: Mutex::new(ConnectionView::new(label)),
+        channel: Mutex::new(None),
+        pending: Mutex::new(Pending::default()),
+        notifier: Mutex::new(Notifier::default()),
+    }))
+}
+
+/// Starts the bridge tasks for the app.
+pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
+    if let Some(events) = shared.events.lock().take() {
+        tauri::async_runtime::spawn(read_events(app, shared.clone(), events));
+    }
+    tauri::async_runtime::spawn(send_frames(shared.clone()));
+    tauri::async_runtime::spawn(discover_sources(shared));
+}
+
+async fn read_events<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>, mut events: Events) {
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::State(state) => on_state(&app, &shared, &state),
+            Event::Publication(publication) => on_publication(&shared, publication),
+            Event::Gap { channel, .. } if channel == ALARMS_CHANNEL => {
+                tauri::async_runtime::spawn(resync_alarms(shared.clone()));
+            }
+            Event::Lagged { dropped } => shared.pending.lock().lagged(dropped),
+            Event::Error(e) => shared.pending.lock().error(e.to_string()),
+            _ => {}
+        }
+    }
+}
+
+fn on_state<R: Runtime>(app: &AppHandle<R>, shared: &Shared, state: &State) {
+    let view = shared.view.lock().apply(state).clone();
+    match (&view.reason, view.retry_in_secs) {
+        (Some(reason), Some(secs)) => eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server),
+        (Some(reason), None) if view.state == "failed" => {
+            eprintln!("telltale: {}: {reason}; not retrying", view.server)
+        }
+        _ => {}
+    }
+    if let Err(e) = app.emit(CONNECTION_EVENT, &view) {
+        tracing::warn!(error = %e, "cannot emit the connection state");
+    }
+    if matches!(state, State::Connected { .. }) {
+        tauri::async_runtime::spawn(subscribe_new_sources(shared.client.clone(), None));
+    }
+}
+
+fn on_publication(shared: &Shared, publication: Publication) {
+    match publication.payload {
+        Payload::Metric(sample) => {
+            let source = publication.channel.strip_prefix(METRICS_PREFIX).unwrap_or_default();
+            shared.pending.lock().sample(source, &sample);
+        }
+        Payload::Alarm(alarm) => on_alarm(shared, alarm),
+        Payload::Raw => {
+            let error = if publication.channel == ALARMS_CHANNEL {
+                serde_json::from_str::<Alarm>(publication.data.get()).err()
+            } else if publication.channel.starts_with(METRICS_PREFIX) {
+                serde_json::from_str::<MetricSample>(publication.data.get()).err()
+            } else {
+                None
+            };
+            if let Some(error) = error {
+                shared.pending.lock().invalid(&publication.channel, error.to_string());
+            }
+        }
+    }
+}
+
+fn on_alarm(shared: &Shared, alarm: Alarm) {
+    if let Some(note) = shared.notifier.lock().on_alarm(&alarm, now_ms()) {
+        notifications::show(note);
+    }
+    shared.pending.lock().alarm(alarm);
+}
+
+/// After an alarm gap (recovery failed), the hub's active set is the truth.
+async fn resync_alarms(shared: Arc<Shared>) {
+    match shared.client.active_alarms().await {
+        Ok(active) => {
+            for alarm in &active {
+                if let Some(note) = shared.notifier.lock().on_alarm(alarm, now_ms()) {
+                    notifications::show(note);
+                }
+            }
+            shared.pending.lock().active(active);
+        }
+        Err(e) => shared.pending.lock().error(format!("alarm resync failed: {e}")),
+    }
+}
+
+async fn send_frames(shared: Arc<Shared>) {
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        frames.tick().await;
+        let channel = shared.channel.lock().clone();
+        let Some(channel) = channel else {
+            shared.pending.lock().trim_unsent();
+            continue;
+        };
+        let batch = shared.pending.lock().take();
+        if let Some(batch) = batch {
+            if channel.send(batch).is_err() {
+                // The window went away (reload); wait for the next connect_stream.
+                shared.channel.lock().take();
+            }
+        }
+    }
+}
+
+async fn discover_sources(shared: Arc<Shared>) {
+    let mut known = HashSet::new();
+    let mut ticks = tokio::time::interval(DISCOVERY_INTERVAL);
+    loop {
+        ticks.tick().await;
+        if matches!(shared.client.state(), State::Connected { .. }) {
+            known = subscribe_new_sources(shared.client.clone(), Some(known)).await;
+        }
+    }
+}
+
+/// Subscribes to every metrics channel in the catalog not yet in `known`.
+async fn subscribe_new_sources(client: Client, known: Option<HashSet<String>>) -> HashSet<String> {
+    let mut known = known.unwrap_or_default();
+    match client.catalog().await {
+        Ok(catalog) => {
+            for source in catalog.sources {
+                if known.insert(source.channel.clone()) {
+                    let _ = client.subscribe(source.channel);
+                }
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "catalog not available"),
+    }
+    known
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

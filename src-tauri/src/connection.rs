@@ -1,0 +1,133 @@
+//! The connection state as the UI shows it: connecting, live, reconnecting
+//! in N s, or failed with the reason.
+
+use serde::Serialize;
+use telltale_client::State;
+
+/// Payload of the `connection-state` event and of `connection_state`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionState {
+    /// `connecting`, `live`, `reconnecting` or `failed`.
+    pub state: &'static str,
+    /// Why the app is not live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With `reconnecting`: seconds until the next attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_in_secs: Option<u64>,
+    /// The hub the app talks to.
+    pub server: String,
+}
+
+/// Close codes and reply errors that mean the token was refused.
+fn is_auth_failure(code: u16) -> bool {
+    matches!(code, 3500 | 101 | 109)
+}
+
+/// Tracks client states and says what the UI should show.
+#[derive(Debug)]
+pub struct ConnectionView {
+    server: String,
+    last_reason: Option<String>,
+    current: ConnectionState,
+}
+
+impl ConnectionView {
+    /// Starts as `connecting` to `server`.
+    pub fn new(server: String) -> Self {
+        let current = ConnectionState {
+            state: "connecting",
+            reason: None,
+            retry_in_secs: None,
+            server: server.clone(),
+        };
+        Self {
+            server,
+            last_reason: None,
+            current,
+        }
+    }
+
+    /// The state shown now.
+    pub fn current(&self) -> &ConnectionState {
+        &self.current
+    }
+
+    /// Applies a client state; returns the new view state.
+    pub fn apply(&mut self, state: &State) -> &ConnectionState {
+        let (phase, reason, retry) = match state {
+            State::Connecting { attempt: 1 } => ("connecting", None, None),
+            State::Connecting { .. } => ("reconnecting", self.last_reason.clone(), None),
+            State::Connected { .. } => {
+                self.last_reason = None;
+                ("live", None, None)
+            }
+            State::Disconnected { code, reason, reconnect } => {
+                let reason = if is_auth_failure(*code) {
+                    format!("authentication failed: {reason} (code {code})")
+                } else {
+                    format!("{reason} (code {code})")
+                };
+                self.last_reason = Some(reason.clone());
+                let phase = if *reconnect { "reconnecting" } else { "failed" };
+                (phase, Some(reason), None)
+            }
+            State::Reconnecting { delay, .. } => {
+                let secs = delay.as_secs_f64().ceil() as u64;
+                ("reconnecting", self.last_reason.clone(), Some(secs))
+            }
+        };
+        self.current = ConnectionState {
+            state: phase,
+            reason,
+            retry_in_secs: retry,
+            server: self.server.clone(),
+        };
+        &self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn reconnecting_carries_the_reason_and_countdown() {
+        let mut view = ConnectionView::new("ws://h/c".into());
+        view.apply(&State::Disconnected {
+            code: 1,
+            reason: "connection refused".into(),
+            reconnect: true,
+        });
+        let state = view.apply(&State::Reconnecting {
+            attempt: 2,
+            delay: Duration::from_millis(2300),
+        });
+        assert_eq!(state.state, "reconnecting");
+        assert_eq!(state.retry_in_secs, Some(3));
+        assert_eq!(state.reason.as_deref(), Some("connection refused (code 1)"));
+        let live = view.apply(&State::Connected {
+            client: "c".into(),
+            ping: None,
+        });
+        assert_eq!((live.state, live.reason.clone()), ("live", None));
+    }
+
+    #[test]
+    fn rejected_token_is_an_authentication_failure() {
+        let mut view = ConnectionView::new("ws://h/c".into());
+        let state = view.apply(&State::Disconnected {
+            code: 3500,
+            reason: "invalid token".into(),
+            reconnect: false,
+        });
+        assert_eq!(state.state, "failed");
+        assert!(state.reason.as_deref().unwrap().starts_with("authentication failed"));
+        let json = serde_json::to_value(state).unwrap();
+        assert!(json.get("retryInSecs").is_none());
+        assert_eq!(json["server"], "ws://h/c");
+    }
+}

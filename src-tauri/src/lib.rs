@@ -1,0 +1,90 @@
+//! Telltale desktop: the Tauri shell.
+//!
+//! A thin shell: connection logic lives in `telltale-client`, the embedded
+//! hub in `telltale-hub`; this crate only translates client events into
+//! what the window and the desktop need.
+//!
+//! # Layout
+//!
+//! - [`settings`]: `--server` / `--token` (and `TELLTALE_SERVER`,
+//!   `TELLTALE_TOKEN`), validated at start.
+//! - [`embedded`]: with no server configured, a hub in-process on
+//!   127.0.0.1 with this machine's collector.
+//! - [`bridge`]: client events → state, coalesced [`stream`] batches and
+//!   notifications.
+//! - [`stream`]: the batch sent to the UI about once per display frame.
+//! - [`commands`]: the `#[tauri::command]`s the UI calls.
+//! - [`notifications`]: native alarm notifications (notify-rust), deduped.
+//! - [`connection`]: connection state as the UI shows it.
+#![deny(missing_docs)]
+
+pub mod bridge;
+pub mod commands;
+pub mod connection;
+pub mod embedded;
+pub mod notifications;
+pub mod settings;
+pub mod stream;
+
+use std::sync::Arc;
+
+use tauri::{Builder, Manager, Runtime};
+
+use crate::bridge::Shared;
+use crate::settings::Settings;
+
+/// Starts the app; returns the process exit code.
+pub fn run() -> i32 {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = match Settings::from_env_and_args() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("telltale: {message}");
+            return 2;
+        }
+    };
+    let started = tauri::async_runtime::block_on(bridge::start(settings));
+    let shared = match started {
+        Ok(shared) => shared,
+        Err(e) => {
+            eprintln!("telltale: {e:#}");
+            return 1;
+        }
+    };
+    let app = run_app(Builder::default(), shared.clone()).build(tauri::generate_context!());
+    match app {
+        Ok(app) => {
+            app.run(|_, _| {});
+            0
+        }
+        Err(e) => {
+            eprintln!("telltale: cannot open the window: {e}");
+            1
+        }
+    }
+}
+
+/// Wires the shell into `builder`; generic over the runtime so tests can use
+/// `tauri::test::mock_builder()`.
+pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<R> {
+    builder
+        .manage(shared.clone())
+        .invoke_handler(tauri::generate_handler![
+            commands::connect_stream,
+            commands::connection_state,
+            commands::alarms_active,
+            commands::alarms_ack,
+            commands::catalog,
+        ])
+        .setup(move |app| {
+            bridge::spawn(app.handle().clone(), shared.clone());
+            let _ = app.get_webview_window("main");
+            Ok(())
+        })
+}

@@ -1,0 +1,222 @@
+//! The batch the UI receives about once per display frame over a
+//! `tauri::ipc::Channel`: samples column-major per source, alarm
+//! transitions in order, diagnostics when they change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use telltale_protocol::{Alarm, MetricSample};
+
+/// Samples kept per source while no window listens (15 min at 1 Hz).
+const MAX_ROWS_WITHOUT_UI: usize = 900;
+
+/// One message on the stream channel (see ui/src/backend/README.md).
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamBatch {
+    /// New samples per source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricBlock>,
+    /// The complete active alarm set, after a resync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_alarms: Option<Vec<Alarm>>,
+    /// Alarm transitions in arrival order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<Alarm>,
+    /// Counters, when they changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Diagnostics>,
+}
+
+/// Samples of one source; `values[j][i]` is `names[j]` at `ts[i]`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct MetricBlock {
+    /// Source name.
+    pub source: String,
+    /// Sample times, unix ms, ascending.
+    pub ts: Vec<i64>,
+    /// Metric names.
+    pub names: Vec<String>,
+    /// One column per name; `None` where a sample lacked the name.
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl MetricBlock {
+    fn push(&mut self, sample: &MetricSample) {
+        let row = self.ts.len();
+        self.ts.push(sample.ts);
+        for column in &mut self.values {
+            column.push(None);
+        }
+        for (name, value) in &sample.values {
+            let j = match self.names.iter().position(|n| n == name) {
+                Some(j) => j,
+                None => {
+                    self.names.push(name.clone());
+                    self.values.push(vec![None; row + 1]);
+                    self.names.len() - 1
+                }
+            };
+            self.values[j][row] = Some(*value);
+        }
+    }
+
+    fn keep_last(&mut self, rows: usize) {
+        let excess = self.ts.len().saturating_sub(rows);
+        if excess > 0 {
+            self.ts.drain(..excess);
+            for column in &mut self.values {
+                column.drain(..excess);
+            }
+        }
+    }
+}
+
+/// Counters since the window connected its stream.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostics {
+    /// Publications whose payload was not a Telltale payload, per channel.
+    pub invalid: BTreeMap<String, u64>,
+    /// The last such error, or the last client error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Metric publications dropped because the app fell behind.
+    pub lagged: u64,
+}
+
+/// What has arrived since the last batch was sent.
+#[derive(Debug, Default)]
+pub struct Pending {
+    blocks: Vec<MetricBlock>,
+    by_source: HashMap<String, usize>,
+    active: Option<Vec<Alarm>>,
+    alarms: Vec<Alarm>,
+    diagnostics: Diagnostics,
+    diagnostics_changed: bool,
+}
+
+impl Pending {
+    /// Adds one sample of `source`.
+    pub fn sample(&mut self, source: &str, sample: &MetricSample) {
+        let index = *self.by_source.entry(source.to_owned()).or_insert_with(|| {
+            self.blocks.push(MetricBlock {
+                source: source.to_owned(),
+                ..MetricBlock::default()
+            });
+            self.blocks.len() - 1
+        });
+        self.blocks[index].push(sample);
+    }
+
+    /// Adds one alarm transition.
+    pub fn alarm(&mut self, alarm: Alarm) {
+        self.alarms.push(alarm);
+    }
+
+    /// Replaces the active set (transitions received before it are older).
+    pub fn active(&mut self, alarms: Vec<Alarm>) {
+        self.alarms.clear();
+        self.active = Some(alarms);
+    }
+
+    /// Counts a publication whose payload did not decode.
+    pub fn invalid(&mut self, channel: &str, error: String) {
+        *self.diagnostics.invalid.entry(channel.to_owned()).or_default() += 1;
+        self.diagnostics.last_error = Some(format!("{channel}: {error}"));
+        self.diagnostics_changed = true;
+    }
+
+    /// Records an error that did not end the connection.
+    pub fn error(&mut self, error: String) {
+        self.diagnostics.last_error = Some(error);
+        self.diagnostics_changed = true;
+    }
+
+    /// Counts dropped metric publications.
+    pub fn lagged(&mut self, dropped: u64) {
+        self.diagnostics.lagged += dropped;
+        self.diagnostics_changed = true;
+    }
+
+    /// Starts the counters over (a new window connected).
+    pub fn reset_diagnostics(&mut self) {
+        self.diagnostics = Diagnostics::default();
+        self.diagnostics_changed = true;
+    }
+
+    /// Bounds what is kept while nobody is listening.
+    pub fn trim_unsent(&mut self) {
+        for block in &mut self.blocks {
+            block.keep_last(MAX_ROWS_WITHOUT_UI);
+        }
+    }
+
+    /// Everything pending as one batch, or `None` when nothing changed.
+    pub fn take(&mut self) -> Option<StreamBatch> {
+        let empty = self.blocks.is_empty() && self.active.is_none() && self.alarms.is_empty();
+        if empty && !self.diagnostics_changed {
+            return None;
+        }
+        self.by_source.clear();
+        let diagnostics = std::mem::take(&mut self.diagnostics_changed).then(|| self.diagnostics.clone());
+        Some(StreamBatch {
+            metrics: std::mem::take(&mut self.blocks),
+            active_alarms: self.active.take(),
+            alarms: std::mem::take(&mut self.alarms),
+            diagnostics,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ts: i64, values: &[(&str, f64)]) -> MetricSample {
+        MetricSample {
+            ts,
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn samples_are_column_major_with_gaps_as_null() {
+        let mut pending = Pending::default();
+        pending.sample("h", &sample(1, &[("cpu.total", 10.0)]));
+        pending.sample("h", &sample(2, &[("cpu.total", 20.0), ("load.1", 0.5)]));
+        pending.sample("g", &sample(2, &[("cpu.total", 1.0)]));
+        let batch = pending.take().unwrap();
+        assert_eq!(batch.metrics.len(), 2);
+        let h = &batch.metrics[0];
+        assert_eq!(h.ts, [1, 2]);
+        assert_eq!(h.names, ["cpu.total", "load.1"]);
+        assert_eq!(h.values, [vec![Some(10.0), Some(20.0)], vec![None, Some(0.5)]]);
+        let json = serde_json::to_value(&batch).unwrap();
+        assert_eq!(json["metrics"][0]["values"][1][0], serde_json::Value::Null);
+        assert!(json.get("alarms").is_none() && json.get("diagnostics").is_none());
+        assert!(pending.take().is_none(), "nothing new");
+    }
+
+    #[test]
+    fn diagnostics_are_sent_when_they_change() {
+        let mut pending = Pending::default();
+        pending.invalid("metrics:h", "missing field `ts`".into());
+        let json = serde_json::to_value(pending.take().unwrap()).unwrap();
+        assert_eq!(json["diagnostics"]["invalid"]["metrics:h"], 1);
+        assert_eq!(json["diagnostics"]["lastError"], "metrics:h: missing field `ts`");
+        assert!(pending.take().is_none());
+    }
+
+    #[test]
+    fn unsent_samples_are_bounded() {
+        let mut pending = Pending::default();
+        for ts in 0..(MAX_ROWS_WITHOUT_UI as i64 + 10) {
+            pending.sample("h", &sample(ts, &[("x", 1.0)]));
+        }
+        pending.trim_unsent();
+        let batch = pending.take().unwrap();
+        assert_eq!(batch.metrics[0].ts.len(), MAX_ROWS_WITHOUT_UI);
+        assert_eq!(batch.metrics[0].ts[0], 10);
+    }
+}

@@ -1,0 +1,115 @@
+// The Tauri seam against @tauri-apps/api's own IPC mock: command names, arguments, the
+// stream channel and the events are what ./README.md promises the Rust side.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm, StreamBatch } from './types';
+import { chooseBackend } from './select';
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+const alarm: Alarm = { id: 'h/cpu', source: 'h', severity: 'critical', state: 'firing', title: 'CPU', ts: 1 };
+
+beforeAll(() => {
+  (globalThis as unknown as { window: unknown }).window = globalThis;
+});
+
+afterEach(async () => {
+  const { clearMocks } = await import('@tauri-apps/api/mocks');
+  clearMocks();
+});
+
+async function setup(reply: (cmd: string, args: Record<string, unknown>) => unknown) {
+  const { mockIPC } = await import('@tauri-apps/api/mocks');
+  const calls: Call[] = [];
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      if (!cmd.startsWith('plugin:event|')) calls.push({ cmd, args: a });
+      return reply(cmd, a);
+    },
+    { shouldMockEvents: true },
+  );
+  const { TauriBackend } = await import('./tauri');
+  return { backend: new TauriBackend(), calls };
+}
+
+describe('TauriBackend', () => {
+  it('calls the documented commands with the documented arguments', async () => {
+    const { backend, calls } = await setup((cmd) => {
+      switch (cmd) {
+        case 'alarms_active':
+          return [alarm];
+        case 'alarms_ack':
+          return { ...alarm, state: 'acknowledged', by: 'me' };
+        case 'catalog':
+          return { sources: [{ source: 'h', channel: 'metrics:h', metrics: ['cpu.total'], last_seen: 5 }] };
+        case 'connection_state':
+          return { state: 'live', server: 'embedded' };
+      }
+      return null;
+    });
+    expect(await backend.alarmsActive()).toEqual([alarm]);
+    expect((await backend.alarmsAck('h/cpu')).by).toBe('me');
+    expect((await backend.catalog()).sources[0]!.metrics).toEqual(['cpu.total']);
+    expect((await backend.connectionState()).state).toBe('live');
+    expect(calls.map((c) => c.cmd)).toEqual(['alarms_active', 'alarms_ack', 'catalog', 'connection_state']);
+    expect(calls[1]!.args).toEqual({ id: 'h/cpu' });
+  });
+
+  it('accepts the RPC result shapes too ({alarms}, {alarm})', async () => {
+    const { backend } = await setup((cmd) => (cmd === 'alarms_active' ? { alarms: [alarm] } : { alarm: { ...alarm, by: 'x' } }));
+    expect(await backend.alarmsActive()).toEqual([alarm]);
+    expect((await backend.alarmsAck('h/cpu')).by).toBe('x');
+  });
+
+  it('turns a command error string into an Error with that message', async () => {
+    const { backend } = await setup(() => {
+      throw 'not connected: connection refused';
+    });
+    await expect(backend.alarmsAck('h/cpu')).rejects.toThrow('not connected: connection refused');
+  });
+
+  it('passes a Channel to connect_stream and delivers its messages in order', async () => {
+    let channelId = -1;
+    const { backend, calls } = await setup((cmd, args) => {
+      if (cmd === 'connect_stream') channelId = (args.channel as { id: number }).id;
+      return null;
+    });
+    const got: StreamBatch[] = [];
+    const stop = await backend.connectStream((b) => got.push(b));
+    expect(calls[0]!.cmd).toBe('connect_stream');
+    expect(channelId).toBeGreaterThanOrEqual(0);
+    const run = (globalThis as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, d: unknown): void } }).__TAURI_INTERNALS__.runCallback;
+    const b0: StreamBatch = { metrics: [{ source: 'h', ts: [1], names: ['cpu.total'], values: [[5]] }] };
+    const b1: StreamBatch = { alarms: [alarm] };
+    run(channelId, { index: 1, message: b1 }); // out of order: held back
+    expect(got).toEqual([]);
+    run(channelId, { index: 0, message: b0 });
+    expect(got).toEqual([b0, b1]);
+    stop();
+    run(channelId, { index: 2, message: b0 });
+    expect(got).toHaveLength(2);
+  });
+
+  it('listens to the connection-state and alarm events', async () => {
+    const { backend } = await setup(() => null);
+    const states: unknown[] = [];
+    const alarms: Alarm[] = [];
+    await backend.onConnectionState((s) => states.push(s));
+    await backend.onAlarm((a) => alarms.push(a));
+    const { emit } = await import('@tauri-apps/api/event');
+    await emit('connection-state', { state: 'reconnecting', retryInSecs: 3, server: 's' });
+    await emit('alarm', alarm);
+    expect(states).toEqual([{ state: 'reconnecting', retryInSecs: 3, server: 's' }]);
+    expect(alarms).toEqual([alarm]);
+  });
+});
+
+describe('backend choice at startup', () => {
+  it('uses Tauri inside the shell unless ?mock is given, the mock elsewhere', () => {
+    expect(chooseBackend({ win: { __TAURI_INTERNALS__: {} }, search: '' })).toEqual({ kind: 'tauri' });
+    expect(chooseBackend({ win: { __TAURI_INTERNALS__: {} }, search: '?mock' })).toEqual({ kind: 'mock', scenario: 'normal' });
+    expect(chooseBackend({ win: {}, search: '' })).toEqual({ kind: 'mock', scenario: 'normal' });
+    expect(chooseBackend({ win: {}, search: '?mock&scenario=failed-auth' })).toEqual({ kind: 'mock', scenario: 'failed-auth' });
+    expect(chooseBackend({ win: {}, search: '?scenario=bogus' })).toEqual({ kind: 'mock', scenario: 'normal' });
+  });
+});

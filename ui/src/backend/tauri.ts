@@ -1,0 +1,93 @@
+// Backend over the Tauri v2 shell: commands via `invoke`, the stream via an ipc `Channel`,
+// low-rate state via events. See ./README.md for the contract.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import {
+  COMMANDS,
+  EVENTS,
+  type Alarm,
+  type Backend,
+  type Catalog,
+  type ConnectionState,
+  type StreamBatch,
+  type Unsubscribe,
+} from './types';
+
+/** Accept both `Alarm[]` and the RPC's `{alarms: Alarm[]}` shape. */
+export function unwrapAlarms(result: unknown): Alarm[] {
+  if (Array.isArray(result)) return result as Alarm[];
+  if (result && typeof result === 'object' && Array.isArray((result as { alarms?: unknown }).alarms)) {
+    return (result as { alarms: Alarm[] }).alarms;
+  }
+  throw new Error('alarms_active returned an unexpected shape');
+}
+
+/** Accept both `Alarm` and the RPC's `{alarm: Alarm}` shape. */
+export function unwrapAlarm(result: unknown): Alarm {
+  if (result && typeof result === 'object') {
+    const inner = (result as { alarm?: unknown }).alarm;
+    if (inner && typeof inner === 'object') return inner as Alarm;
+    if (typeof (result as { id?: unknown }).id === 'string') return result as Alarm;
+  }
+  throw new Error('alarms_ack returned an unexpected shape');
+}
+
+/** Tauri command errors arrive as strings (or serialized error objects). */
+function errorText(e: unknown): Error {
+  if (e instanceof Error) return e;
+  if (typeof e === 'string') return new Error(e);
+  try {
+    return new Error(JSON.stringify(e));
+  } catch {
+    return new Error(String(e));
+  }
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw errorText(e);
+  }
+}
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const;
+  private channel: Channel<StreamBatch> | null = null;
+
+  async connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe> {
+    const channel = new Channel<StreamBatch>();
+    channel.onmessage = onBatch;
+    this.channel = channel;
+    await call<void>(COMMANDS.connectStream, { channel });
+    return () => {
+      // The shell replaces the channel on the next connect_stream; until then drop messages.
+      channel.onmessage = () => {};
+      if (this.channel === channel) this.channel = null;
+    };
+  }
+
+  async onConnectionState(cb: (state: ConnectionState) => void): Promise<Unsubscribe> {
+    return listen<ConnectionState>(EVENTS.connectionState, (e) => cb(e.payload));
+  }
+
+  async onAlarm(cb: (alarm: Alarm) => void): Promise<Unsubscribe> {
+    return listen<Alarm>(EVENTS.alarm, (e) => cb(e.payload));
+  }
+
+  connectionState(): Promise<ConnectionState> {
+    return call<ConnectionState>(COMMANDS.connectionState);
+  }
+
+  async alarmsActive(): Promise<Alarm[]> {
+    return unwrapAlarms(await call<unknown>(COMMANDS.alarmsActive));
+  }
+
+  async alarmsAck(id: string): Promise<Alarm> {
+    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsAck, { id }));
+  }
+
+  catalog(): Promise<Catalog> {
+    return call<Catalog>(COMMANDS.catalog);
+  }
+}

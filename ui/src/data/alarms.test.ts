@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { MockBackend } from '../backend/mock';
+import type { Alarm } from '../backend/types';
+import { Model, UI_ALARMS } from '../model';
+import { AlarmStore } from './alarms';
+import { KeyMap } from './keys';
+
+const T0 = 1_700_000_000_000;
+
+function alarm(id: string, severity: Alarm['severity'], ts: number, over: Partial<Alarm> = {}): Alarm {
+  return { id, source: id.split('/')[0]!, severity, state: 'firing', title: id, message: '', ts, ...over };
+}
+
+async function started() {
+  let t = T0;
+  const mock = new MockBackend({ now: () => t });
+  const model = new Model(mock, () => t);
+  await model.start();
+  return { mock, model, advance: (ms: number) => (t += ms) };
+}
+
+const ids = (m: Model) => m.alarms.activeSorted().map((e) => e.alarm.id);
+
+describe('alarm ordering and dedup (through the mock backend)', () => {
+  it('sorts critical > warning > info, then newest first', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/old-crit', 'critical', T0 - 50_000));
+    mock.publishAlarm(alarm('h/info', 'info', T0));
+    mock.publishAlarm(alarm('h/warn', 'warning', T0 - 10_000));
+    mock.publishAlarm(alarm('h/new-crit', 'critical', T0 - 1000));
+    expect(ids(model)).toEqual(['h/new-crit', 'h/old-crit', 'h/warn', 'h/info']);
+    expect(model.alarms.counts()).toEqual({ critical: 2, warning: 1, info: 1 });
+  });
+
+  it('keeps one entry per id: a repeated firing updates value and ts but keeps the episode start', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0 - 30_000, { value: 91 }));
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0 - 20_000, { value: 94 }));
+    mock.emitAlarmEvent(alarm('h/cpu', 'critical', T0 - 20_000, { value: 94 })); // same transition via the event
+    const rows = model.alarms.activeSorted();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.alarm.value).toBe(94);
+    expect(rows[0]!.since).toBe(T0 - 30_000);
+  });
+
+  it('ignores a transition older than the one it has', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0, { value: 95 }));
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0 - 5000, { state: 'resolved' }));
+    expect(ids(model)).toEqual(['h/cpu']);
+    expect(model.alarms.recent()).toHaveLength(0);
+  });
+
+  it('firing → acknowledged through alarms_ack, with who acknowledged it', async () => {
+    const { mock, model, advance } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0));
+    advance(2000);
+    const ok = await model.ack('h/cpu');
+    expect(ok).toBe(true);
+    expect(mock.acks).toEqual(['h/cpu']);
+    const e = model.alarms.get('h/cpu')!;
+    expect(e.alarm.state).toBe('acknowledged');
+    expect(e.alarm.by).toBe('you');
+    expect(e.pending ?? false).toBe(false);
+    expect(model.alarms.activeSorted()).toHaveLength(1);
+    // acknowledging again is a no-op: no second request
+    expect(await model.ack('h/cpu')).toBe(false);
+    expect(mock.acks).toEqual(['h/cpu']);
+  });
+
+  it('shows an acknowledgement made by another client live', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/disk', 'warning', T0));
+    mock.publishAlarm(alarm('h/disk', 'warning', T0 + 1000, { state: 'acknowledged', by: 'bob' }));
+    expect(model.alarms.get('h/disk')!.alarm.by).toBe('bob');
+    // a later repeated firing of the same episode does not lose the ack
+    mock.publishAlarm(alarm('h/disk', 'warning', T0 + 2000, { value: 88 }));
+    const e = model.alarms.get('h/disk')!;
+    expect(e.alarm.state).toBe('acknowledged');
+    expect(e.alarm.value).toBe(88);
+    expect(e.alarm.by).toBe('bob');
+  });
+
+  it('moves a resolved alarm to the recent list, and a re-fire back (never in both)', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/load', 'warning', T0));
+    mock.publishAlarm(alarm('h/load', 'warning', T0 + 1000, { state: 'resolved' }));
+    expect(ids(model)).toEqual([]);
+    expect(model.alarms.recent().map((e) => e.alarm.id)).toEqual(['h/load']);
+    expect(model.alarms.recent()[0]!.since).toBe(T0);
+    mock.publishAlarm(alarm('h/load', 'warning', T0 + 5000));
+    expect(ids(model)).toEqual(['h/load']);
+    expect(model.alarms.recent()).toEqual([]);
+    expect(model.alarms.get('h/load')!.since).toBe(T0 + 5000); // a new episode
+  });
+
+  it('limits the recent list, newest first', () => {
+    const s = new AlarmStore(3);
+    for (let i = 0; i < 5; i++) s.apply(alarm(`h/r${i}`, 'info', T0 + i, { state: 'resolved' }));
+    expect(s.recent().map((e) => e.alarm.id)).toEqual(['h/r4', 'h/r3', 'h/r2']);
+  });
+
+  it('resyncs from alarms_active when the connection comes back', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/a', 'warning', T0));
+    mock.publishAlarm(alarm('h/b', 'critical', T0));
+    mock.setConnection({ state: 'reconnecting', retryInSecs: 2, reason: 'closed' });
+    // while we were away: h/a resolved and h/c fired; we saw neither
+    mock.changeWhileAway([alarm('h/b', 'critical', T0), alarm('h/c', 'info', T0 + 500)]);
+    mock.setConnection({ state: 'live' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(ids(model)).toEqual(['h/b', 'h/c']);
+    expect(model.alarms.recent().map((e) => [e.alarm.id, e.alarm.state])).toEqual([['h/a', 'resolved']]);
+  });
+
+  it('replaces the active set from a batch (activeAlarms) before applying transitions', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/x', 'warning', T0));
+    mock.emit({ activeAlarms: [alarm('h/y', 'critical', T0 + 1)], alarms: [alarm('h/y', 'critical', T0 + 2, { state: 'acknowledged', by: 'ann' })] });
+    expect(ids(model)).toEqual(['h/y']);
+    expect(model.alarms.get('h/y')!.alarm.by).toBe('ann');
+    expect(model.alarms.get('h/x')!.alarm.state).toBe('resolved');
+  });
+
+  it('records a failed acknowledge on the row and lets the user retry', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0));
+    mock.setConnection({ state: 'reconnecting', retryInSecs: 3 });
+    expect(await model.ack('h/cpu')).toBe(false);
+    const e = model.alarms.get('h/cpu')!;
+    expect(e.error).toBe('not connected');
+    expect(e.pending).toBe(false);
+    expect(e.alarm.state).toBe('firing');
+    mock.setConnection({ state: 'live' });
+    expect(await model.ack('h/cpu')).toBe(true);
+    expect(model.alarms.get('h/cpu')!.error).toBeUndefined();
+  });
+
+  it('counts malformed alarms instead of showing them', async () => {
+    const { mock, model } = await started();
+    mock.emit({ alarms: [{ id: 'h/bad', severity: 'loud', state: 'firing', ts: 1 } as unknown as Alarm, alarm('h/ok', 'info', T0)] });
+    expect(ids(model)).toEqual(['h/ok']);
+    expect(model.diagnostics().invalid[UI_ALARMS]).toBe(1);
+  });
+});
+
+describe('keyboard', () => {
+  it('moves the selection in display order and clamps at the ends', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('h/i', 'info', T0));
+    s.apply(alarm('h/c', 'critical', T0));
+    s.apply(alarm('h/w', 'warning', T0));
+    expect(s.moveSelection(1)).toBe('h/c');
+    expect(s.moveSelection(1)).toBe('h/w');
+    expect(s.moveSelection(1)).toBe('h/i');
+    expect(s.moveSelection(1)).toBe('h/i');
+    expect(s.moveSelection(-1)).toBe('h/w');
+    s.apply(alarm('h/w', 'warning', T0 + 1, { state: 'resolved' }));
+    expect(s.selected).toBeNull();
+  });
+
+  it('maps keys to actions, with 1 then 5 meaning 15 minutes', () => {
+    const k = new KeyMap();
+    expect(k.handle('j', 0)).toEqual({ type: 'select', delta: 1 });
+    expect(k.handle('ArrowUp', 10)).toEqual({ type: 'select', delta: -1 });
+    expect(k.handle('a', 20)).toEqual({ type: 'ack' });
+    expect(k.handle('5', 30)).toEqual({ type: 'window', minutes: 5 });
+    expect(k.handle('1', 1000)).toEqual({ type: 'window', minutes: 1 });
+    expect(k.handle('5', 1300)).toEqual({ type: 'window', minutes: 15 });
+    expect(k.handle('5', 1400)).toEqual({ type: 'window', minutes: 5 });
+    expect(k.handle('1', 5000)).toEqual({ type: 'window', minutes: 1 });
+    expect(k.handle('5', 6000)).toEqual({ type: 'window', minutes: 5 }); // too slow for a chord
+    expect(k.handle('x', 7000)).toBeNull();
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { MockBackend } from '../backend/mock';
+import type { StreamBatch } from '../backend/types';
+import { Model, UI_STREAM } from '../model';
+import { groupMetrics, seriesLabel, unitOf } from './groups';
+import { MetricStore } from './metrics';
+
+const T0 = 1_700_000_000_000;
+
+function clock(start = T0) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+async function started(opts: ConstructorParameters<typeof MockBackend>[0] = {}, capacity?: number) {
+  const c = clock();
+  const mock = new MockBackend({ now: c.now, ...opts });
+  const model = new Model(mock, c.now, capacity);
+  await model.start();
+  return { mock, model, c };
+}
+
+describe('batch decode into ring buffers (through the mock backend)', () => {
+  it('stores the history batch column by column, aligned with ts', async () => {
+    const { mock, model } = await started({ historySecs: 60 });
+    expect(model.metrics.sources()).toEqual(['mock-host', 'web-1']);
+    const batch = mock.sent[0]!;
+    for (const block of batch.metrics!) {
+      const ring = model.metrics.ring(block.source)!;
+      expect(ring.length).toBe(60);
+      expect(ring.firstTs).toBe(T0 - 60_000);
+      expect(ring.lastTs).toBe(T0 - 1000);
+      // every value lands in the right column at the right row
+      block.names.forEach((name, j) => {
+        block.ts.forEach((_, i) => expect(ring.valueAt(name, i)).toBe(block.values[j]![i]));
+      });
+    }
+    expect(model.metrics.names('mock-host')).toContain('cpu.core.3');
+    expect(model.metrics.names('web-1')).not.toContain('cpu.core.2');
+  });
+
+  it('appends live ticks and refuses a replayed sample', async () => {
+    const { mock, model, c } = await started({ historySecs: 10 });
+    c.advance(1000);
+    mock.tick();
+    const ring = model.metrics.ring('mock-host')!;
+    expect(ring.length).toBe(11);
+    expect(ring.lastTs).toBe(T0 + 1000);
+    const replay = mock.sent[mock.sent.length - 1]!;
+    model.applyBatch(replay);
+    expect(ring.length).toBe(11);
+    expect(ring.dropped).toBe(1);
+  });
+
+  it('keeps only the newest samples when the history exceeds the capacity', async () => {
+    const { model } = await started({ historySecs: 100 }, 32);
+    const ring = model.metrics.ring('web-1')!;
+    expect(ring.length).toBe(32);
+    expect(ring.firstTs).toBe(T0 - 32_000);
+  });
+
+  it('reads null values as gaps and tells listeners which sources changed', async () => {
+    const { mock, model } = await started();
+    const touched: string[][] = [];
+    let structure = 0;
+    model.on('metrics', (s) => touched.push([...s]));
+    model.on('structure', () => structure++);
+    mock.emit({ metrics: [{ source: 'edge', ts: [1, 2, 3], names: ['temp.gpu_celsius', 'cpu.total'], values: [[50, null, 52], [1, 2, 3]] }] });
+    expect(touched).toEqual([['edge']]);
+    expect(structure).toBe(1);
+    const s = model.metrics.ring('edge')!.slice(0, 10, ['temp.gpu_celsius']);
+    expect(s.ys[0]).toEqual([50, null, 52]);
+  });
+
+  it('counts malformed blocks in diagnostics and still applies the good ones', async () => {
+    const { mock, model } = await started();
+    const bad = {
+      metrics: [
+        { source: 'ok', ts: [1], names: ['x'], values: [[1]] },
+        { source: 'short', ts: [1, 2], names: ['x'], values: [[1]] },
+        { ts: [1], names: ['x'], values: [[1]] },
+        'nonsense',
+      ],
+    } as unknown as StreamBatch;
+    expect(() => mock.emit(bad)).not.toThrow();
+    expect(model.metrics.ring('ok')!.length).toBe(1);
+    expect(model.metrics.ring('short')).toBeUndefined();
+    const d = model.diagnostics();
+    expect(d.invalid[UI_STREAM]).toBe(3);
+    expect(d.lastError).toMatch(/not an object/);
+  });
+
+  it('merges the backend diagnostics snapshot with what the UI refused', async () => {
+    const { mock, model } = await started();
+    mock.setDiagnostics({ invalid: { 'metrics:web-1': 4 }, lastError: 'metrics:web-1: bad value', lagged: 7 });
+    mock.tick();
+    expect(model.diagnostics()).toEqual({ invalid: { 'metrics:web-1': 4 }, lastError: 'metrics:web-1: bad value', lagged: 7 });
+  });
+
+  it('learns sources from the catalog before any sample arrives', async () => {
+    const store = new MetricStore();
+    const mock = new MockBackend({ now: () => T0 });
+    expect(store.applyCatalog(await mock.catalog())).toBe(true);
+    expect(store.applyCatalog(await mock.catalog())).toBe(false);
+    expect(store.names('mock-host')).toContain('load.15');
+    expect(store.ring('mock-host')).toBeUndefined();
+  });
+});
+
+describe('chart grouping by prefix', () => {
+  it('groups the collector names into the known charts in a fixed order', () => {
+    const names = ['load.15', 'cpu.core.10', 'cpu.core.2', 'cpu.total', 'mem.used_bytes', 'mem.used_percent', 'net.tx_bytes_per_s', 'net.rx_bytes_per_s', 'disk.used_percent', 'load.1', 'load.5'];
+    const groups = groupMetrics(names);
+    expect(groups.map((g) => g.title)).toEqual(['CPU', 'CPU per core', 'Memory used', 'Memory', 'Network', 'Disk used', 'Load average']);
+    expect(groups[1]!.names).toEqual(['cpu.core.2', 'cpu.core.10']);
+    expect(groups[6]!.names).toEqual(['load.1', 'load.5', 'load.15']);
+    expect(groups.flatMap((g) => g.names).sort()).toEqual([...names].sort());
+  });
+
+  it('still charts names it has never heard of, after the known ones', () => {
+    const groups = groupMetrics(['zz.queue_depth', 'temp.gpu', 'temp.cpu', 'cpu.total', 'gpu.0.util_percent']);
+    expect(groups.map((g) => g.key)).toEqual(['cpu|percent', 'gpu|percent', 'temp|plain', 'zz|plain']);
+    expect(groups.find((g) => g.key === 'temp|plain')!.names).toEqual(['temp.cpu', 'temp.gpu']);
+  });
+
+  it('labels series and infers units from the suffix', () => {
+    expect(seriesLabel('cpu.core.3')).toBe('core 3');
+    expect(seriesLabel('net.rx_bytes_per_s')).toBe('rx');
+    expect(seriesLabel('load.5')).toBe('5 min');
+    expect(unitOf('net.rx_bytes_per_s')).toBe('bytesPerSec');
+    expect(unitOf('mem.used_bytes')).toBe('bytes');
+    expect(unitOf('disk.used_percent')).toBe('percent');
+    expect(unitOf('cpu.core.0')).toBe('percent');
+    expect(unitOf('queue.depth')).toBe('plain');
+  });
+});

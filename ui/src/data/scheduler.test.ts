@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { FrameScheduler } from './scheduler';
+
+function fakeFrames() {
+  const queue: ((t: number) => void)[] = [];
+  return {
+    raf: (cb: (t: number) => void) => queue.push(cb),
+    pending: () => queue.length,
+    frame: () => {
+      const cbs = queue.splice(0);
+      for (const cb of cbs) cb(0);
+    },
+  };
+}
+
+describe('FrameScheduler', () => {
+  it('renders each dirty target once per frame however often it was marked', () => {
+    const f = fakeFrames();
+    const s = new FrameScheduler(f.raf);
+    const a = { n: 0, render() { this.n++; } };
+    const b = { n: 0, render() { this.n++; } };
+    for (let i = 0; i < 50; i++) s.markDirty(a);
+    s.markDirty(b);
+    expect(f.pending()).toBe(1);
+    expect(a.n).toBe(0);
+    f.frame();
+    expect([a.n, b.n]).toEqual([1, 1]);
+    f.frame();
+    expect([a.n, b.n]).toEqual([1, 1]);
+    expect(f.pending()).toBe(0);
+    s.markDirty(a);
+    f.frame();
+    expect([a.n, b.n]).toEqual([2, 1]);
+    expect(s.frames).toBe(2);
+  });
+
+  it('marks made during a render go to the next frame, and one failing render does not stop the others', () => {
+    const f = fakeFrames();
+    const s = new FrameScheduler(f.raf);
+    const bad = { render() { throw new Error('boom'); } };
+    const self = { n: 0, render() { this.n++; if (this.n < 3) s.markDirty(this); } };
+    const orig = console.error;
+    console.error = () => {};
+    try {
+      s.markDirty(bad);
+      s.markDirty(self);
+      f.frame();
+      expect(self.n).toBe(1);
+      f.frame();
+      expect(self.n).toBe(2);
+      f.frame();
+      f.frame();
+      expect(self.n).toBe(3);
+    } finally {
+      console.error = orig;
+    }
+  });
+
+  it('forgets a removed target', () => {
+    const f = fakeFrames();
+    const s = new FrameScheduler(f.raf);
+    const a = { n: 0, render() { this.n++; } };
+    s.markDirty(a);
+    s.forget(a);
+    f.frame();
+    expect(a.n).toBe(0);
+  });
+});
