@@ -17,10 +17,10 @@ use telltale_client::{Client, Event, Events, Options, Payload, Publication, Stat
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 
 use crate::connection::{ConnectionState, ConnectionView};
+use crate::embedded;
 use crate::notifications::{self, Notifier};
 use crate::settings::Settings;
 use crate::stream::{Pending, StreamBatch};
-use crate::embedded;
 
 /// How often pending data is sent to the window (about one display frame).
 const FRAME: Duration = Duration::from_millis(16);
@@ -32,6 +32,7 @@ pub const CONNECTION_EVENT: &str = "connection-state";
 /// State shared by the commands and the bridge tasks.
 pub struct Shared {
     client: Client,
+    operator: String,
     events: Mutex<Option<Events>>,
     view: Mutex<ConnectionView>,
     channel: Mutex<Option<Channel<StreamBatch>>>,
@@ -43,6 +44,12 @@ impl Shared {
     /// The hub client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Who acks from this app when the hub does not know the user: the
+    /// desktop login and host, e.g. `ann@laptop`.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// The connection state now.
@@ -75,6 +82,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
     client.subscribe(ALARMS_CHANNEL)?;
     Ok(Arc::new(Shared {
         client,
+        operator: operator(),
         events: Mutex::new(Some(events)),
         view: Mutex::new(ConnectionView::new(label)),
         channel: Mutex::new(None),
@@ -110,7 +118,9 @@ async fn read_events<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>, mut eve
 fn on_state<R: Runtime>(app: &AppHandle<R>, shared: &Shared, state: &State) {
     let view = shared.view.lock().apply(state).clone();
     match (&view.reason, view.retry_in_secs) {
-        (Some(reason), Some(secs)) => eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server),
+        (Some(reason), Some(secs)) => {
+            eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server)
+        }
         (Some(reason), None) if view.state == "failed" => {
             eprintln!("telltale: {}: {reason}; not retrying", view.server)
         }
@@ -127,7 +137,10 @@ fn on_state<R: Runtime>(app: &AppHandle<R>, shared: &Shared, state: &State) {
 fn on_publication(shared: &Shared, publication: Publication) {
     match publication.payload {
         Payload::Metric(sample) => {
-            let source = publication.channel.strip_prefix(METRICS_PREFIX).unwrap_or_default();
+            let source = publication
+                .channel
+                .strip_prefix(METRICS_PREFIX)
+                .unwrap_or_default();
             shared.pending.lock().sample(source, &sample);
         }
         Payload::Alarm(alarm) => on_alarm(shared, alarm),
@@ -140,7 +153,10 @@ fn on_publication(shared: &Shared, publication: Publication) {
                 None
             };
             if let Some(error) = error {
-                shared.pending.lock().invalid(&publication.channel, error.to_string());
+                shared
+                    .pending
+                    .lock()
+                    .invalid(&publication.channel, error.to_string());
             }
         }
     }
@@ -164,7 +180,10 @@ async fn resync_alarms(shared: Arc<Shared>) {
             }
             shared.pending.lock().active(active);
         }
-        Err(e) => shared.pending.lock().error(format!("alarm resync failed: {e}")),
+        Err(e) => shared
+            .pending
+            .lock()
+            .error(format!("alarm resync failed: {e}")),
     }
 }
 
@@ -213,6 +232,13 @@ async fn subscribe_new_sources(client: Client, known: Option<HashSet<String>>) -
         Err(e) => tracing::debug!(error = %e, "catalog not available"),
     }
     known
+}
+
+fn operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+    let host = hostname::get().map(|h| h.to_string_lossy().into_owned());
+    let host = host.unwrap_or_else(|_| "localhost".into());
+    format!("{}@{host}", user.unwrap_or_else(|_| "desktop".into()))
 }
 
 fn now_ms() -> i64 {

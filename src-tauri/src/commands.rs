@@ -27,19 +27,28 @@ pub fn connection_state(shared: State<'_, Arc<Shared>>) -> ConnectionState {
 #[tauri::command]
 pub async fn alarms_active(shared: State<'_, Arc<Shared>>) -> Result<Vec<Alarm>, String> {
     let client = shared.client().clone();
-    client.active_alarms().await.map_err(|e| format!("cannot load active alarms: {e}"))
+    client
+        .active_alarms()
+        .await
+        .map_err(|e| format!("cannot load active alarms: {e}"))
 }
 
 /// Acknowledges an alarm (`alarms.ack`); every client sees the ack.
 #[tauri::command]
 pub async fn alarms_ack(shared: State<'_, Arc<Shared>>, id: String) -> Result<Alarm, String> {
     let client = shared.client().clone();
-    client.ack_alarm(&id).await.map_err(|e| format!("cannot acknowledge {id}: {e}"))
+    client
+        .ack_alarm_as(&id, Some(shared.operator()))
+        .await
+        .map_err(|e| format!("cannot acknowledge {id}: {e}"))
 }
 
 /// Known sources and metrics (`catalog`).
 #[tauri::command]
 pub async fn catalog(shared: State<'_, Arc<Shared>>) -> Result<Catalog, String> {
     let client = shared.client().clone();
-    client.catalog().await.map_err(|e| format!("cannot load the catalog: {e}"))
+    client
+        .catalog()
+        .await
+        .map_err(|e| format!("cannot load the catalog: {e}"))
 }

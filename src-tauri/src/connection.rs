@@ -63,7 +63,11 @@ impl ConnectionView {
                 self.last_reason = None;
                 ("live", None, None)
             }
-            State::Disconnected { code, reason, reconnect } => {
+            State::Disconnected {
+                code,
+                reason,
+                reconnect,
+            } => {
                 let reason = if is_auth_failure(*code) {
                     format!("authentication failed: {reason} (code {code})")
                 } else {
@@ -125,7 +129,11 @@ mod tests {
             reconnect: false,
         });
         assert_eq!(state.state, "failed");
-        assert!(state.reason.as_deref().unwrap().starts_with("authentication failed"));
+        assert!(state
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("authentication failed"));
         let json = serde_json::to_value(state).unwrap();
         assert!(json.get("retryInSecs").is_none());
         assert_eq!(json["server"], "ws://h/c");

@@ -143,24 +143,46 @@ mod tests {
     #[test]
     fn one_note_per_firing_transition() {
         let mut notifier = Notifier::default();
-        let note = notifier.on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0).unwrap();
+        let note = notifier
+            .on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0)
+            .unwrap();
         assert_eq!(note.urgency, NoteUrgency::Critical);
         assert_eq!(note.summary, "Disk above 90%");
         assert_eq!(note.body, "disk.used_percent is 93.1\nweb1");
-        assert_eq!(notifier.on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0), None);
-        let resolved = notifier.on_alarm(&alarm("a", Severity::Critical, AlarmState::Resolved), 0).unwrap();
+        assert_eq!(
+            notifier.on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0),
+            None
+        );
+        let resolved = notifier
+            .on_alarm(&alarm("a", Severity::Critical, AlarmState::Resolved), 0)
+            .unwrap();
         assert_eq!(resolved.urgency, NoteUrgency::Low);
-        assert!(notifier.on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0).is_some(), "fires anew");
+        assert!(
+            notifier
+                .on_alarm(&alarm("a", Severity::Critical, AlarmState::Firing), 0)
+                .is_some(),
+            "fires anew"
+        );
     }
 
     #[test]
     fn acknowledged_and_silenced_alarms_stay_quiet() {
         let mut notifier = Notifier::default();
-        assert_eq!(notifier.on_alarm(&alarm("a", Severity::Warning, AlarmState::Acknowledged), 0), None);
-        assert_eq!(notifier.on_alarm(&alarm("a", Severity::Warning, AlarmState::Firing), 0), None);
+        assert_eq!(
+            notifier.on_alarm(&alarm("a", Severity::Warning, AlarmState::Acknowledged), 0),
+            None
+        );
+        assert_eq!(
+            notifier.on_alarm(&alarm("a", Severity::Warning, AlarmState::Firing), 0),
+            None
+        );
         let mut silenced = alarm("b", Severity::Warning, AlarmState::Firing);
         silenced.silenced_until = Some(100);
         assert_eq!(notifier.on_alarm(&silenced, 50), None);
-        assert_eq!(notifier.on_alarm(&alarm("c", Severity::Info, AlarmState::Resolved), 0), None, "never shown");
+        assert_eq!(
+            notifier.on_alarm(&alarm("c", Severity::Info, AlarmState::Resolved), 0),
+            None,
+            "never shown"
+        );
     }
 }

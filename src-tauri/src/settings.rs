@@ -15,7 +15,12 @@ struct Args {
     server: Option<String>,
 
     /// Connection token (JWT) for the hub.
-    #[arg(long, env = "TELLTALE_TOKEN", value_name = "JWT", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TELLTALE_TOKEN",
+        value_name = "JWT",
+        hide_env_values = true
+    )]
     token: Option<String>,
 }
 
@@ -65,7 +70,11 @@ mod tests {
         let err = Settings::parse_from(["telltale", "--server", "localhost:8000"]).unwrap_err();
         assert!(err.contains("--server"), "{err}");
         assert!(err.contains("ws://HOST:PORT/connection/websocket"), "{err}");
-        let ok = Settings::parse_from(["telltale", "--server", "ws://127.0.0.1:8000/connection/websocket"]);
+        let ok = Settings::parse_from([
+            "telltale",
+            "--server",
+            "ws://127.0.0.1:8000/connection/websocket",
+        ]);
         assert_eq!(ok.unwrap().server.unwrap().port(), 8000);
     }
 }

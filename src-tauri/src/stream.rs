@@ -122,7 +122,11 @@ impl Pending {
 
     /// Counts a publication whose payload did not decode.
     pub fn invalid(&mut self, channel: &str, error: String) {
-        *self.diagnostics.invalid.entry(channel.to_owned()).or_default() += 1;
+        *self
+            .diagnostics
+            .invalid
+            .entry(channel.to_owned())
+            .or_default() += 1;
         self.diagnostics.last_error = Some(format!("{channel}: {error}"));
         self.diagnostics_changed = true;
     }
@@ -159,7 +163,8 @@ impl Pending {
             return None;
         }
         self.by_source.clear();
-        let diagnostics = std::mem::take(&mut self.diagnostics_changed).then(|| self.diagnostics.clone());
+        let diagnostics =
+            std::mem::take(&mut self.diagnostics_changed).then(|| self.diagnostics.clone());
         Some(StreamBatch {
             metrics: std::mem::take(&mut self.blocks),
             active_alarms: self.active.take(),
@@ -191,7 +196,10 @@ mod tests {
         let h = &batch.metrics[0];
         assert_eq!(h.ts, [1, 2]);
         assert_eq!(h.names, ["cpu.total", "load.1"]);
-        assert_eq!(h.values, [vec![Some(10.0), Some(20.0)], vec![None, Some(0.5)]]);
+        assert_eq!(
+            h.values,
+            [vec![Some(10.0), Some(20.0)], vec![None, Some(0.5)]]
+        );
         let json = serde_json::to_value(&batch).unwrap();
         assert_eq!(json["metrics"][0]["values"][1][0], serde_json::Value::Null);
         assert!(json.get("alarms").is_none() && json.get("diagnostics").is_none());
@@ -204,7 +212,10 @@ mod tests {
         pending.invalid("metrics:h", "missing field `ts`".into());
         let json = serde_json::to_value(pending.take().unwrap()).unwrap();
         assert_eq!(json["diagnostics"]["invalid"]["metrics:h"], 1);
-        assert_eq!(json["diagnostics"]["lastError"], "metrics:h: missing field `ts`");
+        assert_eq!(
+            json["diagnostics"]["lastError"],
+            "metrics:h: missing field `ts`"
+        );
         assert!(pending.take().is_none());
     }
 

@@ -180,9 +180,17 @@ impl Client {
     /// Acknowledges alarm `id` (`alarms.ack`); the ack is also published on
     /// `alarms`.
     pub async fn ack_alarm(&self, id: &str) -> Result<Alarm, Error> {
-        let reply: AlarmReply = self
-            .rpc_as(RPC_ALARMS_ACK, &AlarmId { id: id.into() })
-            .await?;
+        self.ack_alarm_as(id, None).await
+    }
+
+    /// Acknowledges alarm `id` naming who does it (`by`), which the hub uses
+    /// when this connection is anonymous (its token's user wins otherwise).
+    pub async fn ack_alarm_as(&self, id: &str, by: Option<&str>) -> Result<Alarm, Error> {
+        let request = AlarmId {
+            id: id.into(),
+            by: by.map(str::to_owned),
+        };
+        let reply: AlarmReply = self.rpc_as(RPC_ALARMS_ACK, &request).await?;
         Ok(reply.alarm)
     }
 

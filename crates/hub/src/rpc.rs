@@ -32,11 +32,11 @@ pub async fn call(
         }),
         RPC_CATALOG => to_raw(&node.local().catalog.catalog()),
         RPC_ALARMS_ACK => {
-            let AlarmId { id } = parse(method, data, r#"{"id":"<alarm id>"}"#)?;
-            let by = if caller.user.is_empty() { &caller.client } else { &caller.user };
+            let AlarmId { id, by } = parse(method, data, r#"{"id":"<alarm id>"}"#)?;
+            let by = acknowledger(caller, by);
             let alarm = change(node, &id, |alarm| {
                 alarm.state = AlarmState::Acknowledged;
-                alarm.by = Some(by.clone());
+                alarm.by = Some(by);
             })
             .await?;
             to_raw(&AlarmReply { alarm })
@@ -50,6 +50,18 @@ pub async fn call(
             ErrorCode::MethodNotFound,
             format!("method not found: {method:?} (known: alarms.active, alarms.ack, alarms.silence, catalog)"),
         )),
+    }
+}
+
+/// Who acknowledged: the token's user; on an anonymous connection the name
+/// the caller gave (capped), else "anonymous".
+fn acknowledger(caller: &ClientInfo, claimed: Option<String>) -> String {
+    if !caller.user.is_empty() {
+        return caller.user.clone();
+    }
+    match claimed.map(|name| name.trim().chars().take(64).collect::<String>()) {
+        Some(name) if !name.is_empty() => name,
+        _ => "anonymous".to_owned(),
     }
 }
 

@@ -95,6 +95,10 @@ pub struct ActiveAlarms {
 pub struct AlarmId {
     /// The alarm's id.
     pub id: String,
+    /// Who acknowledges, as the caller names itself. Used only on anonymous
+    /// connections: an authenticated connection's user always wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Argument of `alarms.silence`.

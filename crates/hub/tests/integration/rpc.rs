@@ -90,6 +90,30 @@ async fn ack_is_published_to_every_client_and_shows_in_active() {
     let unknown = acker.call("rpc", json!({"method": "alarms.nope"})).await;
     assert_eq!(unknown["error"]["code"], 104);
 
+    hub.publish("alarms", alarm("web1/net", "info", "firing", 2))
+        .await;
+    let mut anonymous = Client::anonymous(&hub).await;
+    let claimed = anonymous
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "web1/net", "by": "ops@desk"}}),
+        )
+        .await;
+    assert_eq!(
+        claimed["rpc"]["data"]["alarm"]["by"], "ops@desk",
+        "anonymous callers name themselves"
+    );
+    let overridden = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "web1/net", "by": "mallory"}}),
+        )
+        .await;
+    assert_eq!(
+        overridden["rpc"]["data"]["alarm"]["by"], "ann",
+        "a token's user wins"
+    );
+
     let silence = acker
         .call(
             "rpc",
