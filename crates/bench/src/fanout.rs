@@ -1,0 +1,713 @@
+//! Fan-out: N subscribers on one channel, one publisher with a bounded window
+//! of messages in flight; delivered messages/s and publish→receive latency.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::cli::{Args, Target};
+use crate::server::Server;
+use crate::sys;
+use crate::ws::{self, Buffers, CHANNEL};
+
+/// Highest latency the histograms hold, in microseconds (60 s).
+const MAX_LATENCY_US: u64 = 60_000_000;
+
+/// Errors kept as examples in the report.
+const EXAMPLES: usize = 3;
+
+/// What one fan-out run measured.
+#[derive(Debug)]
+pub struct FanoutResult {
+    /// Subscribers asked for.
+    pub subscribers: usize,
+    /// Subscribers that connected and subscribed.
+    pub ready: usize,
+    /// Examples of subscribers that could not connect or subscribe.
+    pub setup_errors: Vec<String>,
+    /// Messages published (sent by the publisher).
+    pub published: u64,
+    /// Publish replies received (hub only).
+    pub acked: u64,
+    /// Error replies to publish commands, with the first one.
+    pub publish_errors: u64,
+    /// The first publish error, or how the publisher's connection ended early.
+    pub publisher_problem: Option<String>,
+    /// Length of the measured interval.
+    pub measured: Duration,
+    /// Deliveries during the measured interval, across all subscribers.
+    pub delivered_measured: u64,
+    /// Messages published during the measured interval.
+    pub published_measured: u64,
+    /// Deliveries expected: published × ready subscribers.
+    pub expected: u64,
+    /// Deliveries received, in total.
+    pub delivered: u64,
+    /// Sequence numbers a subscriber skipped (seen a later one first).
+    pub gaps: u64,
+    /// Sequence numbers that came again or out of order.
+    pub reordered: u64,
+    /// Subscribers closed with 3008 "slow".
+    pub slow_closes: usize,
+    /// Subscribers that ended otherwise before the end, with examples.
+    pub other_ends: usize,
+    /// Examples of such ends.
+    pub end_examples: Vec<String>,
+    /// Publish→receive latency in microseconds (measured interval only).
+    pub latency: Histogram<u64>,
+    /// Latency in microseconds with one message in flight (the light phase).
+    pub light_latency: Histogram<u64>,
+    /// Messages published in the light phase.
+    pub light_published: u64,
+    /// Server CPU use during the measured interval, in cores.
+    pub server_cpu: f64,
+    /// Bench CPU use during the measured interval, in cores.
+    pub bench_cpu: f64,
+}
+
+impl FanoutResult {
+    /// Delivered messages per second during the measured interval.
+    pub fn rate(&self) -> f64 {
+        self.delivered_measured as f64 / self.measured.as_secs_f64().max(1e-9)
+    }
+
+    /// Published messages per second during the measured interval.
+    pub fn publish_rate(&self) -> f64 {
+        self.published_measured as f64 / self.measured.as_secs_f64().max(1e-9)
+    }
+
+    /// Deliveries that never arrived.
+    pub fn lost(&self) -> u64 {
+        self.expected.saturating_sub(self.delivered)
+    }
+
+    /// Latency at a quantile, in milliseconds.
+    pub fn latency_ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    /// Light-phase latency at a quantile, in milliseconds.
+    pub fn light_latency_ms(&self, quantile: f64) -> f64 {
+        self.light_latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+}
+
+const NOT_RECORDING: u8 = 0;
+const LOADED: u8 = 1;
+const LIGHT: u8 = 2;
+
+/// State shared by the publisher and the subscribers.
+struct Shared {
+    base: Instant,
+    window: AtomicU64,
+    published: AtomicU64,
+    /// Deliveries of subscribers still connected.
+    delivered_alive: AtomicU64,
+    /// Deliveries of subscribers that have ended.
+    delivered_dead: AtomicU64,
+    /// Subscribers connected and subscribed.
+    alive: AtomicU64,
+    /// Which latency histogram deliveries go to: [`NOT_RECORDING`],
+    /// [`LOADED`] or [`LIGHT`].
+    phase: AtomicU8,
+    /// The publisher waits for the window to open.
+    waiting: AtomicBool,
+    window_open: Notify,
+}
+
+impl Shared {
+    fn now_ns(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    /// Messages published but not yet delivered to every live subscriber, on
+    /// average (no live subscriber: the window stays shut).
+    fn in_flight(&self) -> u64 {
+        let alive = self.alive.load(Ordering::Acquire);
+        if alive == 0 {
+            return u64::MAX;
+        }
+        let delivered = self.delivered_alive.load(Ordering::Acquire) / alive;
+        self.published
+            .load(Ordering::Acquire)
+            .saturating_sub(delivered)
+    }
+
+    /// Whether every live subscriber has every published message.
+    fn all_delivered(&self) -> bool {
+        let published = self.published.load(Ordering::Acquire);
+        let alive = self.alive.load(Ordering::Acquire);
+        self.delivered_alive.load(Ordering::Acquire) >= published * alive
+    }
+
+    fn delivered(&self) -> u64 {
+        self.delivered_alive.load(Ordering::Acquire) + self.delivered_dead.load(Ordering::Acquire)
+    }
+
+    fn delivered_some(&self, n: u64) {
+        self.delivered_alive.fetch_add(n, Ordering::AcqRel);
+        if self.waiting.load(Ordering::Acquire)
+            && self.in_flight() < self.window.load(Ordering::Acquire)
+            && self.waiting.swap(false, Ordering::AcqRel)
+        {
+            self.window_open.notify_one();
+        }
+    }
+}
+
+/// The JSON payload: send time (ns since the bench's start), sequence number,
+/// padding to exactly `size` bytes.
+pub fn payload(ts: u64, seq: u64, size: usize) -> String {
+    let mut s = format!("{{\"ts\":{ts},\"seq\":{seq},\"pad\":\"");
+    let pad = size.saturating_sub(s.len() + 2);
+    s.extend(std::iter::repeat_n('x', pad));
+    s.push_str("\"}");
+    s
+}
+
+/// Runs the fan-out scenario against a started server.
+pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutResult, String> {
+    let shared = Arc::new(Shared {
+        base: Instant::now(),
+        window: AtomicU64::new(args.window),
+        published: AtomicU64::new(0),
+        delivered_alive: AtomicU64::new(0),
+        delivered_dead: AtomicU64::new(0),
+        alive: AtomicU64::new(0),
+        phase: AtomicU8::new(NOT_RECORDING),
+        waiting: AtomicBool::new(false),
+        window_open: Notify::new(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ready_tx, mut ready_rx) = mpsc::channel(args.subscribers.max(1));
+
+    eprintln!(
+        "  {}: opening {} subscribers",
+        target.label(),
+        args.subscribers
+    );
+    let dial = ws::Dial {
+        target,
+        port: server.port,
+        limit: Arc::new(Semaphore::new(args.connect_concurrency as usize)),
+        deadline: tokio::time::Instant::now() + args.setup_timeout,
+        timeout: args.connect_timeout,
+        buffers: Buffers::Large,
+    };
+    let mut subscribers = Vec::with_capacity(args.subscribers);
+    for _ in 0..args.subscribers {
+        subscribers.push(tokio::spawn(subscriber(
+            dial.clone(),
+            shared.clone(),
+            ready_tx.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    drop(ready_tx);
+    let mut ready = 0;
+    let mut setup_failures = 0;
+    let mut setup_errors = Vec::new();
+    // Every subscriber answers once, by --setup-timeout at the latest.
+    while let Some(result) = ready_rx.recv().await {
+        match result {
+            Ok(()) => ready += 1,
+            Err(e) => {
+                setup_failures += 1;
+                if setup_errors.len() < EXAMPLES {
+                    setup_errors.push(e);
+                }
+            }
+        }
+    }
+    if ready == 0 {
+        let _ = stop_tx.send(true);
+        return Err(format!(
+            "no subscriber could connect ({setup_failures} failed), e.g. {}",
+            setup_errors.first().map(String::as_str).unwrap_or("?")
+        ));
+    }
+    eprintln!(
+        "  {}: {ready} subscribers ready ({setup_failures} failed); publishing for {:?} + {:?} warm-up",
+        target.label(),
+        args.duration,
+        args.warmup
+    );
+
+    let start = Instant::now();
+    let end_at = start + args.warmup + args.duration;
+    let publisher = start_publisher(
+        target,
+        server.port,
+        shared.clone(),
+        Plan {
+            payload_bytes: args.payload_bytes as usize,
+            end_at,
+            max_messages: args.max_messages,
+            first_seq: 1,
+        },
+        stop_rx.clone(),
+        args.connect_timeout,
+    );
+
+    tokio::time::sleep_until((start + args.warmup).into()).await;
+    let t0 = Instant::now();
+    let d0 = shared.delivered();
+    let p0 = shared.published.load(Ordering::Acquire);
+    let server_cpu0 = server.cpu_seconds().unwrap_or(0.0);
+    let bench_cpu0 = sys::cpu_seconds(None).unwrap_or(0.0);
+    shared.phase.store(LOADED, Ordering::Release);
+
+    // The publisher stops at end_at, or earlier after --max-messages or when
+    // its connection ends.
+    tokio::select! {
+        _ = tokio::time::sleep_until(end_at.into()) => {}
+        _ = wait_flag(&publisher.done) => {}
+    }
+    shared.phase.store(NOT_RECORDING, Ordering::Release);
+    let t1 = Instant::now();
+    let d1 = shared.delivered();
+    let p1 = shared.published.load(Ordering::Acquire);
+    let server_cpu1 = server.cpu_seconds().unwrap_or(server_cpu0);
+    let bench_cpu1 = sys::cpu_seconds(None).unwrap_or(bench_cpu0);
+    let measured = t1 - t0;
+
+    drain(&shared, &publisher, args.drain).await;
+
+    // Light phase: one message in flight, latency without queueing.
+    let mut publishers = vec![publisher];
+    let light_start = shared.published.load(Ordering::Acquire);
+    if !args.light_duration.is_zero()
+        && shared.all_delivered()
+        && shared.alive.load(Ordering::Acquire) > 0
+    {
+        eprintln!(
+            "  {}: light phase, one message in flight, for {:?}",
+            target.label(),
+            args.light_duration
+        );
+        shared.window.store(1, Ordering::Release);
+        let light_end = Instant::now() + args.light_duration;
+        let light = start_publisher(
+            target,
+            server.port,
+            shared.clone(),
+            Plan {
+                payload_bytes: args.payload_bytes as usize,
+                end_at: light_end,
+                max_messages: args.max_messages,
+                first_seq: light_start + 1,
+            },
+            stop_rx.clone(),
+            args.connect_timeout,
+        );
+        shared.phase.store(LIGHT, Ordering::Release);
+        tokio::select! {
+            _ = tokio::time::sleep_until(light_end.into()) => {}
+            _ = wait_flag(&light.done) => {}
+        }
+        shared.phase.store(NOT_RECORDING, Ordering::Release);
+        drain(&shared, &light, args.drain).await;
+        publishers.push(light);
+    }
+    let light_published = shared.published.load(Ordering::Acquire) - light_start;
+    let _ = stop_tx.send(true);
+
+    let mut result = FanoutResult {
+        subscribers: args.subscribers,
+        ready,
+        setup_errors,
+        published: 0,
+        acked: 0,
+        publish_errors: 0,
+        publisher_problem: None,
+        measured,
+        delivered_measured: d1 - d0,
+        published_measured: p1 - p0,
+        expected: 0,
+        delivered: 0,
+        gaps: 0,
+        reordered: 0,
+        slow_closes: 0,
+        other_ends: 0,
+        end_examples: Vec::new(),
+        latency: new_histogram(),
+        light_latency: new_histogram(),
+        light_published,
+        server_cpu: (server_cpu1 - server_cpu0) / measured.as_secs_f64().max(1e-9),
+        bench_cpu: (bench_cpu1 - bench_cpu0) / measured.as_secs_f64().max(1e-9),
+    };
+    for handle in subscribers {
+        let Ok(outcome) = handle.await else {
+            result.other_ends += 1;
+            continue;
+        };
+        let [loaded, light] = &outcome.latency;
+        result
+            .latency
+            .add(loaded)
+            .map_err(|e| format!("histogram: {e}"))?;
+        result
+            .light_latency
+            .add(light)
+            .map_err(|e| format!("histogram: {e}"))?;
+        result.gaps += outcome.gaps;
+        result.reordered += outcome.reordered;
+        match outcome.end {
+            End::Stopped | End::NotReady => {}
+            End::Closed(3008, reason) => {
+                result.slow_closes += 1;
+                if result.end_examples.len() < EXAMPLES {
+                    result.end_examples.push(format!("close 3008 {reason}"));
+                }
+            }
+            End::Closed(code, reason) => {
+                result.other_ends += 1;
+                if result.end_examples.len() < EXAMPLES {
+                    result.end_examples.push(format!("close {code} {reason}"));
+                }
+            }
+            End::Error(e) => {
+                result.other_ends += 1;
+                if result.end_examples.len() < EXAMPLES {
+                    result.end_examples.push(e);
+                }
+            }
+        }
+    }
+    result.published = shared.published.load(Ordering::Acquire);
+    result.expected = result.published * ready as u64;
+    result.delivered = shared.delivered();
+    for publisher in publishers {
+        match publisher.handle.await {
+            Ok(Ok(p)) => {
+                result.acked += p.acked;
+                result.publish_errors += p.errors;
+                if result.publisher_problem.is_none() {
+                    result.publisher_problem = p.problem;
+                }
+            }
+            Ok(Err(e)) => result.publisher_problem = Some(e),
+            Err(e) => result.publisher_problem = Some(format!("publisher task: {e}")),
+        }
+    }
+    Ok(result)
+}
+
+/// Waits, at most `limit`, until every live subscriber has every message the
+/// publisher sent.
+async fn drain(shared: &Shared, publisher: &PublisherTask, limit: Duration) {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if shared.all_delivered() && publisher.is_finished_publishing() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn wait_flag(flag: &AtomicBool) {
+    while !flag.load(Ordering::Acquire) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
+}
+
+/// How a subscriber's connection ended.
+enum End {
+    NotReady,
+    Stopped,
+    Closed(u16, String),
+    Error(String),
+}
+
+struct SubOutcome {
+    /// Latencies of the loaded and the light phase.
+    latency: [Histogram<u64>; 2],
+    gaps: u64,
+    reordered: u64,
+    end: End,
+}
+
+async fn subscriber(
+    dial: ws::Dial,
+    shared: Arc<Shared>,
+    ready_tx: mpsc::Sender<Result<(), String>>,
+    mut stop: watch::Receiver<bool>,
+) -> SubOutcome {
+    let mut outcome = SubOutcome {
+        latency: [new_histogram(), new_histogram()],
+        gaps: 0,
+        reordered: 0,
+        end: End::NotReady,
+    };
+    let mut ws = match dial.open().await {
+        Ok(ws) => ws,
+        Err(e) => {
+            let _ = ready_tx.send(Err(e)).await;
+            return outcome;
+        }
+    };
+    shared.alive.fetch_add(1, Ordering::AcqRel);
+    let _ = ready_tx.send(Ok(())).await;
+    drop(ready_tx);
+
+    let mut delivered = 0u64;
+    let mut last_seq = 0u64;
+    outcome.end = loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break End::Stopped,
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let now = shared.now_ns();
+                    let phase = shared.phase.load(Ordering::Acquire);
+                    let mut count = 0u64;
+                    let mut pong = false;
+                    for line in text.as_str().split('\n') {
+                        if line == "{}" {
+                            pong = true;
+                            continue;
+                        }
+                        let Some(ts) = ws::field_u64(line, "\"ts\":") else { continue };
+                        count += 1;
+                        match ws::field_u64(line, "\"seq\":") {
+                            Some(seq) if seq == last_seq + 1 => last_seq = seq,
+                            Some(seq) if seq > last_seq => {
+                                outcome.gaps += seq - last_seq - 1;
+                                last_seq = seq;
+                            }
+                            _ => outcome.reordered += 1,
+                        }
+                        if phase != NOT_RECORDING {
+                            outcome.latency[usize::from(phase == LIGHT)].saturating_record((now.saturating_sub(ts) / 1000).max(1));
+                        }
+                    }
+                    if count > 0 {
+                        delivered += count;
+                        shared.delivered_some(count);
+                    }
+                    if pong {
+                        if let Err(e) = ws.send(Message::text("{}")).await {
+                            break End::Error(format!("send pong: {e}"));
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    break End::Closed(ws::close_code(frame.as_ref()), frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break End::Error(format!("read: {e}")),
+                None => break End::Error("connection ended without a close frame".into()),
+            }
+        }
+    };
+    // Stop counting this subscriber in the publisher's window.
+    shared
+        .delivered_alive
+        .fetch_sub(delivered, Ordering::AcqRel);
+    shared.delivered_dead.fetch_add(delivered, Ordering::AcqRel);
+    shared.alive.fetch_sub(1, Ordering::AcqRel);
+    if matches!(outcome.end, End::Stopped) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+    }
+    outcome
+}
+
+struct PublisherOutcome {
+    acked: u64,
+    errors: u64,
+    problem: Option<String>,
+}
+
+/// The publisher task and whether it has stopped publishing.
+struct PublisherTask {
+    handle: tokio::task::JoinHandle<Result<PublisherOutcome, String>>,
+    done: Arc<AtomicBool>,
+}
+
+impl PublisherTask {
+    fn is_finished_publishing(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}
+
+/// What a publisher sends, until when.
+struct Plan {
+    payload_bytes: usize,
+    end_at: Instant,
+    max_messages: u64,
+    /// Sequence number of its first message.
+    first_seq: u64,
+}
+
+fn start_publisher(
+    target: Target,
+    port: u16,
+    shared: Arc<Shared>,
+    plan: Plan,
+    stop: watch::Receiver<bool>,
+    timeout: Duration,
+) -> PublisherTask {
+    let done = Arc::new(AtomicBool::new(false));
+    let handle = tokio::spawn(publish_loop(
+        target,
+        port,
+        shared,
+        plan,
+        stop,
+        timeout,
+        done.clone(),
+    ));
+    PublisherTask { handle, done }
+}
+
+async fn publish_loop(
+    target: Target,
+    port: u16,
+    shared: Arc<Shared>,
+    plan: Plan,
+    mut stop: watch::Receiver<bool>,
+    timeout: Duration,
+    done: Arc<AtomicBool>,
+) -> Result<PublisherOutcome, String> {
+    let opened = ws::open(target, port, false, Buffers::Large, timeout).await;
+    let ws = match opened {
+        Ok(ws) => ws,
+        Err(e) => {
+            done.store(true, Ordering::Release);
+            return Err(format!("publisher: {e}"));
+        }
+    };
+    let (mut sink, mut stream) = ws.split();
+    let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<()>();
+    let acked = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let problem: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let ended = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (acked, errors, problem, ended) = (
+            acked.clone(),
+            errors.clone(),
+            problem.clone(),
+            ended.clone(),
+        );
+        tokio::spawn(async move {
+            let note = |p: String| {
+                let mut slot = problem.lock().expect("problem lock");
+                slot.get_or_insert(p);
+            };
+            while let Some(msg) = stream.next().await {
+                match msg {
+                    Ok(Message::Text(text)) => {
+                        for line in text.as_str().split('\n') {
+                            if line == "{}" {
+                                let _ = pong_tx.send(());
+                            } else if line.contains("\"error\"") {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                note(format!("publish error reply: {line}"));
+                            } else if line.contains("\"publish\"") {
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    Ok(Message::Close(frame)) => {
+                        note(format!(
+                            "publisher closed by server: {}",
+                            ws::close_text(frame.as_ref())
+                        ));
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        note(format!("publisher read: {e}"));
+                        break;
+                    }
+                }
+            }
+            ended.store(true, Ordering::Release);
+        })
+    };
+
+    let mut sent = 0u64;
+    let mut send_error = None;
+    while sent < plan.max_messages && Instant::now() < plan.end_at && !ended.load(Ordering::Acquire)
+    {
+        while pong_rx.try_recv().is_ok() {
+            if let Err(e) = sink.send(Message::text("{}")).await {
+                send_error = Some(format!("publisher send pong: {e}"));
+            }
+        }
+        if send_error.is_some() {
+            break;
+        }
+        let window = shared.window.load(Ordering::Acquire);
+        if shared.in_flight() >= window {
+            shared.waiting.store(true, Ordering::Release);
+            if shared.in_flight() >= window {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(1), shared.window_open.notified())
+                        .await;
+            }
+            continue;
+        }
+        let data = payload(shared.now_ns(), plan.first_seq + sent, plan.payload_bytes);
+        // Command ids: 1 was connect.
+        let text = match target {
+            Target::Hub => format!(
+                "{{\"id\":{},\"publish\":{{\"channel\":\"{CHANNEL}\",\"data\":{data}}}}}",
+                sent + 2
+            ),
+            Target::Node => data,
+        };
+        sent += 1;
+        shared.published.fetch_add(1, Ordering::AcqRel);
+        if let Err(e) = sink.send(Message::text(text)).await {
+            send_error = Some(format!("publisher send: {e}"));
+            break;
+        }
+    }
+    done.store(true, Ordering::Release);
+
+    // Keep answering pings until the run is over.
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            pong = pong_rx.recv() => match pong {
+                Some(()) => { let _ = sink.send(Message::text("{}")).await; }
+                None => { let _ = stop.changed().await; break; }
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    reader.abort();
+    let problem = send_error.or_else(|| problem.lock().expect("problem lock").take());
+    Ok(PublisherOutcome {
+        acked: acked.load(Ordering::Acquire),
+        errors: errors.load(Ordering::Acquire),
+        problem,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_has_the_exact_size_and_parses() {
+        for (ts, seq) in [(0, 1), (123_456_789_012, 99_999), (u64::MAX, u64::MAX)] {
+            let p = payload(ts, seq, 100);
+            assert_eq!(p.len(), 100, "{p}");
+            let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+            assert_eq!(v["seq"].as_u64(), Some(seq));
+            assert_eq!(ws::field_u64(&p, "\"ts\":"), Some(ts));
+        }
+    }
+}

@@ -1,0 +1,711 @@
+//! The results as a markdown table, the notes on anything odd, and the
+//! docs/benchmarks.md file.
+
+use std::fmt::Write as _;
+
+use crate::cli::{Args, Target};
+use crate::fanout::FanoutResult;
+use crate::idle::IdleResult;
+use crate::sys::Machine;
+
+/// Delivered msg/s telltale-hub must reach, as a multiple of Node ws.
+pub const TARGET_RATIO: f64 = 3.0;
+/// Most bytes per idle connection telltale-hub may use.
+pub const TARGET_IDLE_BYTES: f64 = 16.0 * 1024.0;
+
+/// Everything measured for one server.
+#[derive(Debug)]
+pub struct TargetResults {
+    /// Which server.
+    pub target: Target,
+    /// The command that started it.
+    pub command: String,
+    /// Its open-file limit, as seen in /proc/PID/limits.
+    pub nofile: Option<u64>,
+    /// Fan-out outcome, if run.
+    pub fanout: Option<Result<FanoutResult, String>>,
+    /// Idle outcome, if run.
+    pub idle: Option<Result<IdleResult, String>>,
+}
+
+/// A whole run.
+#[derive(Debug)]
+pub struct Report {
+    /// The bench's flags.
+    pub args: Args,
+    /// One entry per server, in --targets order.
+    pub targets: Vec<TargetResults>,
+    /// Things that went wrong or look wrong.
+    pub notes: Vec<String>,
+    /// (server CPU, bench CPU) when pinned.
+    pub pinned: Option<(usize, usize)>,
+    /// RLIMIT_NOFILE of the bench.
+    pub nofile: u64,
+}
+
+impl Report {
+    fn get(&self, target: Target) -> Option<&TargetResults> {
+        self.targets.iter().find(|t| t.target == target)
+    }
+
+    /// Adds notes derived from the figures (losses, closes, saturation).
+    pub fn derive_notes(&mut self) {
+        let mut notes = Vec::new();
+        for t in &self.targets {
+            let name = t.target.label();
+            match &t.fanout {
+                Some(Err(e)) => notes.push(format!("{name} fan-out failed: {e}")),
+                Some(Ok(f)) => {
+                    if f.ready < f.subscribers {
+                        notes.push(format!(
+                            "{name} fan-out: {} of {} subscribers could not connect/subscribe, e.g. {}",
+                            f.subscribers - f.ready,
+                            f.subscribers,
+                            f.setup_errors.join("; ")
+                        ));
+                    }
+                    if f.slow_closes > 0 {
+                        notes.push(format!(
+                            "{name} fan-out: FAILURE: {} subscribers were closed with 3008 (slow)",
+                            f.slow_closes
+                        ));
+                    }
+                    if f.other_ends > 0 {
+                        notes.push(format!(
+                            "{name} fan-out: {} subscribers ended early, e.g. {}",
+                            f.other_ends,
+                            f.end_examples.join("; ")
+                        ));
+                    }
+                    if f.lost() > 0 {
+                        notes.push(format!(
+                            "{name} fan-out: {} of {} expected deliveries did not arrive within --drain {:?}",
+                            f.lost(),
+                            f.expected,
+                            self.args.drain
+                        ));
+                    }
+                    if f.gaps > 0 || f.reordered > 0 {
+                        notes.push(format!(
+                            "{name} fan-out: subscribers saw {} skipped and {} repeated/out-of-order sequence numbers",
+                            f.gaps, f.reordered
+                        ));
+                    }
+                    if f.publish_errors > 0 || f.publisher_problem.is_some() {
+                        notes.push(format!(
+                            "{name} fan-out: publisher: {} error replies; {}",
+                            f.publish_errors,
+                            f.publisher_problem.as_deref().unwrap_or("")
+                        ));
+                    }
+                    if t.target == Target::Hub && f.acked + 1 < f.published {
+                        notes.push(format!(
+                            "{name} fan-out: {} of {} publish commands got no reply by the end",
+                            f.published - f.acked,
+                            f.published
+                        ));
+                    }
+                    if f.bench_cpu >= 0.9 && f.server_cpu < 0.9 {
+                        notes.push(format!(
+                            "{name} fan-out: the bench (load generator) used {:.2} cores and the server {:.2}: the \
+                             bench may be the limit, so the figure is a lower bound for the server",
+                            f.bench_cpu, f.server_cpu
+                        ));
+                    } else if f.bench_cpu >= 0.9 {
+                        notes.push(format!(
+                            "{name} fan-out: server and bench were both near one full core ({:.2} / {:.2}); the \
+                             server's core was saturated, so the figure is about its capacity",
+                            f.server_cpu, f.bench_cpu
+                        ));
+                    } else if f.server_cpu < 0.8 {
+                        notes.push(format!(
+                            "{name} fan-out: the server used only {:.2} cores and the bench {:.2}: the run was \
+                             limited by the window (round trips) or by other work on the machine, not by the server",
+                            f.server_cpu, f.bench_cpu
+                        ));
+                    }
+                }
+                None => {}
+            }
+            match &t.idle {
+                Some(Err(e)) => notes.push(format!("{name} idle failed: {e}")),
+                Some(Ok(i)) => {
+                    if i.failed > 0 {
+                        notes.push(format!(
+                            "{name} idle: {} of {} connections failed to open, e.g. {}",
+                            i.failed,
+                            i.requested,
+                            i.errors.join("; ")
+                        ));
+                    }
+                    if i.dropped > 0 {
+                        notes.push(format!(
+                            "{name} idle: the server closed {} idle connections ({} with 3008)",
+                            i.dropped, i.slow_closes
+                        ));
+                    }
+                }
+                None => {}
+            }
+        }
+        let light = |t: Target| {
+            self.get(t)
+                .and_then(|t| t.fanout.as_ref())
+                .and_then(|f| f.as_ref().ok())
+                .filter(|f| f.light_published > 0 && !f.light_latency.is_empty())
+                .map(|f| (f.light_latency_ms(0.5), f.light_latency_ms(0.99)))
+        };
+        if let (Some(hub), Some(node)) = (light(Target::Hub), light(Target::Node)) {
+            if hub.1 > node.1 {
+                notes.push(format!(
+                    "with one message in flight, telltale-hub took longer than Node ws to reach all subscribers \
+                     (p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms): its advantage comes from batching under load",
+                    hub.0, node.0, hub.1, node.1
+                ));
+            }
+        }
+        self.notes.extend(notes);
+    }
+
+    /// The results table.
+    pub fn table(&self) -> String {
+        let hub = self.get(Target::Hub);
+        let node = self.get(Target::Node);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| | telltale-hub | Node ws | hub ÷ Node | target (telltale-hub) |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---|");
+        let (fh, fnode) = (fan(hub), fan(node));
+        if fh.is_some() || fnode.is_some() {
+            let a = self.args.subscribers;
+            let rate = |f: &FanoutResult| f.rate();
+            let ratio = match (fh, fnode) {
+                (Some(Ok(h)), Some(Ok(n))) if n.rate() > 0.0 => Some(h.rate() / n.rate()),
+                _ => None,
+            };
+            let verdict = match ratio {
+                Some(r) if r >= TARGET_RATIO => format!("≥ {TARGET_RATIO}× Node ws: **met**"),
+                Some(_) => format!("≥ {TARGET_RATIO}× Node ws: **not met**"),
+                None => format!("≥ {TARGET_RATIO}× Node ws"),
+            };
+            row(
+                &mut out,
+                &format!(
+                    "Fan-out: delivered msg/s ({} subscribers, {} B)",
+                    group(a as u64),
+                    self.args.payload_bytes
+                ),
+                cell(fh, |f| group(rate(f) as u64)),
+                cell(fnode, |f| group(rate(f) as u64)),
+                ratio.map(|r| format!("{r:.1}×")).unwrap_or_default(),
+                verdict,
+            );
+            row(
+                &mut out,
+                "Fan-out: latency p50 / p99 / p99.9 (ms)",
+                cell(fh, latencies),
+                cell(fnode, latencies),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Fan-out: latency with one message in flight, p50 / p99 / p99.9 (ms)",
+                cell(fh, light_latencies),
+                cell(fnode, light_latencies),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Fan-out: published msg/s",
+                cell(fh, |f| group(f.publish_rate() as u64)),
+                cell(fnode, |f| group(f.publish_rate() as u64)),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Fan-out: deliveries lost / expected",
+                cell(fh, |f| {
+                    format!("{} / {}", group(f.lost()), group(f.expected))
+                }),
+                cell(fnode, |f| {
+                    format!("{} / {}", group(f.lost()), group(f.expected))
+                }),
+                String::new(),
+                "0 lost".into(),
+            );
+            row(
+                &mut out,
+                "Fan-out: subscribers ready / closed 3008 / other ends",
+                cell(fh, |f| {
+                    format!(
+                        "{} / {} / {}",
+                        group(f.ready as u64),
+                        f.slow_closes,
+                        f.other_ends
+                    )
+                }),
+                cell(fnode, |f| {
+                    format!(
+                        "{} / {} / {}",
+                        group(f.ready as u64),
+                        f.slow_closes,
+                        f.other_ends
+                    )
+                }),
+                String::new(),
+                "no 3008".into(),
+            );
+            row(
+                &mut out,
+                "Fan-out: CPU used, server / bench (cores)",
+                cell(fh, |f| format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)),
+                cell(fnode, |f| {
+                    format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)
+                }),
+                String::new(),
+                String::new(),
+            );
+        }
+        let (ih, inode) = (idle(hub), idle(node));
+        if ih.is_some() || inode.is_some() {
+            let verdict = match ih {
+                Some(Ok(h)) if h.connected > 0 && h.bytes_per_connection() <= TARGET_IDLE_BYTES => {
+                    "≤ 16 KiB: **met**"
+                }
+                Some(Ok(h)) if h.connected > 0 => "≤ 16 KiB: **not met**",
+                _ => "≤ 16 KiB",
+            };
+            let ratio = match (ih, inode) {
+                (Some(Ok(h)), Some(Ok(n))) if n.bytes_per_connection() > 0.0 => {
+                    format!(
+                        "{:.2}×",
+                        h.bytes_per_connection() / n.bytes_per_connection()
+                    )
+                }
+                _ => String::new(),
+            };
+            row(
+                &mut out,
+                &format!(
+                    "Idle: server RSS per connection ({} connections)",
+                    group(self.args.idle_connections as u64)
+                ),
+                cell(ih, |i| {
+                    format!("{:.1} KiB", i.bytes_per_connection() / 1024.0)
+                }),
+                cell(inode, |i| {
+                    format!("{:.1} KiB", i.bytes_per_connection() / 1024.0)
+                }),
+                ratio,
+                verdict.into(),
+            );
+            row(
+                &mut out,
+                "Idle: server RSS before → after (MiB)",
+                cell(ih, rss_span),
+                cell(inode, rss_span),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Idle: connections open / failed / dropped",
+                cell(ih, |i| {
+                    format!(
+                        "{} / {} / {}",
+                        group(i.connected as u64),
+                        i.failed,
+                        i.dropped
+                    )
+                }),
+                cell(inode, |i| {
+                    format!(
+                        "{} / {} / {}",
+                        group(i.connected as u64),
+                        i.failed,
+                        i.dropped
+                    )
+                }),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Idle: server file descriptors before → after",
+                cell(ih, |i| {
+                    format!("{} → {}", group(i.fds.0 as u64), group(i.fds.1 as u64))
+                }),
+                cell(inode, |i| {
+                    format!("{} → {}", group(i.fds.0 as u64), group(i.fds.1 as u64))
+                }),
+                String::new(),
+                String::new(),
+            );
+            row(
+                &mut out,
+                "Idle: time to open them all (s)",
+                cell(ih, |i| format!("{:.1}", i.open_time.as_secs_f64())),
+                cell(inode, |i| format!("{:.1}", i.open_time.as_secs_f64())),
+                String::new(),
+                String::new(),
+            );
+        }
+        out
+    }
+
+    /// The notes as a markdown list ("none" when empty).
+    pub fn notes_markdown(&self) -> String {
+        if self.notes.is_empty() {
+            return "- none: nothing was lost, no connection failed or was closed by a server.\n"
+                .into();
+        }
+        self.notes
+            .iter()
+            .map(|n| format!("- {}\n", n.replace('\n', " ")))
+            .collect()
+    }
+
+    /// docs/benchmarks.md.
+    pub fn document(&self, machine: &Machine, date: &str, command: &str) -> String {
+        let a = &self.args;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Benchmarks\n");
+        let _ = writeln!(
+            out,
+            "telltale-hub against a plain Node `ws` broadcast server, measured in the same run by \
+             `telltale-bench` (crates/bench) on {date}. Generated file: rerun the command below to \
+             refresh it.\n"
+        );
+        let _ = writeln!(out, "## Results\n");
+        out.push_str(&self.table());
+        let _ = writeln!(
+            out,
+            "\nTargets for telltale-hub (issue 2, for the next issues): at least {TARGET_RATIO}× the delivered \
+             messages/s of Node `ws`, and at most 16 KiB of server memory per idle connection.\n"
+        );
+        let _ = writeln!(out, "## What is measured\n");
+        let _ = writeln!(
+            out,
+            "- **Fan-out**: {subs} subscribers on one channel (`bench`), one publisher sending {bytes}-byte JSON \
+             payloads that carry the send time and a sequence number. The publisher keeps at most {window} messages \
+             in flight (published but not yet delivered to every subscriber, on average) and sends as fast as the \
+             server drains them, so the figure is throughput, not queue growth. {warmup} of warm-up, then {dur} \
+             measured. *Delivered msg/s* counts every message received by every subscriber during the measured \
+             interval. *Latency* is from just before the publisher's send to the subscriber's read, over every \
+             delivery of the interval (HdrHistogram, µs precision); with a closed window it is about \
+             window ÷ publish rate, so compare it between servers rather than as an absolute. Then, for {light}, \
+             the publisher sends one message at a time (the next once every subscriber has the last): *latency with \
+             one message in flight* is the fan-out time without queueing (its p99 is about the time the last of \
+             the {subs} subscribers gets a message).\n\
+             - telltale-hub: subscribers send `connect` + `subscribe` (Centrifugo JSON), the publisher uses the \
+             `publish` command (`--allow-client-publish`); the hub runs with `--client-queue-bytes {queue}` so bench \
+             subscribers are not cut as slow; a 3008 close is counted as a failure. Several publications may share \
+             one frame (newline separated), each is counted. The window matters for telltale-hub, which joins \
+             everything queued for a client into one write: a larger window means larger writes and more msg/s \
+             (`--window` changes it); Node `ws` writes every message to every socket on its own.\n\
+             - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
+             message is sent to every connected client (the publisher too, which discards it).\n\
+             - **Idle**: {idle} connections opened (hub: connected and subscribed; Node: connected) and left idle, \
+             answering pings. *RSS per connection* = (server VmRSS with all of them open after {settle} − VmRSS \
+             before the first) ÷ connections, read from /proc/PID/status.\n\
+             - Each server is started fresh for each scenario as a child process of the bench, asked for an \
+             open-file limit of {nofile} (what it got is listed below; the bench's own: {bench_nofile}), and stopped \
+             with SIGTERM afterwards. Everything runs on 127.0.0.1.",
+            subs = group(a.subscribers as u64),
+            bytes = a.payload_bytes,
+            window = a.window,
+            warmup = humantime::format_duration(a.warmup),
+            dur = humantime::format_duration(a.duration),
+            queue = a.client_queue_bytes,
+            idle = group(a.idle_connections as u64),
+            settle = humantime::format_duration(a.settle),
+            light = humantime::format_duration(a.light_duration),
+            nofile = a.nofile,
+            bench_nofile = self.nofile,
+        );
+        match self.pinned {
+            Some((server, bench)) => {
+                let _ = writeln!(
+                    out,
+                    "- CPU pinning: the server under test on CPU {server} (`taskset -c {server}`), the bench on CPU \
+                     {bench}, one core each, so the server gets one core.\n"
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "- No CPU pinning (one CPU, no `taskset`, or `--no-pin`).\n"
+                );
+            }
+        }
+        let _ = writeln!(out, "## Machine\n");
+        let _ = writeln!(
+            out,
+            "- CPUs (nproc): {}\n- CPU model: {}\n- Memory: {:.1} GiB\n- OS: {}, kernel {}\n- Node: {}\n- Rust: {}\n\
+             - 1-minute load average when the run started: {:.2} (this machine is shared; anything above 0 is \
+             other work competing for the same two cores, so figures vary between runs)\n",
+            machine.nproc,
+            machine.cpu_model,
+            machine.mem_gib,
+            machine.os,
+            machine.kernel,
+            machine.node,
+            machine.rustc,
+            machine.load_at_start
+        );
+        let _ = writeln!(out, "Servers as started:\n");
+        for t in &self.targets {
+            let limit = t
+                .nofile
+                .map(|n| format!(" (open-file limit {n})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- {}: `{}`{limit}", t.target.label(), t.command);
+        }
+        let _ = writeln!(out, "\n## Reproduce\n");
+        let _ = writeln!(
+            out,
+            "```sh\ncargo build --release -p telltale-hub -p telltale-bench\n\
+             (cd bench/node-ws-broadcast && npm ci)\n{command}\n```\n"
+        );
+        let _ = writeln!(
+            out,
+            "`make bench` does the same (it builds both in release and writes this file). `telltale-bench --help` \
+             lists every knob (subscribers, duration, window, payload size, idle connections, pinning).\n"
+        );
+        let _ = writeln!(out, "## Notes from this run\n");
+        out.push_str(&self.notes_markdown());
+        out
+    }
+}
+
+fn fan(t: Option<&TargetResults>) -> Option<Result<&FanoutResult, &String>> {
+    t.and_then(|t| t.fanout.as_ref()).map(|r| r.as_ref())
+}
+
+fn idle(t: Option<&TargetResults>) -> Option<Result<&IdleResult, &String>> {
+    t.and_then(|t| t.idle.as_ref()).map(|r| r.as_ref())
+}
+
+fn row(out: &mut String, name: &str, hub: String, node: String, ratio: String, target: String) {
+    let _ = writeln!(out, "| {name} | {hub} | {node} | {ratio} | {target} |");
+}
+
+fn cell<T>(value: Option<Result<&T, &String>>, f: impl Fn(&T) -> String) -> String {
+    match value {
+        Some(Ok(v)) => f(v),
+        Some(Err(_)) => "failed (see notes)".into(),
+        None => "not run".into(),
+    }
+}
+
+fn latencies(f: &FanoutResult) -> String {
+    if f.latency.is_empty() {
+        return "no samples".into();
+    }
+    format!(
+        "{:.2} / {:.2} / {:.2}",
+        f.latency_ms(0.5),
+        f.latency_ms(0.99),
+        f.latency_ms(0.999)
+    )
+}
+
+fn light_latencies(f: &FanoutResult) -> String {
+    if f.light_published == 0 || f.light_latency.is_empty() {
+        return "not measured".into();
+    }
+    format!(
+        "{:.2} / {:.2} / {:.2}",
+        f.light_latency_ms(0.5),
+        f.light_latency_ms(0.99),
+        f.light_latency_ms(0.999)
+    )
+}
+
+fn rss_span(i: &IdleResult) -> String {
+    format!(
+        "{:.1} → {:.1}",
+        i.rss_before_kib as f64 / 1024.0,
+        i.rss_after_kib as f64 / 1024.0
+    )
+}
+
+/// 1234567 → "1,234,567".
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `arg` with a leading `dir/` removed (also after `--flag=`), so that the
+/// command in the document does not depend on where the checkout is.
+pub fn relative_to(dir: Option<&std::path::Path>, arg: &str) -> String {
+    let Some(prefix) = dir
+        .and_then(|d| d.to_str())
+        .map(|d| format!("{}/", d.trim_end_matches('/')))
+    else {
+        return arg.to_owned();
+    };
+    match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => {
+            format!("{flag}={}", value.strip_prefix(&prefix).unwrap_or(value))
+        }
+        _ => arg.strip_prefix(&prefix).unwrap_or(arg).to_owned(),
+    }
+}
+
+/// A command line as a POSIX shell would read it back.
+pub fn shell_join<I: IntoIterator<Item = String>>(argv: I) -> String {
+    argv.into_iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+    use std::time::Duration;
+
+    fn fanout(rate_per_s: u64, slow: usize, light_p99_us: u64) -> FanoutResult {
+        let mut latency = crate::fanout::new_histogram();
+        latency.record(2_000).unwrap();
+        let mut light_latency = crate::fanout::new_histogram();
+        light_latency.record(light_p99_us).unwrap();
+        FanoutResult {
+            subscribers: 1000,
+            ready: 1000,
+            setup_errors: Vec::new(),
+            published: 100,
+            acked: 100,
+            publish_errors: 0,
+            publisher_problem: None,
+            measured: Duration::from_secs(2),
+            delivered_measured: rate_per_s * 2,
+            published_measured: 50,
+            expected: 100_000,
+            delivered: 100_000 - 5,
+            gaps: 0,
+            reordered: 0,
+            slow_closes: slow,
+            other_ends: 0,
+            end_examples: Vec::new(),
+            latency,
+            light_latency,
+            light_published: 10,
+            server_cpu: 0.95,
+            bench_cpu: 0.5,
+        }
+    }
+
+    #[test]
+    fn table_and_notes() {
+        let args = Args::try_parse_from(["telltale-bench", "--scenarios", "fanout"]).unwrap();
+        let mut report = Report {
+            args,
+            targets: vec![
+                TargetResults {
+                    target: Target::Hub,
+                    command: "hub".into(),
+                    nofile: Some(1024),
+                    fanout: Some(Ok(fanout(900_000, 2, 30_000))),
+                    idle: None,
+                },
+                TargetResults {
+                    target: Target::Node,
+                    command: "node".into(),
+                    nofile: None,
+                    fanout: Some(Ok(fanout(100_000, 0, 10_000))),
+                    idle: Some(Err("boom".into())),
+                },
+            ],
+            notes: Vec::new(),
+            pinned: Some((0, 1)),
+            nofile: 20_000,
+        };
+        report.derive_notes();
+        let table = report.table();
+        assert!(
+            table.contains("| 900,000 | 100,000 | 9.0× | ≥ 3× Node ws: **met** |"),
+            "{table}"
+        );
+        assert!(table.contains("| 5 / 100,000 |"), "{table}");
+        assert!(table.contains("failed (see notes)"), "{table}");
+        let notes = report.notes_markdown();
+        assert!(
+            notes.contains("FAILURE: 2 subscribers were closed with 3008"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("5 of 100000 expected deliveries did not arrive"),
+            "{notes}"
+        );
+        assert!(notes.contains("Node ws idle failed: boom"), "{notes}");
+        assert!(notes.contains("took longer than Node ws"), "{notes}");
+        let machine = crate::sys::Machine::describe("node".as_ref());
+        let doc = report.document(&machine, "2026-01-01", "telltale-bench --write x.md");
+        assert!(doc.starts_with("# Benchmarks"));
+        assert!(doc.contains("telltale-bench --write x.md"));
+        assert!(doc.contains("(open-file limit 1024)"));
+    }
+
+    #[test]
+    fn groups_digits() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn paths_become_relative() {
+        let dir = Some(std::path::Path::new("/work/main"));
+        assert_eq!(
+            relative_to(dir, "/work/main/target/release/telltale-hub"),
+            "target/release/telltale-hub"
+        );
+        assert_eq!(
+            relative_to(dir, "--hub=/work/main/target/x"),
+            "--hub=target/x"
+        );
+        assert_eq!(relative_to(dir, "/usr/bin/node"), "/usr/bin/node");
+        assert_eq!(relative_to(None, "/work/main/x"), "/work/main/x");
+    }
+
+    #[test]
+    fn quotes_for_the_shell() {
+        let argv = [
+            "target/release/telltale-bench",
+            "--write",
+            "docs/benchmarks.md",
+            "--hub-arg",
+            "a b",
+            "it's",
+        ];
+        assert_eq!(
+            shell_join(argv.map(String::from)),
+            r"target/release/telltale-bench --write docs/benchmarks.md --hub-arg 'a b' 'it'\''s'"
+        );
+    }
+}

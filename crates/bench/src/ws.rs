@@ -1,0 +1,208 @@
+//! WebSocket clients of both servers: opening a connection, the hub's
+//! connect/subscribe exchange, and reading the frames.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::cli::Target;
+
+/// A client connection.
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// The channel every bench client subscribes to.
+pub const CHANNEL: &str = "bench";
+
+/// Socket buffer sizes for a client.
+#[derive(Debug, Clone, Copy)]
+pub enum Buffers {
+    /// Small buffers for many idle connections.
+    Small,
+    /// Larger buffers for subscribers that read coalesced frames.
+    Large,
+}
+
+/// Opens a WebSocket to the server's endpoint; for the hub also sends
+/// `connect` (and `subscribe` when `subscribe` is set) and waits for the
+/// replies. Bounded by `timeout`.
+pub async fn open(
+    target: Target,
+    port: u16,
+    subscribe: bool,
+    buffers: Buffers,
+    timeout: Duration,
+) -> Result<Ws, String> {
+    match tokio::time::timeout(timeout, open_inner(target, port, subscribe, buffers)).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("connection not ready within {timeout:?}")),
+    }
+}
+
+/// How to open the many connections of a scenario: at most `limit` at once,
+/// each within `timeout`, all given up at `deadline` (the end of the setup
+/// phase).
+#[derive(Clone)]
+pub struct Dial {
+    /// Which server.
+    pub target: Target,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Connections being opened at the same time.
+    pub limit: Arc<Semaphore>,
+    /// End of the setup phase.
+    pub deadline: tokio::time::Instant,
+    /// Longest time for one connection.
+    pub timeout: Duration,
+    /// Socket buffer sizes.
+    pub buffers: Buffers,
+}
+
+impl Dial {
+    /// Opens one connection (subscribed, for the hub).
+    pub async fn open(&self) -> Result<Ws, String> {
+        let attempt = async {
+            let _permit = self
+                .limit
+                .acquire()
+                .await
+                .map_err(|_| "setup cancelled".to_owned())?;
+            open(self.target, self.port, true, self.buffers, self.timeout).await
+        };
+        match tokio::time::timeout_at(self.deadline, attempt).await {
+            Ok(result) => result,
+            Err(_) => {
+                Err("setup phase over (--setup-timeout) before this connection was ready".into())
+            }
+        }
+    }
+}
+
+async fn open_inner(
+    target: Target,
+    port: u16,
+    subscribe: bool,
+    buffers: Buffers,
+) -> Result<Ws, String> {
+    let path = match target {
+        Target::Hub => "/connection/websocket",
+        Target::Node => "/",
+    };
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("tcp connect: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+    let read_buffer = match buffers {
+        Buffers::Small => 4 << 10,
+        Buffers::Large => 64 << 10,
+    };
+    let config = WebSocketConfig::default()
+        .read_buffer_size(read_buffer)
+        .write_buffer_size(0);
+    let url = format!("ws://127.0.0.1:{port}{path}");
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+        .await
+        .map_err(|e| format!("websocket handshake: {e}"))?;
+    if target == Target::Hub {
+        hub_handshake(&mut ws, subscribe).await?;
+    }
+    Ok(ws)
+}
+
+/// Sends `connect` (+ `subscribe` in the same frame) and waits for the
+/// replies with ids 1 (and 2).
+async fn hub_handshake(ws: &mut Ws, subscribe: bool) -> Result<(), String> {
+    let frame = if subscribe {
+        format!("{{\"id\":1,\"connect\":{{}}}}\n{{\"id\":2,\"subscribe\":{{\"channel\":\"{CHANNEL}\"}}}}")
+    } else {
+        "{\"id\":1,\"connect\":{}}".to_owned()
+    };
+    ws.send(Message::text(frame))
+        .await
+        .map_err(|e| format!("send connect: {e}"))?;
+    let want = if subscribe { 2 } else { 1 };
+    let mut got = 0;
+    while got < want {
+        let text = match ws.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                return Err(format!(
+                    "closed during connect: {}",
+                    close_text(frame.as_ref())
+                ))
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(format!("read during connect: {e}")),
+            None => return Err("closed during connect".into()),
+        };
+        for line in text.as_str().split('\n').filter(|l| !l.trim().is_empty()) {
+            if line.trim() == "{}" {
+                ws.send(Message::text("{}"))
+                    .await
+                    .map_err(|e| format!("send pong: {e}"))?;
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("unparsable reply {line:?}: {e}"))?;
+            if let Some(error) = value.get("error") {
+                return Err(format!("error reply: {error}"));
+            }
+            match value.get("id").and_then(serde_json::Value::as_u64) {
+                Some(1) if value.get("connect").is_some() => got += 1,
+                Some(2) if value.get("subscribe").is_some() => got += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "code reason" of a close frame.
+pub fn close_text(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("{} {}", u16::from(f.code), f.reason.as_str()),
+        None => "no close frame".into(),
+    }
+}
+
+/// The close code of a close frame (1005 "no status" when absent).
+pub fn close_code(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> u16 {
+    frame.map(|f| u16::from(f.code)).unwrap_or(1005)
+}
+
+/// The unsigned integer after `key` (e.g. `"ts":`) in a JSON line, read
+/// without parsing the rest of the line.
+pub fn field_u64(line: &str, key: &str) -> Option<u64> {
+    let start = line.find(key)? + key.len();
+    let digits = &line.as_bytes()[start..];
+    let mut value: u64 = 0;
+    let mut seen = false;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        seen = true;
+    }
+    seen.then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_without_parsing() {
+        let line = r#"{"push":{"channel":"bench","pub":{"data":{"ts":123456,"seq":7,"pad":"x"},"offset":9}}}"#;
+        assert_eq!(field_u64(line, "\"ts\":"), Some(123456));
+        assert_eq!(field_u64(line, "\"seq\":"), Some(7));
+        assert_eq!(field_u64(line, "\"offset\":"), Some(9));
+        assert_eq!(field_u64(line, "\"nope\":"), None);
+        assert_eq!(field_u64(r#"{"ts":x}"#, "\"ts\":"), None);
+    }
+}
