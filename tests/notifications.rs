@@ -43,7 +43,10 @@ impl Recorder {
         hints: HashMap<String, OwnedVariant>,
         expire_timeout: i32,
     ) -> u32 {
-        let urgency = hints.get("urgency").and_then(|v| v.try_clone().ok()).and_then(|v| u8::try_from(v).ok());
+        let urgency = hints
+            .get("urgency")
+            .and_then(|v| v.try_clone().ok())
+            .and_then(|v| u8::try_from(v).ok());
         let mut calls = self.calls.lock();
         calls.push(Recorded {
             app_name,
@@ -60,7 +63,12 @@ impl Recorder {
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
-        ("recorder".into(), "telltale-tests".into(), "1".into(), "1.2".into())
+        (
+            "recorder".into(),
+            "telltale-tests".into(),
+            "1".into(),
+            "1.2".into(),
+        )
     }
 }
 
@@ -78,7 +86,9 @@ impl Bus {
             .spawn()
             .expect("dbus-daemon (Debian package dbus) must be installed");
         let mut line = String::new();
-        BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         Self {
             daemon,
             address: line.trim().to_owned(),
@@ -118,7 +128,10 @@ async fn recorded(recorder: &Recorder, n: usize) -> Vec<Recorded> {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("expected {n} notifications, got {:?}", recorder.calls.lock());
+    panic!(
+        "expected {n} notifications, got {:?}",
+        recorder.calls.lock()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,11 +151,17 @@ async fn critical_alarm_notifies_once_with_summary_body_and_urgency() {
     let mut notifier = Notifier::default();
     let disk = alarm("web1/disk.high", Severity::Critical, "Disk above 90%");
     let deliver = |note| tokio::task::spawn_blocking(move || send(&note));
-    deliver(notifier.on_alarm(&disk, 0).expect("first firing notifies")).await.unwrap().unwrap();
+    deliver(notifier.on_alarm(&disk, 0).expect("first firing notifies"))
+        .await
+        .unwrap()
+        .unwrap();
     let calls = recorded(&recorder, 1).await;
     assert_eq!(calls[0].app_name, "Telltale");
     assert_eq!(calls[0].summary, "Disk above 90%");
-    assert_eq!(calls[0].body, "disk.used_percent is 93.1 (threshold 90)\nweb1");
+    assert_eq!(
+        calls[0].body,
+        "disk.used_percent is 93.1 (threshold 90)\nweb1"
+    );
     assert_eq!(calls[0].urgency, Some(2), "critical urgency");
     assert_eq!(calls[0].expire_timeout, 0, "critical stays until dismissed");
 
@@ -150,7 +169,10 @@ async fn critical_alarm_notifies_once_with_summary_body_and_urgency() {
     // arriving second proves nothing else was sent in between.
     assert!(notifier.on_alarm(&disk, 0).is_none());
     let cpu = alarm("web1/cpu.high", Severity::Warning, "CPU above 90%");
-    deliver(notifier.on_alarm(&cpu, 0).expect("another alarm notifies")).await.unwrap().unwrap();
+    deliver(notifier.on_alarm(&cpu, 0).expect("another alarm notifies"))
+        .await
+        .unwrap()
+        .unwrap();
     let calls = recorded(&recorder, 2).await;
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[1].summary, "CPU above 90%");

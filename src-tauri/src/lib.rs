@@ -41,6 +41,7 @@ pub fn run() -> i32 {
                 .unwrap_or_else(|_| "info,tao=warn,wry=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let settings = match Settings::from_env_and_args() {
         Ok(settings) => settings,

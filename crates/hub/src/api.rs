@@ -50,6 +50,15 @@ pub async fn handle(
         "presence_stats" => respond(body, |r| async { presence_stats(&node, r) }).await,
         "disconnect" => respond(body, |r| async { disconnect(&node, r) }).await,
         "batch" => batch(&node, body).await,
+        // Centrifugo methods this hub does not offer: a proper API error, so
+        // clients such as cent report it instead of a transport failure.
+        "subscribe" | "unsubscribe" | "refresh" | "history_remove" | "rpc" | "device_register" => {
+            let message = format!("not available: telltale-hub does not support /api/{method}");
+            json(&Outcome::<Empty>::from(Err(ReplyError::with_message(
+                ErrorCode::NotAvailable,
+                message,
+            ))))
+        }
         _ => (
             StatusCode::NOT_FOUND,
             format!(

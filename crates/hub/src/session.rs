@@ -59,8 +59,13 @@ where
     let reason = queue.reason().unwrap_or(Disconnect::CONNECTION_CLOSED);
     metrics.record_disconnect(reason.code);
     metrics.connections.dec();
-    if let Ok(mut ws) = sink.reunite(stream) {
-        drain(ws.get_mut()).await;
+    // When the server closed, the client may still be sending; reading it
+    // lets the close frame arrive instead of being lost to a TCP reset. When
+    // the client closed, its close is answered and there is nothing to wait for.
+    if reason != Disconnect::CONNECTION_CLOSED {
+        if let Ok(mut ws) = sink.reunite(stream) {
+            drain(ws.get_mut()).await;
+        }
     }
 }
 

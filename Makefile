@@ -1,0 +1,148 @@
+# Telltale. The two commands that matter: `make run` and `make test`.
+# Both install what is missing first (scripts/install-deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Steps of `make test` run in the order written, even under -j.
+.NOTPARALLEL:
+
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+HUB_BIN := $(TARGET_DIR)/debug/telltale-hub
+APP_BIN := $(TARGET_DIR)/debug/telltale
+VENV := $(CURDIR)/tests/sdk/.venv
+ARTIFACTS := $(CURDIR)/artifacts
+# The desktop app embeds ui/dist only with this feature; every cargo command
+# passes it so the app is compiled once, not once per feature set.
+APP_FEATURES := --features telltale/custom-protocol
+RUN_LISTEN ?= 127.0.0.1:8000
+RUN_API_KEY ?= dev-key
+RUN_WS_ENV := $(if $(filter 127.0.0.1:8000,$(RUN_LISTEN)),,TELLTALE_URL=ws://$(RUN_LISTEN)/connection/websocket )
+RUN_TAIL_FLAG := $(if $(filter 127.0.0.1:8000,$(RUN_LISTEN)),,--server ws://$(RUN_LISTEN)/connection/websocket )
+BENCH_ARGS ?= --write docs/benchmarks.md
+
+TELLTALE_HUB_BIN ?= $(HUB_BIN)
+export TELLTALE_HUB_BIN
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# A headline per step: `make test` stays readable.
+step = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help deps ui test run app deb hub bench fmt fmt-check lint test-ui test-rust build test-js test-python test-e2e
+
+help:
+	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
+	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, SDK and end-to-end tests'
+	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
+	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
+	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
+	@echo 'make bench   fan-out and idle benchmark vs a Node ws server (release build); writes docs/benchmarks.md'
+	@echo 'make deps    install missing Debian packages, npm and Python dependencies, tauri-driver'
+	@echo 'make fmt     format the Rust code'
+	@echo 'make lint    rustfmt check and clippy -D warnings'
+
+deps:
+	$(call step,deps (Debian packages; npm ci; tauri-driver; Python venv))
+	@scripts/install-deps.sh
+
+# The app embeds ui/dist at compile time, so the UI is built before cargo.
+ui: deps
+	$(call step,UI type-check and build (ui/dist))
+	npm --prefix ui run --silent build
+
+test: deps ui fmt-check lint test-ui test-rust build test-js test-python test-e2e
+	@printf '\n==> make test: all steps passed\n'
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(call step,cargo fmt --all --check)
+	$(CARGO) fmt --all --check
+
+lint: fmt-check ui
+	$(call step,cargo clippy --workspace --all-targets -- -D warnings)
+	$(CARGO) clippy --workspace --all-targets $(APP_FEATURES) -- -D warnings
+
+test-ui: ui
+	$(call step,UI unit tests (vitest))
+	npm --prefix ui test --silent
+
+test-rust: ui
+	$(call step,cargo test --workspace (includes notifications on a private D-Bus))
+	$(CARGO) test --workspace $(APP_FEATURES)
+
+build: ui
+	$(call step,cargo build (telltale-hub, telltale-tail, the desktop app))
+	$(CARGO) build --workspace --bins $(APP_FEATURES)
+
+test-js: deps build
+	$(call step,centrifuge-js SDK tests (node --test tests/sdk/js))
+	cd tests/sdk/js && node --test --test-reporter=spec centrifuge.test.mjs
+
+test-python: deps build
+	$(call step,cent SDK tests (pytest tests/sdk/python))
+	cd tests/sdk/python && PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python -m pytest -q
+
+# A real window under Xvfb, driven through tauri-driver + WebKitWebDriver,
+# on its own session bus; the last screenshot lands in artifacts/e2e.png.
+test-e2e: deps build
+	$(call step,end-to-end: the app in a real window against a real hub (artifacts/e2e.png))
+	TELLTALE_APP=$(APP_BIN) TELLTALE_ARTIFACTS=$(ARTIFACTS) \
+	  xvfb-run -a -s '-screen 0 1280x800x24' \
+	  dbus-run-session -- node --experimental-websocket --no-warnings --test --test-reporter=spec tests/e2e/
+
+run: ui
+	$(call step,cargo build -p telltale (the desktop app, UI embedded))
+	$(CARGO) build -p telltale $(APP_FEATURES)
+	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo 'make run opens a window and needs a graphical session (DISPLAY or WAYLAND_DISPLAY).'; \
+	  echo 'Without one: `xvfb-run make run`, or `make hub` for the hub alone.'; exit 1; fi
+	@echo
+	@echo 'Telltale on the embedded default: a hub in this process with this machine'"'"'s live metrics.'
+	@echo 'Connect to a remote hub instead with: $(APP_BIN) --server ws://HOST:PORT/connection/websocket [--token JWT]'
+	@echo
+	exec $(APP_BIN)
+
+app: ui
+	$(call step,cargo build --release -p telltale (UI embedded))
+	$(CARGO) build --release -p telltale $(APP_FEATURES)
+	@echo 'Built $(TARGET_DIR)/release/telltale'
+
+deb: ui
+	$(call step,tauri build --bundles deb)
+	ui/node_modules/.bin/tauri build --bundles deb
+
+hub: deps
+	$(call step,cargo build -p telltale-hub -p telltale-client)
+	$(CARGO) build -p telltale-hub -p telltale-client
+	@echo
+	@echo 'telltale-hub on http://$(RUN_LISTEN): host collector on, anonymous clients allowed, API key $(RUN_API_KEY).'
+	@echo 'Watch it from another terminal:'
+	@echo
+	@echo '  # the desktop app'
+	@echo '  $(APP_BIN) --server ws://$(RUN_LISTEN)/connection/websocket'
+	@echo '  # live metrics and alarms through the real centrifuge-js client'
+	@echo '  $(RUN_WS_ENV)node tests/sdk/js/watch.mjs'
+	@echo '  # or through the Rust client'
+	@echo "  $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/telltale-tail $(RUN_TAIL_FLAG)alarms metrics:$$(hostname)"
+	@echo
+	@echo '  # HTTP API (Centrifugo compatible)'
+	@echo "  curl -s -H 'X-API-Key: $(RUN_API_KEY)' --json '{}' http://$(RUN_LISTEN)/api/info"
+	@echo "  curl -s -H 'X-API-Key: $(RUN_API_KEY)' --json '{\"channel\":\"metrics:$$(hostname)\",\"limit\":1,\"reverse\":true}' http://$(RUN_LISTEN)/api/history"
+	@echo "  curl -s -H 'X-API-Key: $(RUN_API_KEY)' --json '{\"channel\":\"news\",\"data\":{\"text\":\"hello\"}}' http://$(RUN_LISTEN)/api/publish"
+	@echo
+	@echo '  # operations'
+	@echo '  curl -s http://$(RUN_LISTEN)/healthz'
+	@echo '  curl -s http://$(RUN_LISTEN)/metrics'
+	@echo
+	@echo 'Stop with Ctrl-C.'
+	@echo
+	exec $(HUB_BIN) --listen $(RUN_LISTEN) --collector --allow-anonymous --api-key $(RUN_API_KEY)
+
+bench: deps
+	$(call step,cargo build --release -p telltale-hub)
+	$(CARGO) build --release -p telltale-hub
+	$(call step,cargo run --release -p telltale-bench (telltale-hub vs a Node ws broadcast server))
+	$(CARGO) run --release -p telltale-bench -- $(if $(CARGO_TARGET_DIR),--hub $(CARGO_TARGET_DIR)/release/telltale-hub )$(BENCH_ARGS)
