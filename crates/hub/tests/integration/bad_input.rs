@@ -119,6 +119,11 @@ async fn api_bad_bodies_get_clear_errors() {
         .api("publish", json!({"channel": "a b", "data": {}}))
         .await;
     assert_eq!(reply["error"]["code"], 102, "{reply}");
+    let reply = hub.api("history_remove", json!({"channel": "ch"})).await;
+    assert_eq!(
+        reply["error"]["code"], 108,
+        "known but unsupported method: {reply}"
+    );
 
     let batch = hub
         .api("batch", json!({"commands": [{"publish": {"channel": "ch", "data": 1}}, {"publish": {"channel": ""}}, {"info": {}}]}))
