@@ -195,3 +195,24 @@ test('an ack made by another client through the hub shows up in the window', asy
   );
   assert.match(badge, /ACK/);
 });
+
+test('a payload that is not a Telltale sample is counted in diagnostics, and nothing breaks', async () => {
+  const channel = 'metrics:e2e-src';
+  // The app finds sources through the catalog every few seconds: publish
+  // valid samples until the window shows the new source.
+  await until('the new source in the window', async () => {
+    await api('publish', { channel, data: { ts: Date.now(), values: { 'cpu.total': 5 } } });
+    return page(`return !!document.querySelector('[data-source="e2e-src"]');`);
+  });
+  const bad = await api('publish', { channel, data: { ts: 'soon', values: { 'cpu.total': 'high' } } });
+  assert.ok(bad.result.offset > 0, 'the hub relays any JSON on metrics channels');
+  const summary = await until('diagnostics counting the bad payload', () =>
+    page(`const s = document.querySelector('details.diag summary')?.textContent ?? ''; return s.includes('invalid') ? s : null;`),
+  );
+  assert.match(summary, /1 invalid/);
+  const table = await page(`const d = document.querySelector('details.diag'); d.open = true; return d.textContent;`);
+  assert.match(table, /metrics:e2e-src/);
+  await api('publish', { channel, data: { ts: Date.now() + 1000, values: { 'cpu.total': 6 } } });
+  const state = await page(`return document.querySelector('.conn').dataset.state;`);
+  assert.equal(state, 'live');
+});

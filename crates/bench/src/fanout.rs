@@ -209,21 +209,9 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
         )));
     }
     drop(ready_tx);
-    let mut ready = 0;
-    let mut setup_failures = 0;
-    let mut setup_errors = Vec::new();
     // Every subscriber answers once, by --setup-timeout at the latest.
-    while let Some(result) = ready_rx.recv().await {
-        match result {
-            Ok(()) => ready += 1,
-            Err(e) => {
-                setup_failures += 1;
-                if setup_errors.len() < EXAMPLES {
-                    setup_errors.push(e);
-                }
-            }
-        }
-    }
+    let setup = crate::setup::tally(&mut ready_rx).await;
+    let (ready, setup_failures, setup_errors) = (setup.ready, setup.failed, setup.errors);
     if ready == 0 {
         let _ = stop_tx.send(true);
         return Err(format!(

@@ -13,9 +13,6 @@ use crate::cli::{Args, Target};
 use crate::server::Server;
 use crate::ws::{self, Buffers};
 
-/// Errors kept as examples in the report.
-const EXAMPLES: usize = 3;
-
 /// What one idle run measured.
 #[derive(Debug)]
 pub struct IdleResult {
@@ -82,20 +79,8 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<IdleRes
         )));
     }
     drop(ready_tx);
-    let mut connected = 0;
-    let mut failed = 0;
-    let mut errors = Vec::new();
-    while let Some(result) = ready_rx.recv().await {
-        match result {
-            Ok(()) => connected += 1,
-            Err(e) => {
-                failed += 1;
-                if errors.len() < EXAMPLES {
-                    errors.push(e);
-                }
-            }
-        }
-    }
+    let setup = crate::setup::tally(&mut ready_rx).await;
+    let (connected, failed, errors) = (setup.ready, setup.failed, setup.errors);
     let open_time = started.elapsed();
     eprintln!(
         "  {}: {connected} connected, {failed} failed in {open_time:.1?}; settling {:?}",

@@ -7,6 +7,7 @@ mod fanout;
 mod idle;
 mod report;
 mod server;
+mod setup;
 mod sys;
 mod ws;
 
