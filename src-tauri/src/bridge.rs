@@ -116,11 +116,18 @@ async fn read_events<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>, mut eve
 }
 
 fn on_state<R: Runtime>(app: &AppHandle<R>, shared: &Shared, state: &State) {
-    let view = shared.view.lock().apply(state).clone();
+    let (view, auth_failed) = {
+        let mut tracker = shared.view.lock();
+        (tracker.apply(state).clone(), tracker.auth_failed())
+    };
     match (&view.reason, view.retry_in_secs) {
         (Some(reason), Some(secs)) => {
             eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server)
         }
+        (Some(reason), None) if view.state == "failed" && auth_failed => eprintln!(
+            "telltale: {}: authentication failed: {reason}; not retrying (start with a valid --token)",
+            view.server
+        ),
         (Some(reason), None) if view.state == "failed" => {
             eprintln!("telltale: {}: {reason}; not retrying", view.server)
         }

@@ -29,6 +29,7 @@ fn is_auth_failure(code: u16) -> bool {
 #[derive(Debug)]
 pub struct ConnectionView {
     server: String,
+    auth_failed: bool,
     last_reason: Option<String>,
     current: ConnectionState,
 }
@@ -44,9 +45,15 @@ impl ConnectionView {
         };
         Self {
             server,
+            auth_failed: false,
             last_reason: None,
             current,
         }
+    }
+
+    /// Whether the last disconnect was the hub refusing the token.
+    pub fn auth_failed(&self) -> bool {
+        self.auth_failed
     }
 
     /// The state shown now.
@@ -68,11 +75,10 @@ impl ConnectionView {
                 reason,
                 reconnect,
             } => {
-                let reason = if is_auth_failure(*code) {
-                    format!("authentication failed: {reason} (code {code})")
-                } else {
-                    format!("{reason} (code {code})")
-                };
+                // The UI recognises "invalid token", "token expired" and
+                // "unauthorized" and says "Authentication failed" itself.
+                let reason = format!("{reason} (code {code})");
+                self.auth_failed = is_auth_failure(*code);
                 self.last_reason = Some(reason.clone());
                 let phase = if *reconnect { "reconnecting" } else { "failed" };
                 (phase, Some(reason), None)
@@ -129,12 +135,9 @@ mod tests {
             reconnect: false,
         });
         assert_eq!(state.state, "failed");
-        assert!(state
-            .reason
-            .as_deref()
-            .unwrap()
-            .starts_with("authentication failed"));
+        assert_eq!(state.reason.as_deref(), Some("invalid token (code 3500)"));
         let json = serde_json::to_value(state).unwrap();
+        assert!(view.auth_failed());
         assert!(json.get("retryInSecs").is_none());
         assert_eq!(json["server"], "ws://h/c");
     }

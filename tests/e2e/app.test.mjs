@@ -6,92 +6,12 @@
 //   node --experimental-websocket --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { Session, startDriver, startHub, stopAll, until } from './driver.mjs';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const APP = resolve(ROOT, process.env.TELLTALE_APP ?? 'target/debug/telltale');
-const HUB = resolve(ROOT, process.env.TELLTALE_HUB_BIN ?? 'target/debug/telltale-hub');
-const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
-const ARTIFACTS = resolve(ROOT, process.env.TELLTALE_ARTIFACTS ?? 'artifacts');
-const API_KEY = 'e2e-key';
-const WAIT_MS = 30_000;
-
-const children = [];
 let hub;
-let driverUrl;
 let session;
-
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.on('data', (d) => process.stderr.write(`[${cmd.split('/').pop()}] ${d}`));
-  children.push(child);
-  return child;
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on('error', fail);
-  });
-}
-
-/** Polls `check` until it returns a truthy value, at most `ms`. */
-async function until(what, check, ms = WAIT_MS) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
-
-async function startHub() {
-  const child = start(HUB, ['--listen', '127.0.0.1:0', '--api-key', API_KEY, '--allow-anonymous', '--collector']);
-  const line = await new Promise((ok, fail) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (l) => l.includes('listening on') && ok(l));
-    child.on('exit', (code) => fail(new Error(`telltale-hub exited with ${code}`)));
-  });
-  const addr = line.split('listening on ')[1].trim();
-  return { addr, ws: `ws://${addr}/connection/websocket`, api: `http://${addr}/api` };
-}
-
-async function api(method, body) {
-  const res = await fetch(`${hub.api}/${method}`, {
-    method: 'POST',
-    headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 200);
-  return res.json();
-}
-
-async function wd(method, path, body) {
-  const res = await fetch(`${driverUrl}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json.value;
-}
-
-/** Runs `fn` (a function body returning a value) in the page. */
-const page = (script, args = []) => wd('POST', `/session/${session}/execute/sync`, { script, args });
+const api = (method, body) => hub.api(method, body);
+const page = (script, args) => session.page(script, args);
 
 /** A minimal Centrifugo client making one RPC, as any other app would. */
 async function rpcAsAnotherClient(method, data) {
@@ -119,30 +39,13 @@ function alarm(id, severity, title) {
 }
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   hub = await startHub();
-  const port = await freePort();
-  const nativePort = await freePort();
-  driverUrl = `http://127.0.0.1:${port}`;
-  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)]);
-  await until('tauri-driver', async () => (await fetch(`${driverUrl}/status`)).ok);
-  const created = await wd('POST', '/session', {
-    capabilities: { alwaysMatch: { 'tauri:options': { application: APP, args: ['--server', hub.ws] } } },
-  });
-  session = created.sessionId;
+  session = await Session.open(await startDriver(), ['--server', hub.ws]);
 });
 
 after(async () => {
-  if (session) {
-    try {
-      const png = await wd('GET', `/session/${session}/screenshot`);
-      writeFileSync(resolve(ARTIFACTS, 'e2e.png'), Buffer.from(png, 'base64'));
-    } catch (e) {
-      console.error(`screenshot failed: ${e.message}`);
-    }
-    await wd('DELETE', `/session/${session}`).catch(() => {});
-  }
-  for (const child of children) child.kill('SIGTERM');
+  await session?.close('e2e');
+  stopAll();
 });
 
 test('the window connects to the hub and says so', async () => {
@@ -169,11 +72,7 @@ test('charts receive points and keep growing', async () => {
 test('an alarm published through the HTTP API appears, and clicking Ack reaches the hub', async () => {
   await api('publish', { channel: 'alarms', data: alarm('e2e/disk', 'critical', 'Disk almost full') });
   await until('alarm row', () => page(`return !!document.querySelector('.alarm[data-id="e2e/disk"]');`));
-  const row = await wd('POST', `/session/${session}/element`, {
-    using: 'css selector',
-    value: '.alarm[data-id="e2e/disk"] button.ack',
-  });
-  await wd('POST', `/session/${session}/element/${Object.values(row)[0]}/click`, {});
+  await session.click('.alarm[data-id="e2e/disk"] button.ack');
   const ack = await until('ack published on alarms', async () => {
     const history = await api('history', { channel: 'alarms', limit: 1, reverse: true });
     const last = history.result.publications[0]?.data;

@@ -1,0 +1,140 @@
+// Shared pieces of the end-to-end tests: a hub, tauri-driver, a WebDriver
+// session on the real app, and bounded waiting. Every child is killed by
+// `stopAll()`.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const APP = resolve(ROOT, process.env.TELLTALE_APP ?? 'target/debug/telltale');
+export const HUB = resolve(ROOT, process.env.TELLTALE_HUB_BIN ?? 'target/debug/telltale-hub');
+const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const ARTIFACTS = resolve(ROOT, process.env.TELLTALE_ARTIFACTS ?? 'artifacts');
+export const API_KEY = 'e2e-key';
+export const WAIT_MS = 30_000;
+
+const children = [];
+
+export function start(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', (d) => process.stderr.write(`[${cmd.split('/').pop()}] ${d}`));
+  children.push(child);
+  return child;
+}
+
+export function stopAll() {
+  for (const child of children) child.kill('SIGTERM');
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+/** Polls `check` until it returns a truthy value, at most `ms`. */
+export async function until(what, check, ms = WAIT_MS) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Starts telltale-hub on a free port with `args`; returns its URLs and an API caller. */
+export async function startHub(args = ['--allow-anonymous', '--collector']) {
+  const child = start(HUB, ['--listen', '127.0.0.1:0', '--api-key', API_KEY, ...args]);
+  const line = await new Promise((ok, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (l) => l.includes('listening on') && ok(l));
+    child.on('exit', (code) => fail(new Error(`telltale-hub exited with ${code}`)));
+  });
+  const addr = line.split('listening on ')[1].trim();
+  const hub = { addr, ws: `ws://${addr}/connection/websocket`, apiUrl: `http://${addr}/api` };
+  hub.api = async (method, body) => {
+    const res = await fetch(`${hub.apiUrl}/${method}`, {
+      method: 'POST',
+      headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200);
+    return res.json();
+  };
+  return hub;
+}
+
+/** tauri-driver on free ports; returns its URL. */
+export async function startDriver() {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)]);
+  await until('tauri-driver', async () => (await fetch(`${url}/status`)).ok);
+  return url;
+}
+
+/** A WebDriver session running the app with `args`. */
+export class Session {
+  static async open(driverUrl, args) {
+    const session = new Session(driverUrl);
+    const created = await session.wd('POST', '/session', {
+      capabilities: { alwaysMatch: { 'tauri:options': { application: APP, args } } },
+    });
+    session.id = created.sessionId;
+    return session;
+  }
+
+  constructor(driverUrl) {
+    this.driverUrl = driverUrl;
+    this.id = null;
+  }
+
+  async wd(method, path, body) {
+    const res = await fetch(`${this.driverUrl}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json.value;
+  }
+
+  /** Runs a function body in the page and returns its value. */
+  page(script, args = []) {
+    return this.wd('POST', `/session/${this.id}/execute/sync`, { script, args });
+  }
+
+  async click(selector) {
+    const element = await this.wd('POST', `/session/${this.id}/element`, { using: 'css selector', value: selector });
+    await this.wd('POST', `/session/${this.id}/element/${Object.values(element)[0]}/click`, {});
+  }
+
+  /** Saves a screenshot as artifacts/<name>.png, then ends the session. */
+  async close(name) {
+    if (!this.id) return;
+    try {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const png = await this.wd('GET', `/session/${this.id}/screenshot`);
+      writeFileSync(resolve(ARTIFACTS, `${name}.png`), Buffer.from(png, 'base64'));
+    } catch (e) {
+      console.error(`screenshot failed: ${e.message}`);
+    }
+    await this.wd('DELETE', `/session/${this.id}`).catch(() => {});
+    this.id = null;
+  }
+}
