@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime};
 use telltale_client::{Client, Event, Events, Options, Payload, Publication, State};
+use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 
 use crate::connection::{ConnectionState, ConnectionView};
@@ -246,11 +247,4 @@ fn operator() -> String {
     let host = hostname::get().map(|h| h.to_string_lossy().into_owned());
     let host = host.unwrap_or_else(|_| "localhost".into());
     format!("{}@{host}", user.unwrap_or_else(|_| "desktop".into()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

@@ -222,12 +222,8 @@ fn presence(node: &Node, request: ChannelRequest) -> Result<PresenceResult, Repl
 }
 
 fn presence_stats(node: &Node, request: ChannelRequest) -> Result<PresenceStatsResult, ReplyError> {
-    let presence = presence(node, request)?.presence;
-    let users: std::collections::HashSet<_> = presence.values().map(|i| i.user.clone()).collect();
-    Ok(PresenceStatsResult {
-        num_clients: presence.len() as u32,
-        num_users: users.len() as u32,
-    })
+    crate::channel::check(&request.channel)?;
+    Ok(node.local().hub.presence_stats(&request.channel))
 }
 
 #[derive(Deserialize)]

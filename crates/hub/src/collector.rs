@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sysinfo::{Disks, Networks, System};
+use telltale_protocol::payload::now_ms;
 use telltale_protocol::{
     Alarm, AlarmState, MetricSample, Severity, ALARMS_CHANNEL, METRICS_PREFIX,
 };
@@ -13,7 +14,6 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::node::{Node, PublishOptions};
-use crate::rpc::now_ms;
 
 /// A threshold rule: `metric` above `threshold` for at least `hold`.
 #[derive(Debug, Clone, Copy)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use telltale_protocol::reply::ClientInfo;
+use telltale_protocol::reply::{ClientInfo, PresenceStatsResult};
 use telltale_protocol::Disconnect;
 
 use crate::writer::ClientQueue;
@@ -175,6 +175,16 @@ impl Hub {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// How many connections and distinct users are subscribed to `channel`.
+    pub fn presence_stats(&self, channel: &str) -> PresenceStatsResult {
+        let presence = self.presence(channel);
+        let users: HashSet<&str> = presence.values().map(|info| info.user.as_str()).collect();
+        PresenceStatsResult {
+            num_clients: presence.len() as u32,
+            num_users: users.len() as u32,
+        }
     }
 
     /// Channels with subscribers and how many each has.

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use telltale_protocol::payload::{
-    ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE,
+    now_ms, ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE,
     RPC_ALARMS_SILENCE, RPC_CATALOG,
 };
 use telltale_protocol::reply::ClientInfo;
@@ -97,12 +97,4 @@ fn parse<T: DeserializeOwned>(
 
 fn to_raw<T: Serialize>(value: &T) -> Result<RawJson, ReplyError> {
     serde_json::value::to_raw_value(value).map_err(|_| ErrorCode::Internal.into())
-}
-
-/// Current time, unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

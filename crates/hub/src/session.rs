@@ -14,8 +14,7 @@ use serde::Serialize;
 use telltale_protocol::codes::{CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG};
 use telltale_protocol::command::{ConnectRequest, SubscribeRequest};
 use telltale_protocol::reply::{
-    ConnectResult, Empty, PresenceResult, PresenceStatsResult, RefreshResult, RpcResult,
-    SubscribeResult,
+    ConnectResult, Empty, PresenceResult, RefreshResult, RpcResult, SubscribeResult,
 };
 use telltale_protocol::{Command, Disconnect, ErrorCode, Method, Reply, ReplyError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -336,12 +335,7 @@ impl Session {
                 Ok(())
             }
             Method::PresenceStats(request) => {
-                let presence = self.node.local().hub.presence(&request.channel);
-                let users: HashSet<_> = presence.values().map(|info| info.user.clone()).collect();
-                reply.presence_stats = Some(PresenceStatsResult {
-                    num_clients: presence.len() as u32,
-                    num_users: users.len() as u32,
-                });
+                reply.presence_stats = Some(self.node.local().hub.presence_stats(&request.channel));
                 Ok(())
             }
             Method::Refresh(request) => return self.refresh(&connection, id, &request.token),

@@ -18,6 +18,14 @@ pub const RPC_ALARMS_SILENCE: &str = "alarms.silence";
 /// RPC method: known sources and metrics, `{}` → [`Catalog`].
 pub const RPC_CATALOG: &str = "catalog";
 
+/// The current time in unix milliseconds, the unit of every `ts` here.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 /// One sample of a source's metrics, published on `metrics:<source>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSample {

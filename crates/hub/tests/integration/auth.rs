@@ -37,6 +37,14 @@ async fn valid_token_connects_with_user_expiry_and_server_side_channels() {
         .values()
         .collect();
     assert_eq!(infos[0]["user"], "ann");
+    let stats = client
+        .call("presence_stats", json!({"channel": "alarms"}))
+        .await;
+    assert_eq!(
+        stats["presence_stats"],
+        json!({"num_clients": 1, "num_users": 1}),
+        "{stats}"
+    );
     hub.stop().await;
 }
 
