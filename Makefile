@@ -90,7 +90,7 @@ test-python: deps build
 test-e2e: deps build
 	$(call step,end-to-end: the app in a real window against a real hub (artifacts/e2e.png))
 	TELLTALE_APP=$(APP_BIN) TELLTALE_ARTIFACTS=$(ARTIFACTS) \
-	  xvfb-run -a -s '-screen 0 1280x800x24' \
+	  timeout --kill-after=10 600 xvfb-run -a -s '-screen 0 1280x800x24' \
 	  dbus-run-session -- node --experimental-websocket --no-warnings --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
 run: ui

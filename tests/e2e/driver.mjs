@@ -18,15 +18,26 @@ export const WAIT_MS = 30_000;
 
 const children = [];
 
+/**
+ * Starts `cmd` in a process group of its own, so that `stopAll()` also ends
+ * what it started (tauri-driver → WebKitWebDriver → the app): a leftover app
+ * would keep its inherited stderr pipe, and this process, alive.
+ */
 export function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stderr.on('data', (d) => process.stderr.write(`[${cmd.split('/').pop()}] ${d}`));
   children.push(child);
   return child;
 }
 
 export function stopAll() {
-  for (const child of children) child.kill('SIGTERM');
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // the group is already gone
+    }
+  }
 }
 
 export function freePort() {

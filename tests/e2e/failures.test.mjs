@@ -42,7 +42,7 @@ test('an unreachable hub shows the reason and the countdown, and the app keeps r
       '--allow-anonymous',
     ]);
     await until('live after the hub appears', async () => (await connection(session))?.[0] === 'live', 60_000);
-    hub.kill('SIGTERM');
+    process.kill(-hub.pid, 'SIGTERM');
   } finally {
     await session.close('e2e-unreachable');
   }
