@@ -5,6 +5,11 @@
 //! ceiling doubles until it reaches `max`; the jitter spreads the clients of
 //! a restarted hub over the whole window instead of having them all come
 //! back at once. The floor `min` keeps a flapping link from being hammered.
+//!
+//! The connection resets the sequence only after a session that stayed up
+//! for [`crate::Options::stable_after`]; a connection closed sooner (e.g.
+//! 3008 right after `connect`) counts as one more attempt, so the ceiling
+//! keeps doubling.
 
 use std::time::Duration;
 
@@ -45,7 +50,8 @@ impl BackoffConfig {
     }
 }
 
-/// A sequence of reconnect delays; [`Backoff::reset`] after a success.
+/// A sequence of reconnect delays; [`Backoff::reset`] after a stable
+/// connection.
 #[derive(Debug)]
 pub struct Backoff {
     config: BackoffConfig,
@@ -88,7 +94,8 @@ impl Backoff {
         self.attempt
     }
 
-    /// Starts over from the shortest delays (after a successful connect).
+    /// Starts over from the shortest delays (after a connection that stayed
+    /// up for [`crate::Options::stable_after`], or an explicit reconnect).
     pub fn reset(&mut self) {
         self.attempt = 0;
     }

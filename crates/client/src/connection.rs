@@ -17,6 +17,32 @@
 //! PROTOCOL.md §7), a failed `connect` reply (§3), a transport error, the
 //! watchdog ([`code::NO_PING`]), a live offset gap
 //! ([`code::INSUFFICIENT_STATE`]), or a command (`close`, `reconnect`).
+//!
+//! # When the backoff starts over
+//!
+//! Not when a `connect` reply arrives, but when a session ends after having
+//! been connected for at least [`Options::stable_after`] (default 10 s). A
+//! hub can accept `connect` and close at once, every time: a reply larger
+//! than its per-client queue (3008), a rate limit (3013), an overloaded or
+//! restarting node, a proxy that drops the link. If every accepted connect
+//! reset the backoff, such a hub would be re-dialed in a tight loop at the
+//! minimum delay. Instead, a session that ends sooner counts as one more
+//! failed attempt: the attempt number keeps growing and so does the delay,
+//! up to [`crate::BackoffConfig::max`]; the `Disconnected` state carries the
+//! close code and reason, and `Reconnecting` the attempt and the (growing)
+//! delay. A session that lasted longer starts again from the minimum delay
+//! and attempt 1.
+//!
+//! The rule is time alone, not "received something beyond the `connect` and
+//! `subscribe` replies": the failing sessions above end before anything else
+//! could arrive anyway, while a healthy but quiet connection (no
+//! publications, a hub that does not ping) would otherwise never count as
+//! healthy. Time alone bounds the rate of attempts against a hub that keeps
+//! closing accepted connections: when it closes sooner than `stable_after`
+//! the delays grow as if the attempts had failed (jittered up to
+//! `backoff.max`); when it closes later, there is at most one attempt per
+//! `stable_after` plus a short delay.
+//! `Client::reconnect` and leaving a terminal state start over too.
 
 use std::future::Future;
 use std::io;
@@ -166,8 +192,11 @@ pub(crate) struct Connection {
     calls: Calls,
     backoff: Backoff,
     next_id: u32,
-    /// Connection attempts since the last successful connect.
+    /// Connection attempts since the last stable session (see the module
+    /// docs), `Client::reconnect` or the start.
     attempts: u32,
+    /// When the current session got its `connect` reply.
+    connected_at: Option<Instant>,
     token: String,
     need_token: bool,
 }
@@ -192,6 +221,7 @@ impl Connection {
             calls: Calls::default(),
             next_id: 0,
             attempts: 0,
+            connected_at: None,
             need_token: false,
         }
     }
@@ -204,7 +234,9 @@ impl Connection {
                 attempt: self.attempts,
             });
             let end = self.attempt().await;
-            tracing::debug!(code = end.code, reason = %end.reason, after = ?end.after, "session ended");
+            let up = self.connected_at.take().map(|at| at.elapsed());
+            tracing::debug!(code = end.code, reason = %end.reason, after = ?end.after, ?up, "session ended");
+            self.after_session(up, &end);
             self.subs.on_disconnect();
             self.calls.fail_inflight(&Error::Disconnected {
                 code: end.code,
@@ -262,6 +294,27 @@ impl Connection {
                 }
                 Offline::Exit => return,
             }
+        }
+    }
+
+    /// Starts the backoff over after a session that was connected for at
+    /// least `stable_after`; after a shorter one (or none) the attempt
+    /// count and the delays keep growing (see the module docs).
+    fn after_session(&mut self, up: Option<Duration>, end: &End) {
+        let Some(up) = up else { return };
+        let stable_after = self.options.stable_after;
+        if up >= stable_after {
+            self.backoff.reset();
+            self.attempts = 0;
+        } else if end.after == After::Reconnect {
+            tracing::debug!(
+                code = end.code,
+                reason = %end.reason,
+                ?up,
+                ?stable_after,
+                attempt = self.attempts,
+                "closed before the connection was stable: backing off further"
+            );
         }
     }
 
@@ -749,8 +802,9 @@ impl Connection {
         session.pong = result.pong;
         let ping = (result.ping > 0).then(|| Duration::from_secs(result.ping.into()));
         session.watchdog.arm(ping, self.options.ping_allowance);
-        self.backoff.reset();
-        self.attempts = 0;
+        // Not a reset of the backoff yet: that waits until the session has
+        // lasted `stable_after` (see `after_session`).
+        self.connected_at = Some(Instant::now());
         if !result.subs.is_empty() {
             tracing::debug!(channels = ?result.subs.keys().collect::<Vec<_>>(), "server-side subscriptions");
         }

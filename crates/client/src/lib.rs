@@ -2,7 +2,10 @@
 //!
 //! It speaks the Centrifugo JSON protocol subset of `shared/PROTOCOL.md`
 //! over tokio-tungstenite and keeps one connection alive: reconnect with
-//! exponential backoff and full jitter, a ping watchdog for half-open
+//! exponential backoff and full jitter (starting over only after a
+//! connection stayed up for [`Options::stable_after`], so a hub that accepts
+//! `connect` and closes at once is not re-dialed in a tight loop), a ping
+//! watchdog for half-open
 //! connections, subscriptions that survive reconnects and recover missed
 //! publications exactly once (or report an explicit gap), and RPC/history
 //! calls that always end, with a reply or a typed [`Error`].
@@ -64,7 +67,7 @@ pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::Error;
 pub use events::{Event, Payload, Publication};
-pub use options::{Options, TokenFuture, TokenSource};
+pub use options::{Options, TokenFuture, TokenSource, DEFAULT_STABLE_AFTER};
 pub use queue::Events;
 pub use rpc::{History, HistoryQuery};
 pub use state::{code, State};

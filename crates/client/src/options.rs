@@ -10,6 +10,10 @@ use crate::backoff::BackoffConfig;
 use crate::watchdog::DEFAULT_ALLOWANCE;
 use crate::{Endpoint, Error};
 
+/// Default of [`Options::stable_after`]: a connection that stayed up this
+/// long was healthy, and the reconnect backoff starts over when it ends.
+pub const DEFAULT_STABLE_AFTER: Duration = Duration::from_secs(10);
+
 /// Future returned by a [`TokenSource`]: a fresh connection token, or why
 /// there is none.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
@@ -34,6 +38,17 @@ pub struct Options {
     pub version: String,
     /// Reconnect delays.
     pub backoff: BackoffConfig,
+    /// How long a connection must stay up (from its `connect` reply) before
+    /// it counts as healthy, so that the reconnect backoff starts over from
+    /// `backoff.min` when it ends (default 10 s).
+    ///
+    /// A connection that the server closes sooner, e.g. with 3008 (slow)
+    /// or 3013 (too many requests) right after accepting `connect`, or that
+    /// the transport drops, counts as one more failed attempt: the delays
+    /// keep growing up to `backoff.max` instead of the client reconnecting
+    /// in a tight loop. With `Duration::ZERO` every connection that got its
+    /// `connect` reply counts as healthy (the behaviour before this option).
+    pub stable_after: Duration,
     /// Time allowed on top of the server's ping interval before the
     /// connection is declared dead (default 10 s).
     pub ping_allowance: Duration,
@@ -62,6 +77,7 @@ impl Options {
             name: "telltale-client".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             backoff: BackoffConfig::default(),
+            stable_after: DEFAULT_STABLE_AFTER,
             ping_allowance: DEFAULT_ALLOWANCE,
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(10),
@@ -90,6 +106,13 @@ impl Options {
     /// Sets the reconnect delay bounds.
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff = BackoffConfig { min, max };
+        self
+    }
+
+    /// Sets how long a connection must stay up before the reconnect backoff
+    /// starts over (see [`Options::stable_after`]).
+    pub fn stable_after(mut self, duration: Duration) -> Self {
+        self.stable_after = duration;
         self
     }
 
@@ -127,6 +150,7 @@ impl fmt::Debug for Options {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("backoff", &self.backoff)
+            .field("stable_after", &self.stable_after)
             .field("ping_allowance", &self.ping_allowance)
             .field("connect_timeout", &self.connect_timeout)
             .field("call_timeout", &self.call_timeout)

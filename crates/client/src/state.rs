@@ -40,7 +40,10 @@ pub mod code {
 pub enum State {
     /// Dialing, handshaking and waiting for the `connect` reply.
     Connecting {
-        /// Attempts since the last successful connect (or the start): 1, 2, 3...
+        /// Attempts since the last stable connection (one that stayed up
+        /// for [`crate::Options::stable_after`]), the last
+        /// [`crate::Client::reconnect`] or the start: 1, 2, 3... A
+        /// connection closed sooner counts as a failed attempt.
         attempt: u32,
     },
     /// The `connect` reply arrived.
@@ -62,9 +65,12 @@ pub enum State {
     },
     /// Waiting before the next attempt.
     Reconnecting {
-        /// The attempt that comes after the wait.
+        /// The attempt that comes after the wait (counted as in
+        /// [`State::Connecting`]).
         attempt: u32,
-        /// How long the wait is.
+        /// How long the wait is: jittered, with a ceiling that doubles with
+        /// each attempt, so it grows while connections keep failing or
+        /// closing before they are stable ([`crate::BackoffConfig`]).
         delay: Duration,
     },
 }

@@ -5,14 +5,18 @@
 //! on delivery, so with several nodes every node keeps the same set.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use telltale_protocol::{Alarm, AlarmState};
+use tokio::time::Instant;
 
 /// Alarms that are firing or acknowledged, by id.
 #[derive(Default)]
 pub struct AlarmSet {
     active: Mutex<HashMap<String, Alarm>>,
+    /// When each active alarm was last changed by a client (ack, silence).
+    changed: Mutex<HashMap<String, Instant>>,
 }
 
 impl AlarmSet {
@@ -23,6 +27,7 @@ impl AlarmSet {
         match alarm.state {
             AlarmState::Resolved => {
                 active.remove(&alarm.id);
+                self.changed.lock().remove(&alarm.id);
             }
             AlarmState::Firing => {
                 let previous = active.get(&alarm.id);
@@ -53,6 +58,21 @@ impl AlarmSet {
                 .then(a.id.cmp(&b.id))
         });
         alarms
+    }
+
+    /// Claims the right to change alarm `id` now: `false` when a client
+    /// changed it less than `interval` ago. Keeps floods of acks from
+    /// pushing real transitions out of the alarms history.
+    pub fn claim_change(&self, id: &str, interval: Duration) -> bool {
+        let now = Instant::now();
+        let mut changed = self.changed.lock();
+        match changed.get(id) {
+            Some(last) if now.duration_since(*last) < interval => false,
+            _ => {
+                changed.insert(id.to_owned(), now);
+                true
+            }
+        }
     }
 
     /// One active alarm.
@@ -107,5 +127,16 @@ mod tests {
             (a.state, a.by.as_deref(), a.ts),
             (AlarmState::Acknowledged, Some("ann"), 3)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_changes_are_spaced_per_alarm() {
+        let set = AlarmSet::default();
+        let interval = Duration::from_secs(1);
+        assert!(set.claim_change("a", interval));
+        assert!(!set.claim_change("a", interval));
+        assert!(set.claim_change("b", interval), "per alarm");
+        tokio::time::advance(interval).await;
+        assert!(set.claim_change("a", interval));
     }
 }

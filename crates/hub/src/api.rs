@@ -5,7 +5,7 @@
 //! `{"result":..}` or `{"error":{"code","message"}}`, which is what `cent`
 //! and the other Centrifugo API clients expect.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,23 +24,91 @@ use crate::auth::{api_key_matches, presented_api_key};
 use crate::node::{Node, PublishOptions};
 
 /// `POST /api/:method`.
+///
+/// The key is checked before a byte of the body is read, so a client
+/// without one can make the hub hold nothing but its headers; the body is
+/// then read with a size limit (413 as soon as `Content-Length` says it is
+/// too large) and a time limit (408).
 pub async fn handle(
     State(node): State<Node>,
     Path(method): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let presented = presented_api_key(&headers, query.as_deref());
     if !api_key_matches(presented, node.config().api_key.as_deref()) {
-        return StatusCode::UNAUTHORIZED.into_response();
+        node.local().metrics.refuse("api_key");
+        return closing(StatusCode::UNAUTHORIZED.into_response());
     }
+    let limit = node.config().api_body_limit();
+    let body = match read_body(&headers, body, limit, node.config().body_read_timeout).await {
+        Ok(body) => body,
+        Err(refusal) => {
+            node.local().metrics.refuse("api_body");
+            return closing(refusal);
+        }
+    };
+    dispatch(&node, &method, &body).await
+}
+
+/// Marks a refusal whose body was not read: the connection is closed after
+/// it rather than kept to drain what the client still sends.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+/// Reads a request body of at most `limit` bytes within `timeout`.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, Response> {
+    let too_large = || {
+        let message =
+            format!("request body larger than {limit} bytes: send less, or raise --api-body-limit");
+        (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err((
+            StatusCode::BAD_REQUEST,
+            format!("reading the body failed: {e}"),
+        )
+            .into_response()),
+        Err(_) => {
+            let message = format!(
+                "request body not received within {}: send it at once (--body-read-timeout)",
+                humantime::format_duration(timeout)
+            );
+            Err((StatusCode::REQUEST_TIMEOUT, message).into_response())
+        }
+    }
+}
+
+/// Runs API `method` on an already authenticated, already read `body`.
+pub async fn dispatch(node: &Node, method: &str, body: &[u8]) -> Response {
+    let node = node.clone();
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
-        &body
+        body
     };
-    match method.as_str() {
+    match method {
         "publish" => respond(body, |r| publish(&node, r)).await,
         "broadcast" => respond(body, |r| broadcast(&node, r)).await,
         "history" => respond(body, |r| history(&node, r)).await,

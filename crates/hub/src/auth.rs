@@ -21,6 +21,16 @@ pub struct Credentials {
     pub channels: Vec<String>,
 }
 
+impl Credentials {
+    /// Time left before these credentials expire, from `now` (unix
+    /// seconds); `None` when they never do. Any claim value is safe here:
+    /// nothing overflows, whatever `exp` or `expire_at` said.
+    pub fn time_left(&self, now: u64) -> Option<std::time::Duration> {
+        self.expires_at
+            .map(|at| std::time::Duration::from_secs(at.saturating_sub(now)))
+    }
+}
+
 /// Why credentials were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
@@ -72,6 +82,7 @@ impl Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
         validation.required_spec_claims.clear();
+        validation.validate_nbf = true;
         validation.leeway = 0;
         Self {
             key: secret.map(|s| DecodingKey::from_secret(s.as_bytes())),
@@ -98,6 +109,14 @@ impl Authenticator {
         if claims.channel.is_some() {
             return Err(AuthError::Invalid);
         }
+        // `expire_at` overrides `exp` (0 = never); one in the past is an
+        // expired token like a past `exp`, so the client fetches a new one.
+        if claims
+            .expire_at
+            .is_some_and(|at| at != 0 && at <= now_secs())
+        {
+            return Err(AuthError::Expired);
+        }
         Ok(Credentials {
             user: claims.sub,
             expires_at: match claims.expire_at {
@@ -108,6 +127,13 @@ impl Authenticator {
             channels: claims.channels,
         })
     }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// Whether the API key presented matches `expected`; with no key configured

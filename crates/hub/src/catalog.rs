@@ -1,16 +1,26 @@
 //! Which metric sources exist and what they measure, for the `catalog` RPC.
+//!
+//! Bounded three ways: a source may have at most `--max-metrics-per-source`
+//! names (a sample adding more is refused at publish, not stored), a source
+//! unseen for `--catalog-forget-after` is forgotten, and an answer holds at
+//! most what fits the asking client's queue, with `truncated` and the next
+//! offset when more remain.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Deserialize;
-use telltale_protocol::payload::{Catalog, CatalogSource};
-use telltale_protocol::METRICS_PREFIX;
+use telltale_protocol::payload::{Catalog, CatalogRequest, CatalogSource};
+use telltale_protocol::{ErrorCode, ReplyError, METRICS_PREFIX};
+use tokio::time::Instant;
 
-#[derive(Default)]
 struct Seen {
     metrics: BTreeSet<String>,
+    /// `ts` of the newest sample, as the source said.
     last_seen: i64,
+    /// When the hub last received a sample, by its own clock.
+    received: Instant,
 }
 
 /// Sources seen on `metrics:<source>` channels.
@@ -26,39 +36,97 @@ struct SampleKeys {
     values: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
+/// Bytes a source takes in an answer besides its metric names.
+const SOURCE_OVERHEAD: usize = 96;
+
 impl SourceCatalog {
     /// Records a publication on a metrics channel; other channels and
-    /// payloads that are not samples are ignored.
-    pub fn record(&self, channel: &str, data: &str) {
+    /// payloads that are not samples are let through unrecorded. A sample
+    /// that would give its source more than `max_metrics` names is refused
+    /// with 106 and nothing of it is kept.
+    pub fn record(&self, channel: &str, data: &str, max_metrics: usize) -> Result<(), ReplyError> {
         let Some(source) = channel.strip_prefix(METRICS_PREFIX) else {
-            return;
+            return Ok(());
         };
         let Ok(sample) = serde_json::from_str::<SampleKeys>(data) else {
-            return;
+            return Ok(());
         };
         let mut sources = self.sources.lock();
-        let seen = sources.entry(source.to_owned()).or_default();
-        seen.last_seen = seen.last_seen.max(sample.ts);
-        for name in sample.values.into_keys() {
-            if !seen.metrics.contains(&name) {
-                seen.metrics.insert(name);
-            }
+        let known = sources.get(source).map(|s| &s.metrics);
+        let new = sample
+            .values
+            .keys()
+            .filter(|name| known.is_none_or(|k| !k.contains(*name)))
+            .count();
+        let total = known.map_or(0, BTreeSet::len) + new;
+        if total > max_metrics {
+            let message = format!(
+                "limit exceeded: source {source:?} would have {total} metric names, at most {max_metrics} are kept (--max-metrics-per-source)"
+            );
+            return Err(ReplyError::with_message(ErrorCode::LimitExceeded, message));
         }
+        let seen = sources.entry(source.to_owned()).or_insert_with(|| Seen {
+            metrics: BTreeSet::new(),
+            last_seen: sample.ts,
+            received: Instant::now(),
+        });
+        seen.last_seen = seen.last_seen.max(sample.ts);
+        seen.received = Instant::now();
+        if new > 0 {
+            seen.metrics.extend(sample.values.into_keys());
+        }
+        Ok(())
     }
 
-    /// Every known source, sorted by name.
-    pub fn catalog(&self) -> Catalog {
+    /// Forgets sources that sent nothing for `age`.
+    pub fn forget_idle(&self, age: Duration) {
+        let now = Instant::now();
+        self.sources
+            .lock()
+            .retain(|_, seen| now.duration_since(seen.received) < age);
+    }
+
+    /// Number of known sources.
+    pub fn len(&self) -> usize {
+        self.sources.lock().len()
+    }
+
+    /// Whether no source is known.
+    pub fn is_empty(&self) -> bool {
+        self.sources.lock().is_empty()
+    }
+
+    /// One page of sources in name order, at most `request.limit` of them and
+    /// at most about `budget` bytes of JSON (always at least one source).
+    pub fn catalog(&self, request: &CatalogRequest, budget: usize) -> Catalog {
         let sources = self.sources.lock();
+        let limit = request.limit.unwrap_or(usize::MAX);
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        let mut rest = sources.iter().skip(request.offset);
+        for (source, seen) in rest.by_ref() {
+            let size = SOURCE_OVERHEAD
+                + 2 * source.len()
+                + seen.metrics.iter().map(|m| m.len() + 3).sum::<usize>();
+            if page.len() >= limit || (!page.is_empty() && bytes + size > budget) {
+                let next = request.offset + page.len();
+                return Catalog {
+                    sources: page,
+                    truncated: true,
+                    next_offset: Some(next),
+                };
+            }
+            bytes += size;
+            page.push(CatalogSource {
+                source: source.clone(),
+                channel: format!("{METRICS_PREFIX}{source}"),
+                metrics: seen.metrics.iter().cloned().collect(),
+                last_seen: seen.last_seen,
+            });
+        }
         Catalog {
-            sources: sources
-                .iter()
-                .map(|(source, seen)| CatalogSource {
-                    source: source.clone(),
-                    channel: format!("{METRICS_PREFIX}{source}"),
-                    metrics: seen.metrics.iter().cloned().collect(),
-                    last_seen: seen.last_seen,
-                })
-                .collect(),
+            sources: page,
+            ..Catalog::default()
         }
     }
 }
@@ -67,21 +135,91 @@ impl SourceCatalog {
 mod tests {
     use super::*;
 
+    const ALL: CatalogRequest = CatalogRequest {
+        offset: 0,
+        limit: None,
+    };
+
     #[test]
     fn records_sources_and_metric_names() {
         let catalog = SourceCatalog::default();
-        catalog.record(
+        let record = |channel, data| catalog.record(channel, data, 100).unwrap();
+        record(
             "metrics:web1",
             r#"{"ts":5,"values":{"cpu.total":1,"mem.used_bytes":2}}"#,
         );
-        catalog.record("metrics:web1", r#"{"ts":6,"values":{"load.1":1}}"#);
-        catalog.record("metrics:bad", r#"{"nope":1}"#);
-        catalog.record("news", r#"{"ts":1,"values":{}}"#);
-        let catalog = catalog.catalog();
+        record("metrics:web1", r#"{"ts":6,"values":{"load.1":1}}"#);
+        record("metrics:bad", r#"{"nope":1}"#);
+        record("news", r#"{"ts":1,"values":{}}"#);
+        let catalog = catalog.catalog(&ALL, usize::MAX);
         assert_eq!(catalog.sources.len(), 1);
+        assert!(!catalog.truncated);
         let web1 = &catalog.sources[0];
         assert_eq!(web1.channel, "metrics:web1");
         assert_eq!(web1.metrics, ["cpu.total", "load.1", "mem.used_bytes"]);
         assert_eq!(web1.last_seen, 6);
+    }
+
+    #[test]
+    fn metric_names_beyond_the_cap_are_refused_not_stored() {
+        let catalog = SourceCatalog::default();
+        catalog
+            .record("metrics:a", r#"{"ts":1,"values":{"x":1,"y":2}}"#, 3)
+            .unwrap();
+        let err = catalog
+            .record("metrics:a", r#"{"ts":2,"values":{"p":1,"q":2}}"#, 3)
+            .unwrap_err();
+        assert_eq!(err.code, 106, "{err:?}");
+        catalog
+            .record("metrics:a", r#"{"ts":3,"values":{"x":1,"z":2}}"#, 3)
+            .unwrap();
+        let names = &catalog.catalog(&ALL, usize::MAX).sources[0].metrics;
+        assert_eq!(names, &["x", "y", "z"]);
+    }
+
+    #[test]
+    fn answers_are_paged_by_size_and_limit() {
+        let catalog = SourceCatalog::default();
+        for n in 0..50 {
+            let channel = format!("metrics:s{n:02}");
+            catalog
+                .record(&channel, r#"{"ts":1,"values":{"cpu.total":1}}"#, 10)
+                .unwrap();
+        }
+        let first = catalog.catalog(&ALL, 1000);
+        assert!(first.truncated);
+        let next = first.next_offset.unwrap();
+        assert_eq!(next, first.sources.len());
+        assert!(next > 1 && next < 50, "{next}");
+        let second = catalog.catalog(
+            &CatalogRequest {
+                offset: next,
+                limit: Some(5),
+            },
+            usize::MAX,
+        );
+        assert_eq!(second.sources[0].source, format!("s{next:02}"));
+        assert_eq!(
+            (second.sources.len(), second.next_offset),
+            (5, Some(next + 5))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_sources_are_forgotten() {
+        let catalog = SourceCatalog::default();
+        let sample = r#"{"ts":1,"values":{"x":1}}"#;
+        catalog.record("metrics:old", sample, 10).unwrap();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        catalog.record("metrics:new", sample, 10).unwrap();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        catalog.forget_idle(Duration::from_secs(60));
+        let names: Vec<_> = catalog
+            .catalog(&ALL, usize::MAX)
+            .sources
+            .into_iter()
+            .map(|s| s.source)
+            .collect();
+        assert_eq!(names, ["new"]);
     }
 }

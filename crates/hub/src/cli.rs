@@ -129,7 +129,8 @@ pub struct Args {
     #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
     pub pong_timeout: Option<Duration>,
 
-    /// Time allowed for the WebSocket handshake and the connect command
+    /// Time allowed to receive an HTTP request's headers (the WebSocket
+    /// upgrade included); an idle keep-alive connection is closed after it too
     /// [default: 10s]
     #[arg(long, env = "TELLTALE_HUB_HANDSHAKE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
@@ -144,6 +145,76 @@ pub struct Args {
     #[arg(long, env = "TELLTALE_HUB_NODE_NAME", value_name = "NAME")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
+    /// Time an upgraded socket has to send `connect` before it is closed with
+    /// 3502 [default: 5s]
+    #[arg(long, env = "TELLTALE_HUB_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub connect_timeout: Option<Duration>,
+
+    /// Most sockets that have not completed `connect`; they do not count
+    /// toward --max-connections, and past this budget the oldest is closed with
+    /// 3502 [default: 1000]
+    #[arg(long, env = "TELLTALE_HUB_MAX_PENDING_CONNECTIONS", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pending_connections: Option<usize>,
+
+    /// Most connections (HTTP and WebSocket) from one IP address; more are
+    /// answered 429. 0 = no limit [default: 0]
+    #[arg(long, env = "TELLTALE_HUB_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_ip: Option<usize>,
+
+    /// Most simultaneous HTTP connections that are not WebSockets (API,
+    /// /metrics, /healthz); more are answered 503 [default: 1000]
+    #[arg(long, env = "TELLTALE_HUB_MAX_HTTP_CONNECTIONS", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_http_connections: Option<usize>,
+
+    /// Time allowed to receive an HTTP request body; slower is answered 408
+    /// [default: 10s]
+    #[arg(long, env = "TELLTALE_HUB_BODY_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub body_read_timeout: Option<Duration>,
+
+    /// Largest HTTP API request body in bytes, checked after the API key;
+    /// larger is answered 413 [default: --max-message-size]
+    #[arg(long, env = "TELLTALE_HUB_API_BODY_LIMIT", value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_body_limit: Option<usize>,
+
+    /// A channel with no subscriber and no publication for this long forgets
+    /// its stream position (epoch and offsets) [default: 1h]
+    #[arg(long, env = "TELLTALE_HUB_HISTORY_META_TTL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub history_meta_ttl: Option<Duration>,
+
+    /// Most publications one recovery returns; a client that missed more gets
+    /// `recovered: false` and resyncs [default: 500]
+    #[arg(long, env = "TELLTALE_HUB_MAX_RECOVERY", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_recovery: Option<usize>,
+
+    /// Commands per second each connection may send; more get error 111, and
+    /// a client that keeps going is closed with 3013 [default: 100]
+    #[arg(long, env = "TELLTALE_HUB_CLIENT_COMMAND_RATE", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_command_rate: Option<u32>,
+
+    /// Commands a connection may send in one burst [default: 200]
+    #[arg(long, env = "TELLTALE_HUB_CLIENT_COMMAND_BURST", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_command_burst: Option<u32>,
+
+    /// Most metric names one source may publish; a sample adding more is
+    /// refused with error 106 [default: 1000]
+    #[arg(long, env = "TELLTALE_HUB_MAX_METRICS_PER_SOURCE", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_metrics_per_source: Option<usize>,
+
+    /// A source with no sample for this long leaves the catalog [default: 24h]
+    #[arg(long, env = "TELLTALE_HUB_CATALOG_FORGET_AFTER", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub catalog_forget_after: Option<Duration>,
 }
 
 impl Args {

@@ -54,7 +54,8 @@ pub struct Config {
     /// How long a client has to answer a ping.
     #[serde(with = "humantime_serde")]
     pub pong_timeout: Duration,
-    /// Time allowed for the HTTP upgrade and the `connect` command.
+    /// Time allowed to receive an HTTP request's headers; also how long an
+    /// idle keep-alive connection stays open.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
     /// Time allowed for one write to a client.
@@ -62,6 +63,36 @@ pub struct Config {
     pub write_timeout: Duration,
     /// Name of this node in `/api/info` and metrics (default: hostname).
     pub node_name: String,
+    /// Time an upgraded socket has to complete `connect` (3502 otherwise).
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Most sockets that have not completed `connect` yet; past it the oldest
+    /// is closed (3502), so they never take the slots of connected clients.
+    pub max_pending_connections: usize,
+    /// Most connections (HTTP and WebSocket) from one IP address; 0 = no limit.
+    pub max_connections_per_ip: usize,
+    /// Most HTTP connections that are not WebSockets (API, metrics, health).
+    pub max_http_connections: usize,
+    /// Time allowed to receive an HTTP request body.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Largest HTTP API request body, bytes (default: `max_message_size`).
+    pub api_body_limit: Option<usize>,
+    /// A channel without subscribers or publications for this long forgets
+    /// its stream (epoch and offsets), as Centrifugo's history meta TTL.
+    #[serde(with = "humantime_serde")]
+    pub history_meta_ttl: Duration,
+    /// Most publications a recovery returns; more answers `recovered: false`.
+    pub max_recovery: usize,
+    /// Commands per second a connection may send (token bucket rate).
+    pub client_command_rate: u32,
+    /// Commands a connection may send in a burst (token bucket size).
+    pub client_command_burst: u32,
+    /// Most metric names one source may have; samples adding more are refused.
+    pub max_metrics_per_source: usize,
+    /// A source unseen for this long leaves the catalog.
+    #[serde(with = "humantime_serde")]
+    pub catalog_forget_after: Duration,
 }
 
 impl Default for Config {
@@ -89,6 +120,18 @@ impl Default for Config {
                 .ok()
                 .and_then(|name| name.into_string().ok())
                 .unwrap_or_else(|| "telltale".into()),
+            connect_timeout: Duration::from_secs(5),
+            max_pending_connections: 1000,
+            max_connections_per_ip: 0,
+            max_http_connections: 1000,
+            body_read_timeout: Duration::from_secs(10),
+            api_body_limit: None,
+            history_meta_ttl: Duration::from_secs(3600),
+            max_recovery: 500,
+            client_command_rate: 100,
+            client_command_burst: 200,
+            max_metrics_per_source: 1000,
+            catalog_forget_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -99,6 +142,17 @@ impl Default for Config {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// Largest HTTP API request body.
+    pub fn api_body_limit(&self) -> usize {
+        self.api_body_limit.unwrap_or(self.max_message_size)
+    }
+
+    /// Largest single reply (or recovery) a client is sent: the queue less
+    /// room for one message, so a reply alone never closes a client as slow.
+    pub fn reply_budget(&self) -> usize {
+        (self.client_queue_bytes / 2).max(self.client_queue_bytes - self.max_message_size)
+    }
+
     /// Merges defaults, an optional TOML file and `overrides` (flags and
     /// environment, already parsed), then checks the result.
     pub fn load(file: Option<&PathBuf>, overrides: impl Serialize) -> Result<Self, ConfigError> {
@@ -122,7 +176,7 @@ impl Config {
 
     /// Checks every value; the error names the flag to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let rules: [(bool, &str, String); 9] = [
+        let rules: [(bool, &str, String); 17] = [
             (
                 self.history_size == 0,
                 "--history-size",
@@ -165,6 +219,49 @@ impl Config {
                 self.collector_interval < Duration::from_millis(100),
                 "--collector-interval",
                 "must be at least 100ms".into(),
+            ),
+            (
+                self.connect_timeout.is_zero(),
+                "--connect-timeout",
+                "must be longer than 0s".into(),
+            ),
+            (
+                self.max_pending_connections == 0,
+                "--max-pending-connections",
+                "must be at least 1".into(),
+            ),
+            (
+                self.max_http_connections == 0,
+                "--max-http-connections",
+                "must be at least 1".into(),
+            ),
+            (
+                self.body_read_timeout.is_zero() || self.handshake_timeout.is_zero(),
+                "--body-read-timeout/--handshake-timeout",
+                "must be longer than 0s".into(),
+            ),
+            (
+                self.api_body_limit.is_some_and(|n| n < 1024),
+                "--api-body-limit",
+                "must be at least 1024 bytes".into(),
+            ),
+            (
+                self.history_meta_ttl < self.history_ttl,
+                "--history-meta-ttl",
+                format!(
+                    "must be at least --history-ttl ({})",
+                    humantime::format_duration(self.history_ttl)
+                ),
+            ),
+            (
+                self.client_command_rate == 0 || self.client_command_burst == 0,
+                "--client-command-rate/--client-command-burst",
+                "must be at least 1".into(),
+            ),
+            (
+                self.max_metrics_per_source == 0,
+                "--max-metrics-per-source",
+                "must be at least 1".into(),
             ),
             (
                 self.token_secret.as_deref() == Some(""),

@@ -19,6 +19,9 @@ pub struct HistoryLimits {
     pub size: usize,
     /// Oldest publication kept.
     pub ttl: Duration,
+    /// How long a stream with no publication (and no subscriber) keeps its
+    /// position before it may be forgotten.
+    pub meta_ttl: Duration,
 }
 
 /// A channel's publications, newest last.
@@ -27,6 +30,8 @@ pub struct Stream {
     epoch: String,
     top: u64,
     entries: VecDeque<Entry>,
+    /// Last publication, or last time a sweep saw a subscriber.
+    last_active: Instant,
 }
 
 #[derive(Debug)]
@@ -38,11 +43,38 @@ struct Entry {
 impl Stream {
     /// An empty stream with a fresh epoch.
     pub fn new() -> Self {
+        Self::with_epoch(new_epoch())
+    }
+
+    /// An empty stream in `epoch`.
+    pub fn with_epoch(epoch: String) -> Self {
         Self {
-            epoch: format!("{:08x}", rand::random::<u32>()),
+            epoch,
             top: 0,
             entries: VecDeque::new(),
+            last_active: Instant::now(),
         }
+    }
+
+    /// Marks the stream as in use (a subscriber is there).
+    pub fn touch(&mut self) {
+        self.last_active = Instant::now();
+    }
+
+    /// Whether the stream may be forgotten: its history is empty and it has
+    /// been neither published to nor watched for `limits.meta_ttl`.
+    pub fn is_idle(&self, limits: HistoryLimits) -> bool {
+        self.entries.is_empty() && self.last_active.elapsed() >= limits.meta_ttl
+    }
+
+    /// Publications held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no publication is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The current epoch and top offset.
@@ -62,6 +94,7 @@ impl Stream {
         limits: HistoryLimits,
     ) -> Arc<Publication> {
         self.top += 1;
+        self.last_active = Instant::now();
         publication.offset = self.top;
         let publication = Arc::new(publication);
         if !skip_history {
@@ -79,12 +112,17 @@ impl Stream {
         while self.entries.len() > limits.size {
             self.entries.pop_front();
         }
+        let emptied = self.entries.is_empty();
         let now = Instant::now();
         while let Some(front) = self.entries.front() {
             if now.duration_since(front.added) < limits.ttl {
                 break;
             }
             self.entries.pop_front();
+        }
+        if self.entries.is_empty() && !emptied {
+            // Give the memory back, not just the entries.
+            self.entries = VecDeque::new();
         }
     }
 
@@ -128,6 +166,11 @@ impl Stream {
     }
 }
 
+/// A fresh random epoch.
+pub fn new_epoch() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
 impl Default for Stream {
     fn default() -> Self {
         Self::new()
@@ -142,6 +185,7 @@ mod tests {
     const LIMITS: HistoryLimits = HistoryLimits {
         size: 3,
         ttl: Duration::from_secs(60),
+        meta_ttl: Duration::from_secs(600),
     };
 
     fn publication(n: u32) -> Publication {
@@ -205,5 +249,19 @@ mod tests {
                 epoch: String::new()
             })
             .is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_only_when_empty_and_quiet_for_the_meta_ttl() {
+        let mut stream = Stream::new();
+        stream.append(publication(1), false, LIMITS);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        stream.trim(LIMITS);
+        assert!(stream.is_empty());
+        assert!(!stream.is_idle(LIMITS), "published 61 s ago");
+        tokio::time::advance(Duration::from_secs(540)).await;
+        assert!(stream.is_idle(LIMITS));
+        stream.touch();
+        assert!(!stream.is_idle(LIMITS), "a subscriber keeps it");
     }
 }

@@ -147,6 +147,13 @@ impl Hub {
         delivered
     }
 
+    /// Whether anyone on this node is subscribed to `channel`.
+    pub fn has_subscribers(&self, channel: &str) -> bool {
+        self.channels
+            .get(channel)
+            .is_some_and(|members| !members.lock().is_empty())
+    }
+
     /// Live connections of `user`.
     pub fn connections_of(&self, user: &str) -> Vec<Arc<Connection>> {
         self.connections

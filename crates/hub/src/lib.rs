@@ -8,6 +8,11 @@
 //! # Layout
 //!
 //! - [`server`]: the accept loop, the HTTP router, graceful shutdown.
+//! - [`admission`]: connection budgets (per IP, HTTP, before and after
+//!   `connect`).
+//! - [`rate_limit`]: the token bucket behind a connection's command rate.
+//! - [`sweeper`]: the background sweep that frees expired history, idle
+//!   channels and silent sources.
 //! - [`websocket`]: the upgrade request (origin check, limits) → a session.
 //! - [`session`]: one connection: commands, replies, heartbeat.
 //! - [`writer`]: a connection's bounded queue and its coalescing writer.
@@ -25,6 +30,7 @@
 //! - [`channel`]: channel name rules.
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod alarms;
 pub mod api;
 pub mod auth;
@@ -38,9 +44,11 @@ pub mod history;
 pub mod hub;
 pub mod metrics;
 pub mod node;
+pub mod rate_limit;
 pub mod rpc;
 pub mod server;
 pub mod session;
+pub mod sweeper;
 pub mod websocket;
 pub mod writer;
 

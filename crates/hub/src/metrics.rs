@@ -31,6 +31,18 @@ pub struct Metrics {
     pub publications: IntCounter,
     /// Time to run one publish through the broker, in seconds.
     pub publish_latency: Histogram,
+    /// Commands refused with 111 for a connection's rate.
+    pub rate_limited: IntCounter,
+    /// Connections and requests refused by a budget, by reason.
+    pub refusals: IntCounterVec,
+    /// Sockets that have not completed `connect`.
+    pub pending_connections: IntGauge,
+    /// Channels whose stream (epoch, offsets, history) is held in memory.
+    pub streams: IntGauge,
+    /// Publications held in history, all channels together.
+    pub history_publications: IntGauge,
+    /// Sources in the catalog.
+    pub catalog_sources: IntGauge,
 }
 
 impl Metrics {
@@ -73,7 +85,36 @@ impl Metrics {
         registry
             .register(Box::new(publish_latency.clone()))
             .expect("unique metric");
+        let refusals = IntCounterVec::new(
+            Opts::new(
+                "refusals_total",
+                "Connections and requests refused by a budget, by reason",
+            ),
+            &["reason"],
+        )
+        .expect("static metric");
+        registry
+            .register(Box::new(refusals.clone()))
+            .expect("unique metric");
         Self {
+            rate_limited: counter(
+                "rate_limited_total",
+                "Commands refused with 111 for a connection's rate",
+            ),
+            refusals,
+            pending_connections: gauge(
+                "pending_connections",
+                "Sockets that have not completed connect",
+            ),
+            streams: gauge(
+                "streams",
+                "Channels whose stream (epoch, offsets, history) is held in memory",
+            ),
+            history_publications: gauge(
+                "history_publications",
+                "Publications held in history, all channels together",
+            ),
+            catalog_sources: gauge("catalog_sources", "Sources in the catalog"),
             connections: gauge("connections", "Open WebSocket connections"),
             subscriptions: gauge("subscriptions", "Active subscriptions"),
             messages_in: counter("messages_in_total", "Commands received from clients"),
@@ -105,6 +146,11 @@ impl Metrics {
         if code == telltale_protocol::Disconnect::SLOW.code {
             self.slow_disconnects.inc();
         }
+    }
+
+    /// Counts one refusal by a budget.
+    pub fn refuse(&self, reason: &str) {
+        self.refusals.with_label_values(&[reason]).inc();
     }
 
     /// The Prometheus text exposition of every metric.

@@ -3,7 +3,7 @@
 //! client, the collector, an alarm ack); the broker hands each publication
 //! back to [`Local`] for delivery to this node's subscribers.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,10 +18,11 @@ use telltale_protocol::{
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::Admission;
 use crate::alarms::AlarmSet;
 use crate::auth::Authenticator;
 use crate::broker::memory::MemoryBroker;
-use crate::broker::{Broker, HistoryQuery, PublicationHandler};
+use crate::broker::{Broker, HistoryQuery, PublicationHandler, SweepReport};
 use crate::catalog::SourceCatalog;
 use crate::history::HistoryLimits;
 use crate::hub::{Connection, Hub};
@@ -54,7 +55,7 @@ struct Inner {
     auth: Authenticator,
     shutdown: CancellationToken,
     sessions: TaskTracker,
-    open_sockets: AtomicUsize,
+    admission: Arc<Admission>,
     next_connection: AtomicU64,
 }
 
@@ -99,8 +100,6 @@ impl PublicationHandler for Local {
             if let Ok(alarm) = serde_json::from_str::<Alarm>(publication.data.get()) {
                 self.alarms.apply(alarm);
             }
-        } else {
-            self.catalog.record(channel, publication.data.get());
         }
     }
 }
@@ -112,6 +111,7 @@ impl Node {
         let limits = HistoryLimits {
             size: config.history_size,
             ttl: config.history_ttl,
+            meta_ttl: config.history_meta_ttl,
         };
         let broker = Box::new(MemoryBroker::new(limits, local.clone()));
         let auth = Authenticator::new(config.token_secret.as_deref(), config.allow_anonymous);
@@ -124,7 +124,7 @@ impl Node {
                 auth,
                 shutdown: CancellationToken::new(),
                 sessions: TaskTracker::new(),
-                open_sockets: AtomicUsize::new(0),
+                admission: Arc::new(Admission::new(&config)),
                 next_connection: AtomicU64::new(1),
                 config,
             }),
@@ -161,21 +161,38 @@ impl Node {
         self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Counts an open WebSocket; `false` when the limit is reached (the
-    /// count is not taken then).
-    pub fn open_socket(&self) -> bool {
-        let limit = self.inner.config.max_connections;
-        self.inner
-            .open_sockets
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
-            })
-            .is_ok()
+    /// The connection budgets.
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.inner.admission
     }
 
-    /// Releases a count taken by [`Node::open_socket`].
-    pub fn close_socket(&self) {
-        self.inner.open_sockets.fetch_sub(1, Ordering::AcqRel);
+    /// Frees expired history, forgets idle channels and silent sources, and
+    /// updates the gauges that count them.
+    pub fn sweep(&self) -> SweepReport {
+        let local = &self.inner.local;
+        let report = self
+            .inner
+            .broker
+            .sweep(&|channel| local.hub.has_subscribers(channel));
+        local
+            .catalog
+            .forget_idle(self.inner.config.catalog_forget_after);
+        let metrics = &local.metrics;
+        metrics.streams.set(report.streams as i64);
+        metrics.history_publications.set(report.publications as i64);
+        metrics.catalog_sources.set(local.catalog.len() as i64);
+        report
+    }
+
+    /// The Prometheus text for `/metrics`, with the gauges read now.
+    pub fn render_metrics(&self) -> String {
+        let local = &self.inner.local;
+        let metrics = &local.metrics;
+        metrics
+            .pending_connections
+            .set(self.inner.admission.pending() as i64);
+        metrics.catalog_sources.set(local.catalog.len() as i64);
+        metrics.render()
     }
 
     /// Starts shutting down: every client is told 3001 so SDKs reconnect.
@@ -193,6 +210,19 @@ impl Node {
         options: PublishOptions,
     ) -> Result<PublishResult, ReplyError> {
         channel::check(channel)?;
+        // Nothing larger than a client may send reaches subscribers: a push
+        // bigger than their queue would close them all as slow, and again
+        // every time they recover past it.
+        let limit = self.inner.config.max_message_size;
+        if data.get().len() > limit {
+            return Err(ReplyError::with_message(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "limit exceeded: publication data is {} bytes, more than --max-message-size ({limit})",
+                    data.get().len()
+                ),
+            ));
+        }
         if channel == ALARMS_CHANNEL {
             if let Err(e) = serde_json::from_str::<Alarm>(data.get()) {
                 return Err(ReplyError::with_message(
@@ -201,6 +231,11 @@ impl Node {
                 ));
             }
         }
+        let max_metrics = self.inner.config.max_metrics_per_source;
+        self.inner
+            .local
+            .catalog
+            .record(channel, data.get(), max_metrics)?;
         let publication = Publication {
             data: single_line(data)?,
             offset: 0,
@@ -262,7 +297,7 @@ impl Node {
                 epoch: request.epoch.clone(),
             };
             let recovery = broker.recover(channel, &since).await?;
-            match recovery.publications {
+            match recovery.publications.filter(|p| self.fits_recovery(p)) {
                 Some(publications) => {
                     result.recovered = true;
                     result.offset = request.offset;
@@ -282,6 +317,16 @@ impl Node {
             page.position.offset
         };
         Ok((result, top))
+    }
+
+    /// Whether a recovery can be sent whole: at most `--max-recovery`
+    /// publications and within what a client's queue holds. Otherwise the
+    /// client is told `recovered: false` and resyncs, instead of being closed
+    /// as slow and reconnecting into the same recovery.
+    fn fits_recovery(&self, publications: &[Arc<Publication>]) -> bool {
+        let config = &self.inner.config;
+        let bytes: usize = publications.iter().map(|p| p.data.get().len() + 64).sum();
+        publications.len() <= config.max_recovery && bytes <= config.reply_budget()
     }
 
     /// Makes a pending subscriber live once its reply is queued.

@@ -11,13 +11,21 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use telltale_protocol::payload::{
-    now_ms, ActiveAlarms, AlarmId, AlarmReply, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE,
-    RPC_ALARMS_SILENCE, RPC_CATALOG,
+    now_ms, ActiveAlarms, AlarmId, AlarmReply, CatalogRequest, SilenceRequest, RPC_ALARMS_ACK,
+    RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE, RPC_CATALOG,
 };
 use telltale_protocol::reply::ClientInfo;
 use telltale_protocol::{Alarm, AlarmState, ErrorCode, RawJson, ReplyError, ALARMS_CHANNEL};
 
 use crate::node::{Node, PublishOptions};
+
+/// Shortest time between two client changes of one alarm.
+pub const CHANGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether `method` changes an alarm (and so publishes on `alarms`).
+pub fn changes_alarms(method: &str) -> bool {
+    matches!(method, RPC_ALARMS_ACK | RPC_ALARMS_SILENCE)
+}
 
 /// Runs one RPC for `caller`.
 pub async fn call(
@@ -30,7 +38,13 @@ pub async fn call(
         RPC_ALARMS_ACTIVE => to_raw(&ActiveAlarms {
             alarms: node.local().alarms.active(),
         }),
-        RPC_CATALOG => to_raw(&node.local().catalog.catalog()),
+        RPC_CATALOG => {
+            let request: CatalogRequest = parse(method, data, r#"{"offset":<n>,"limit":<n>}"#)?;
+            // Half the reply budget: the answer's JSON also carries the
+            // channel names and the envelope.
+            let budget = node.config().reply_budget() / 2;
+            to_raw(&node.local().catalog.catalog(&request, budget))
+        }
         RPC_ALARMS_ACK => {
             let AlarmId { id, by } = parse(method, data, r#"{"id":"<alarm id>"}"#)?;
             let by = acknowledger(caller, by);
@@ -66,15 +80,36 @@ fn acknowledger(caller: &ClientInfo, claimed: Option<String>) -> String {
 }
 
 /// Applies `edit` to an active alarm and publishes the result on `alarms`,
-/// so every client (and every node's alarm set) sees it.
+/// so every client (and every node's alarm set) sees it. A change that
+/// changes nothing is answered without publishing, and one alarm is changed
+/// at most once per [`CHANGE_INTERVAL`]: the alarms history keeps the
+/// transitions that matter instead of a flood of acks.
 async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<Alarm, ReplyError> {
-    let mut alarm = node.local().alarms.get(id).ok_or_else(|| {
+    let alarms = &node.local().alarms;
+    let current = alarms.get(id).ok_or_else(|| {
         ReplyError::with_message(
             ErrorCode::BadRequest,
             format!("no active alarm with id {id:?}"),
         )
     })?;
+    let mut alarm = current.clone();
     edit(&mut alarm);
+    let unchanged = alarm.state == current.state
+        && alarm.by == current.by
+        && alarm.silenced_until == current.silenced_until;
+    if unchanged {
+        return Ok(current);
+    }
+    if !alarms.claim_change(id, CHANGE_INTERVAL) {
+        let message = format!(
+            "too many requests: alarm {id:?} was changed less than {} ms ago; retry later",
+            CHANGE_INTERVAL.as_millis()
+        );
+        return Err(ReplyError::with_message(
+            ErrorCode::TooManyRequests,
+            message,
+        ));
+    }
     alarm.ts = now_ms();
     node.publish(ALARMS_CHANNEL, to_raw(&alarm)?, PublishOptions::default())
         .await?;

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,8 +19,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
+use crate::admission::IpPermit;
 use crate::node::Node;
-use crate::{api, collector, websocket, Config};
+use crate::{api, collector, sweeper, websocket, Config};
 
 /// How long shutdown waits for connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -59,6 +61,11 @@ impl Server {
         let Server { listener, node } = self;
         let router = router(node.clone());
         let connections = TaskTracker::new();
+        connections.spawn(sweeper::run(
+            node.clone(),
+            sweeper::interval(node.config().history_ttl),
+            node.shutdown_token().clone(),
+        ));
         if node.config().collector {
             let source = node.config().node_name.clone();
             let interval = node.config().collector_interval;
@@ -70,8 +77,8 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        connections.spawn(serve_connection(stream, router.clone(), node.clone()));
+                    Ok((stream, peer)) => {
+                        connections.spawn(admit(stream, peer, router.clone(), node.clone()));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off
@@ -107,16 +114,62 @@ fn router(node: Node) -> Router {
             "/metrics",
             get(
                 |axum::extract::State(node): axum::extract::State<Node>| async move {
-                    node.local().metrics.render()
+                    node.render_metrics()
                 },
             ),
         )
         .with_state(node)
 }
 
-async fn serve_connection(stream: TcpStream, router: Router, node: Node) {
+/// Applies the per-address and HTTP budgets to a new TCP connection, then
+/// serves it. A refused connection gets a one-line HTTP answer saying which
+/// limit it hit.
+async fn admit(stream: TcpStream, peer: SocketAddr, router: Router, node: Node) {
+    let metrics = &node.local().metrics;
+    let Some(ip_permit) = node.admission().admit_ip(peer.ip()) else {
+        metrics.refuse("per_ip");
+        let limit = node.config().max_connections_per_ip;
+        let message = format!(
+            "too many connections from {}: at most {limit} (--max-connections-per-ip)",
+            peer.ip()
+        );
+        return refuse(stream, "429 Too Many Requests", &message).await;
+    };
+    // Held while the connection speaks HTTP; a WebSocket gives it back
+    // when the connection future ends at the upgrade.
+    let Some(_http_permit) = node.admission().admit_http() else {
+        metrics.refuse("http_connections");
+        let limit = node.config().max_http_connections;
+        let message = format!(
+            "too many HTTP connections: at most {limit} (--max-http-connections); retry shortly"
+        );
+        return refuse(stream, "503 Service Unavailable", &message).await;
+    };
+    serve_connection(stream, router, node, Arc::new(ip_permit)).await;
+}
+
+/// Writes a short HTTP error and closes, without reading the request.
+async fn refuse(mut stream: TcpStream, status: &str, message: &str) {
+    use tokio::io::AsyncWriteExt;
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}\n",
+        message.len() + 1
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+async fn serve_connection(stream: TcpStream, router: Router, node: Node, ip: Arc<IpPermit>) {
     let _ = stream.set_nodelay(true);
-    let service = TowerToHyperService::new(router);
+    let service =
+        tower::ServiceExt::map_request(router, move |mut request: axum::extract::Request<_>| {
+            request.extensions_mut().insert(ip.clone());
+            request
+        });
+    let service = TowerToHyperService::new(service);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

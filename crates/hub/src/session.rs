@@ -23,9 +23,11 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::admission::{ConnectionSlot, PendingPermit, STALE};
 use crate::auth::Credentials;
 use crate::hub::Connection;
 use crate::node::{Node, PublishOptions};
+use crate::rate_limit::TokenBucket;
 use crate::rpc;
 use crate::writer::{self, ClientQueue};
 
@@ -36,8 +38,6 @@ const EXPIRED_CLOSE_DELAY: Duration = Duration::from_secs(25);
 /// How long to keep reading after a close, so the close frame reaches the
 /// client instead of being lost to a TCP reset.
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
-/// 3502: no `connect` arrived in time.
-const STALE: Disconnect = Disconnect::new(3502, "stale");
 
 /// Serves one upgraded WebSocket until it closes.
 pub async fn serve<S>(node: Node, ws: WebSocketStream<S>)
@@ -45,19 +45,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let metrics = &node.local().metrics;
-    metrics.connections.inc();
+    let _open = OpenSocket::count(&metrics.connections);
     let (queue, rx) = ClientQueue::new(node.config().client_queue_bytes);
     let (mut sink, mut stream) = ws.split();
-    let mut session = Session::new(node.clone(), queue.clone());
+    let pending = node.admission().admit_pending(queue.clone());
+    let mut session = Session::new(node.clone(), queue.clone(), pending);
     let write_timeout = node.config().write_timeout;
     tokio::join!(
         session.read_loop(&mut stream),
         writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics),
     );
-    session.finish();
+    drop(session);
     let reason = queue.reason().unwrap_or(Disconnect::CONNECTION_CLOSED);
     metrics.record_disconnect(reason.code);
-    metrics.connections.dec();
     // When the server closed, the client may still be sending; reading it
     // lets the close frame arrive instead of being lost to a TCP reset. When
     // the client closed, its close is answered and there is nothing to wait for.
@@ -78,6 +78,23 @@ async fn drain<S: AsyncRead + Unpin>(socket: &mut S) {
     .await;
 }
 
+/// Counts an open socket in a gauge for as long as it lives, however the
+/// session ends.
+struct OpenSocket<'a>(&'a prometheus::IntGauge);
+
+impl<'a> OpenSocket<'a> {
+    fn count(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenSocket<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 struct Session {
     node: Node,
     queue: Arc<ClientQueue>,
@@ -85,10 +102,27 @@ struct Session {
     channels: HashSet<String>,
     pong_deadline: Option<Instant>,
     expires_at: Option<Instant>,
+    /// Held until `connect` succeeds: the socket counts as pending.
+    pending: Option<PendingPermit>,
+    /// Held from `connect` on: the socket counts as connected.
+    slot: Option<ConnectionSlot>,
+    commands: TokenBucket,
+    /// Commands refused in a row for the rate; past the burst, 3013.
+    refused_in_row: u32,
+}
+
+/// Whatever ends a session (a close, an error, a panic), it leaves the
+/// node's registry and gives its slot back.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 impl Session {
-    fn new(node: Node, queue: Arc<ClientQueue>) -> Self {
+    fn new(node: Node, queue: Arc<ClientQueue>, pending: PendingPermit) -> Self {
+        let config = node.config();
+        let commands = TokenBucket::new(config.client_command_rate, config.client_command_burst);
         Self {
             node,
             queue,
@@ -96,6 +130,10 @@ impl Session {
             channels: HashSet::new(),
             pong_deadline: None,
             expires_at: None,
+            pending: Some(pending),
+            slot: None,
+            commands,
+            refused_in_row: 0,
         }
     }
 
@@ -104,7 +142,7 @@ impl Session {
         R: Stream<Item = Result<Message, WsError>> + Unpin,
     {
         let config = self.node.config().clone();
-        let connect_deadline = Instant::now() + config.handshake_timeout;
+        let connect_deadline = Instant::now() + config.connect_timeout;
         let mut ping =
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         let far = || Instant::now() + Duration::from_secs(86_400 * 365);
@@ -181,20 +219,78 @@ impl Session {
             self.node.local().metrics.messages_in.inc();
             let id = command.id;
             let method = command.into_method();
+            if let Err(refusal) = self.admit_command(&method) {
+                self.send(&Reply::error(id, refusal?));
+                continue;
+            }
             let reply = match &self.connection {
                 None => self.before_connect(id, method).await?,
                 Some(connection) => self.after_connect(connection.clone(), id, method).await?,
             };
             if let Some(reply) = reply {
-                self.send(&reply);
+                let _ = self.send_reply(&reply);
             }
         }
         Ok(())
     }
 
+    /// Charges a command to the connection's rate. `Err(Ok(error))` refuses
+    /// it with 111; `Err(Err(close))` ends a client that keeps going.
+    fn admit_command(&mut self, method: &Method) -> Result<(), Result<ReplyError, Disconnect>> {
+        let cost = match method {
+            Method::Pong => return Ok(()),
+            // An ack or silence is published to everyone and kept in the
+            // alarms history: it costs double.
+            Method::Rpc(rpc) if rpc::changes_alarms(&rpc.method) => 2,
+            _ => 1,
+        };
+        if self.commands.take(cost) {
+            self.refused_in_row = 0;
+            return Ok(());
+        }
+        self.refused_in_row += 1;
+        self.node.local().metrics.rate_limited.inc();
+        if self.refused_in_row > self.node.config().client_command_burst {
+            return Err(Err(Disconnect::TOO_MANY_REQUESTS));
+        }
+        let config = self.node.config();
+        let message = format!(
+            "too many requests: at most {}/s (burst {}); retry in {} ms",
+            config.client_command_rate,
+            config.client_command_burst,
+            self.commands.wait_for(cost).as_millis().max(1)
+        );
+        Err(Ok(ReplyError::with_message(
+            ErrorCode::TooManyRequests,
+            message,
+        )))
+    }
+
     fn send(&self, reply: &impl Serialize) {
         let bytes = serde_json::to_vec(reply).expect("replies serialize");
         self.queue.push(Bytes::from(bytes));
+    }
+
+    /// Queues a reply; one larger than the client's queue could hold is
+    /// replaced by error 106, so a reply never closes a client as slow (it
+    /// would reconnect and ask again, for ever).
+    /// Returns whether the reply went out as it was.
+    fn send_reply(&self, reply: &Reply) -> bool {
+        let bytes = serde_json::to_vec(reply).expect("replies serialize");
+        let budget = self.node.config().reply_budget();
+        if bytes.len() <= budget {
+            self.queue.push(Bytes::from(bytes));
+            return true;
+        }
+        let message = format!(
+            "limit exceeded: the reply would be {} bytes, more than this connection may be sent at once ({budget}); ask for less (e.g. a smaller history limit)",
+            bytes.len()
+        );
+        self.send(&Reply::error(
+            reply.id,
+            ReplyError::with_message(ErrorCode::LimitExceeded, message),
+        ));
+        false
     }
 
     async fn before_connect(
@@ -218,6 +314,11 @@ impl Session {
             Ok(credentials) => credentials,
             Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
         };
+        // Only now, with a credential, does the socket take a connection
+        // slot and leave the pending budget.
+        let slot = self.node.admission().take_slot();
+        self.slot = Some(slot.ok_or(Disconnect::CONNECTION_LIMIT)?);
+        self.pending = None;
         let connection = Arc::new(Connection {
             id: self.node.next_connection_id(),
             client: uuid::Uuid::new_v4().to_string(),
@@ -238,7 +339,7 @@ impl Session {
             }
         }
         let config = self.node.config();
-        self.send(&Reply {
+        let _ = self.send_reply(&Reply {
             id,
             connect: Some(ConnectResult {
                 client: connection.client.clone(),
@@ -259,18 +360,21 @@ impl Session {
     }
 
     /// Arms the expiry timer; returns `(expires, ttl)` for the reply.
+    ///
+    /// Any claim is safe: a deadline too far to represent means no timer,
+    /// and the reported ttl saturates at `u32::MAX` seconds (136 years)
+    /// instead of wrapping.
     fn set_expiry(&mut self, credentials: &Credentials) -> (bool, u32) {
-        let Some(at) = credentials.expires_at else {
-            self.expires_at = None;
-            return (false, 0);
-        };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let ttl = at.saturating_sub(now);
-        self.expires_at = Some(Instant::now() + Duration::from_secs(ttl) + EXPIRED_CLOSE_DELAY);
-        (true, ttl as u32)
+        let Some(left) = credentials.time_left(now) else {
+            self.expires_at = None;
+            return (false, 0);
+        };
+        self.expires_at = Instant::now().checked_add(left.saturating_add(EXPIRED_CLOSE_DELAY));
+        (true, u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
     }
 
     fn track(&mut self, channel: String) {
@@ -365,21 +469,24 @@ impl Session {
         }
         match self.node.subscribe(connection, &request).await {
             Ok((result, covered)) => {
-                self.send_subscribed(id, result);
-                self.node.activate(&request.channel, connection, covered);
-                self.track(request.channel);
+                if self.send_subscribed(id, result) {
+                    self.node.activate(&request.channel, connection, covered);
+                    self.track(request.channel);
+                } else {
+                    self.node.unsubscribe(&request.channel, connection);
+                }
                 None
             }
             Err(error) => Some(Reply::error(id, error)),
         }
     }
 
-    fn send_subscribed(&self, id: u32, result: SubscribeResult) {
-        self.send(&Reply {
+    fn send_subscribed(&self, id: u32, result: SubscribeResult) -> bool {
+        self.send_reply(&Reply {
             id,
             subscribe: Some(result),
             ..Reply::default()
-        });
+        })
     }
 
     async fn publish(

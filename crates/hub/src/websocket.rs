@@ -5,16 +5,18 @@
 //! WebSocket type) so the session owns a plain tokio-tungstenite stream with
 //! buffers sized for tens of thousands of connections.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use telltale_protocol::Disconnect;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::admission::IpPermit;
 use crate::node::Node;
 use crate::{session, Config};
 
@@ -41,22 +43,20 @@ pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
     let accept = derive_accept_key(key.as_bytes());
+    // The address's count follows the socket into its session.
+    let ip_permit = request.extensions_mut().remove::<Arc<IpPermit>>();
     let on_upgrade = hyper::upgrade::on(&mut request);
     let config = socket_config(node.config());
     let sessions = node.sessions().clone();
     sessions.spawn(async move {
+        let _ip_permit = ip_permit;
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
-        if node.open_socket() {
-            session::serve(node.clone(), ws).await;
-            node.close_socket();
-        } else {
-            refuse(ws, Disconnect::CONNECTION_LIMIT).await;
-        }
+        session::serve(node, ws).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -124,19 +124,6 @@ fn socket_config(config: &Config) -> WebSocketConfig {
         .max_write_buffer_size(config.client_queue_bytes.saturating_mul(2))
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
-}
-
-async fn refuse<S>(mut ws: WebSocketStream<S>, reason: Disconnect)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-    let frame = CloseFrame {
-        code: CloseCode::from(reason.code),
-        reason: reason.reason.into(),
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(Some(frame))).await;
 }
 
 #[cfg(test)]

@@ -129,10 +129,15 @@ impl Disconnect {
     pub const FORCE_RECONNECT: Self = Self::new(3011, "force reconnect");
     /// 3012: the client did not answer a ping in time.
     pub const NO_PONG: Self = Self::new(3012, "no pong");
+    /// 3013: the client sent too many commands too fast; reconnect later.
+    pub const TOO_MANY_REQUESTS: Self = Self::new(3013, "too many requests");
     /// 3500: the token is malformed or its signature is wrong (terminal).
     pub const INVALID_TOKEN: Self = Self::new(3500, "invalid token");
     /// 3501: the client sent something the protocol does not allow (terminal).
     pub const BAD_REQUEST: Self = Self::new(3501, "bad request");
+    /// 3502: no `connect` arrived in time (or the socket was pushed out of
+    /// the server's budget for sockets that have not connected).
+    pub const STALE: Self = Self::new(3502, "stale");
     /// 3503: the server disconnected the client for good (terminal).
     pub const FORCE_DISCONNECT: Self = Self::new(3503, "force disconnect");
     /// 3504: the server has reached its connection limit (terminal).
@@ -158,7 +163,9 @@ impl Disconnect {
             Self::INSUFFICIENT_STATE,
             Self::FORCE_RECONNECT,
             Self::NO_PONG,
+            Self::TOO_MANY_REQUESTS,
             Self::INVALID_TOKEN,
+            Self::STALE,
             Self::BAD_REQUEST,
             Self::FORCE_DISCONNECT,
             Self::CONNECTION_LIMIT,

@@ -128,8 +128,24 @@ pub struct AlarmReply {
 /// Result of `catalog`.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
-    /// Known metric sources.
+    /// Known metric sources, sorted by name.
     pub sources: Vec<CatalogSource>,
+    /// More sources follow: ask again with `{"offset": next_offset}`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// Where the next page starts, when `truncated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+/// Data of a `catalog` call: which page (all optional).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CatalogRequest {
+    /// Sources to skip, in name order.
+    pub offset: usize,
+    /// Most sources to return (the hub caps it so the answer fits).
+    pub limit: Option<usize>,
 }
 
 /// One metric source in the catalog.

@@ -555,3 +555,182 @@ async fn a_failing_token_source_is_reported_and_retried_without_dialing() {
         "no dial without a token"
     );
 }
+
+/// `dials.accept()`, bounded (virtual time).
+async fn accept(dials: &mut Dials) -> Peer {
+    tokio::time::timeout(Duration::from_secs(600), dials.accept())
+        .await
+        .expect("the client did not dial again")
+}
+
+/// The `Disconnected` state of the session that just ended and the
+/// `Reconnecting` state that must come right after it: (code, reason,
+/// attempt, delay).
+async fn ended_then_waiting(events: &mut Events) -> (u16, String, u32, Duration) {
+    let (event, _) = until(events, |e| {
+        is_state(e, |s| matches!(s, State::Disconnected { .. }))
+    })
+    .await;
+    let Event::State(State::Disconnected {
+        code,
+        reason,
+        reconnect,
+    }) = event
+    else {
+        unreachable!()
+    };
+    assert!(reconnect, "code {code} ({reason}) should reconnect");
+    let (event, _) = until(events, |e| matches!(e, Event::State(_))).await;
+    let Event::State(State::Reconnecting { attempt, delay }) = event else {
+        panic!("after Disconnected {code} came {event:?}, not Reconnecting")
+    };
+    (code, reason, attempt, delay)
+}
+
+/// Accepts the next dial and answers `connect`; returns once the client
+/// reports `Connected`.
+async fn connected_peer(dials: &mut Dials, events: &mut Events) -> Peer {
+    let mut peer = accept(dials).await;
+    peer.handshake(25).await;
+    until(events, |e| is_state(e, State::is_connected)).await;
+    peer
+}
+
+/// The review finding: a hub that answers `connect` and then closes at once
+/// (3008 because the recovery reply does not fit its queue, 3013, a
+/// `disconnect` push, a dropped socket) must not be re-dialed at the
+/// minimum delay forever. Such a session is not stable, so the attempt
+/// number and the delay ceiling keep growing.
+#[tokio::test(start_paused = true)]
+async fn closes_right_after_connect_back_off_with_growing_delays() {
+    let options = options();
+    let config = options.backoff;
+    assert_eq!(options.stable_after, Duration::from_secs(10), "default");
+    let (client, mut events, mut dials) = start(options);
+    client.subscribe("alarms").unwrap();
+    let mut peer = connected_peer(&mut dials, &mut events).await;
+    let mut delays = Vec::new();
+    for n in 0..8u32 {
+        // Hang up at once, in one of the ways a hub does.
+        let (want_code, want_reason) = match n % 4 {
+            0 => {
+                peer.close(3008, "slow").await;
+                (3008, "slow")
+            }
+            1 => {
+                peer.close(3013, "too many requests").await;
+                (3013, "too many requests")
+            }
+            2 => {
+                peer.send(json!({"push": {"disconnect": {"code": 3004, "reason": "internal server error"}}}))
+                    .await;
+                (3004, "internal server error")
+            }
+            _ => {
+                drop(peer);
+                (code::TRANSPORT_CLOSED, "")
+            }
+        };
+        let (code, reason, attempt, delay) = ended_then_waiting(&mut events).await;
+        assert_eq!(code, want_code, "session {n}: {reason}");
+        assert!(reason.contains(want_reason), "session {n}: {reason}");
+        // The first connect was attempt 1; none was stable, so the count
+        // goes on and attempt `n + 2` is the backoff's `n`-th delay.
+        assert_eq!(attempt, n + 2, "session {n}: the attempt count was reset");
+        assert!(
+            delay >= config.min && delay <= config.ceiling(n),
+            "session {n}: {delay:?} outside [{:?}, {:?}]",
+            config.min,
+            config.ceiling(n)
+        );
+        // The client really waits that long before dialing again.
+        let waiting_since = Instant::now();
+        peer = connected_peer(&mut dials, &mut events).await;
+        let waited = waiting_since.elapsed();
+        assert!(
+            waited >= delay && waited <= delay + Duration::from_millis(5),
+            "session {n}: waited {waited:?}, announced {delay:?}"
+        );
+        delays.push(delay);
+    }
+    // Ceilings 200 ms, 400 ms ... 5 s. With full jitter one delay may be
+    // short, but the last three all at most 200 ms has a probability of
+    // about 1e-5; with a reset on every connect all would be.
+    assert!(
+        delays[5..].iter().max().unwrap() > &config.ceiling(0),
+        "delays did not grow: {delays:?}"
+    );
+    assert_eq!(dials.count.load(Ordering::SeqCst), 9);
+}
+
+/// A session that lasted `stable_after` starts the backoff over; a shorter
+/// one, even a long-ish one, does not.
+#[tokio::test(start_paused = true)]
+async fn a_close_after_a_stable_connection_starts_the_backoff_over() {
+    let stable_after = Duration::from_secs(10);
+    let options = options().stable_after(stable_after);
+    let config = options.backoff;
+    let (_client, mut events, mut dials) = start(options);
+
+    // Three quick closes: attempts 2, 3, 4.
+    for n in 0..3u32 {
+        let mut peer = connected_peer(&mut dials, &mut events).await;
+        peer.close(3008, "slow").await;
+        let (code, _, attempt, delay) = ended_then_waiting(&mut events).await;
+        assert_eq!((code, attempt), (3008, n + 2));
+        assert!(delay <= config.ceiling(n), "{delay:?}");
+    }
+
+    // Up for just under `stable_after`: still counted as a failed attempt.
+    let mut peer = connected_peer(&mut dials, &mut events).await;
+    tokio::time::sleep(stable_after - Duration::from_secs(1)).await;
+    peer.close(3008, "slow").await;
+    let (_, _, attempt, delay) = ended_then_waiting(&mut events).await;
+    assert_eq!(attempt, 5, "a 9 s connection is not stable");
+    assert!(delay <= config.ceiling(3), "{delay:?}");
+
+    // Up for `stable_after`: healthy, so the next close starts over at the
+    // minimum delay and attempt 1.
+    let mut peer = connected_peer(&mut dials, &mut events).await;
+    tokio::time::sleep(stable_after).await;
+    peer.close(3008, "slow").await;
+    let (code, reason, attempt, delay) = ended_then_waiting(&mut events).await;
+    assert_eq!((code, reason.as_str(), attempt), (3008, "slow", 1));
+    assert!(
+        delay >= config.min && delay <= config.ceiling(0),
+        "not the minimum delay again: {delay:?}"
+    );
+
+    // And the count grows again from there.
+    let mut peer = connected_peer(&mut dials, &mut events).await;
+    peer.close(3013, "too many requests").await;
+    let (code, _, attempt, delay) = ended_then_waiting(&mut events).await;
+    assert_eq!((code, attempt), (3013, 2));
+    assert!(delay <= config.ceiling(1), "{delay:?}");
+}
+
+/// `Client::reconnect` starts over at once, even after quick closes.
+#[tokio::test(start_paused = true)]
+async fn reconnect_called_starts_the_backoff_over() {
+    let (client, mut events, mut dials) = start(options());
+    for n in 0..3u32 {
+        let mut peer = connected_peer(&mut dials, &mut events).await;
+        peer.close(3008, "slow").await;
+        let (_, _, attempt, _) = ended_then_waiting(&mut events).await;
+        assert_eq!(attempt, n + 2);
+    }
+    client.reconnect().unwrap();
+    let (event, _) = until(&mut events, |e| {
+        is_state(e, |s| matches!(s, State::Connecting { .. }))
+    })
+    .await;
+    assert!(
+        is_state(&event, |s| matches!(s, State::Connecting { attempt: 1 })),
+        "{event:?}"
+    );
+    let mut peer = connected_peer(&mut dials, &mut events).await;
+    peer.close(3008, "slow").await;
+    let (_, _, attempt, delay) = ended_then_waiting(&mut events).await;
+    assert_eq!(attempt, 2);
+    assert!(delay <= options().backoff.ceiling(0), "{delay:?}");
+}

@@ -7,6 +7,9 @@
 //!   but not forwarded.
 //! - [`Proxy::reset`]: send RST on every connection, and on every new one
 //!   until resumed (a crashed middlebox, a refused route).
+//! - [`Proxy::hang_up_after_connect`]: forward each new connection until
+//!   the hub's `connect` reply has gone through, then close it (FIN) towards
+//!   the client: a hub that accepts `connect` and hangs up at once.
 //! - [`Proxy::resume`]: forward again.
 //! - [`Proxy::set_target`]: send new connections to another hub (restart).
 
@@ -25,6 +28,7 @@ pub enum Mode {
     Forward,
     Blackhole,
     Reset,
+    HangUpAfterConnect,
 }
 
 pub struct Proxy {
@@ -69,6 +73,10 @@ impl Proxy {
         self.mode.send_replace(Mode::Reset);
     }
 
+    pub fn hang_up_after_connect(&self) {
+        self.mode.send_replace(Mode::HangUpAfterConnect);
+    }
+
     pub fn resume(&self) {
         self.mode.send_replace(Mode::Forward);
     }
@@ -108,7 +116,7 @@ async fn relay(inbound: TcpStream, target: SocketAddr, mut mode: watch::Receiver
     loop {
         let current = *mode.borrow_and_update();
         match current {
-            Mode::Forward => break,
+            Mode::Forward | Mode::HangUpAfterConnect => break,
             Mode::Reset => return rst(&inbound),
             Mode::Blackhole => {
                 if mode.changed().await.is_err() {
@@ -125,17 +133,30 @@ async fn relay(inbound: TcpStream, target: SocketAddr, mut mode: watch::Receiver
     let (in_read, in_write) = inbound.into_split();
     let (up_read, up_write) = upstream.into_split();
     tokio::join!(
-        pump(in_read, up_write, mode.clone()),
-        pump(up_read, in_write, mode),
+        pump(in_read, up_write, mode.clone(), false),
+        pump(up_read, in_write, mode, true),
     );
 }
+
+/// What the hub's `connect` reply contains (frames from the server are not
+/// masked, so the JSON is plain in the byte stream).
+const CONNECT_REPLY: &[u8] = b"\"connect\":";
 
 fn rst(stream: &TcpStream) {
     let _ = stream.set_zero_linger();
 }
 
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::Receiver<Mode>) {
+/// Moves bytes `from` → `to` as the mode says. `from_hub`: this is the
+/// hub → client direction, the one [`Mode::HangUpAfterConnect`] watches.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut mode: watch::Receiver<Mode>,
+    from_hub: bool,
+) {
     let mut buf = vec![0u8; 16 * 1024];
+    // The last bytes forwarded, so that a reply split across reads is seen.
+    let mut tail: Vec<u8> = Vec::new();
     loop {
         let current = *mode.borrow_and_update();
         match current {
@@ -149,7 +170,7 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::
                     return;
                 }
             }
-            Mode::Forward => tokio::select! {
+            Mode::Forward | Mode::HangUpAfterConnect => tokio::select! {
                 read = from.read(&mut buf) => match read {
                     Ok(0) | Err(_) => {
                         let _ = to.shutdown().await;
@@ -158,6 +179,17 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::
                     Ok(n) => {
                         if to.write_all(&buf[..n]).await.is_err() {
                             return;
+                        }
+                        if from_hub && current == Mode::HangUpAfterConnect {
+                            tail.extend_from_slice(&buf[..n]);
+                            if tail.windows(CONNECT_REPLY.len()).any(|w| w == CONNECT_REPLY) {
+                                // In order after the reply: the client sees
+                                // `connect` succeed, then the link end.
+                                let _ = to.shutdown().await;
+                                return;
+                            }
+                            let seen = tail.len().saturating_sub(CONNECT_REPLY.len());
+                            tail.drain(..seen);
                         }
                     }
                 },

@@ -1,5 +1,7 @@
 //! Terminal disconnects do not loop; transport loss and 3000–3499 codes
-//! reconnect, with growing (jittered, bounded) delays.
+//! reconnect, with growing (jittered, bounded) delays; a hub that hangs up
+//! right after `connect` is backed off too, and a stable connection starts
+//! the delays over.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -131,11 +133,15 @@ async fn server_disconnects_reconnect_below_3500_and_stop_at_3503() {
 async fn transport_loss_reconnects_with_growing_delays() {
     let hub = Hub::start().await;
     let proxy = Proxy::start(hub.addr).await;
-    let options =
-        options(&proxy.ws_url()).backoff(Duration::from_millis(20), Duration::from_secs(2));
+    let stable_after = Duration::from_millis(200);
+    let options = options(&proxy.ws_url())
+        .backoff(Duration::from_millis(20), Duration::from_secs(2))
+        .stable_after(stable_after);
     let config = options.backoff;
     let (_client, mut events) = Client::new(options);
     until(&mut events, connected).await;
+    // Up for longer than `stable_after`: the cut starts from attempt 1.
+    tokio::time::sleep(stable_after * 2).await;
 
     proxy.reset();
     let mut delays = Vec::new();
@@ -164,6 +170,49 @@ async fn transport_loss_reconnects_with_growing_delays() {
         delays[4..].iter().max().unwrap() > &config.ceiling(0),
         "delays did not grow: {delays:?}"
     );
+    proxy.resume();
+    until(&mut events, connected).await;
+}
+
+#[tokio::test]
+async fn a_hub_that_hangs_up_right_after_connect_is_backed_off() {
+    let hub = Hub::start().await;
+    let proxy = Proxy::start(hub.addr).await;
+    let options =
+        options(&proxy.ws_url()).backoff(Duration::from_millis(20), Duration::from_secs(1));
+    // The default: these sessions last milliseconds, far from stable.
+    assert_eq!(options.stable_after, Duration::from_secs(10));
+    let config = options.backoff;
+    proxy.hang_up_after_connect();
+    let (_client, mut events) = Client::new(options);
+
+    let mut delays = Vec::new();
+    for n in 0..6u32 {
+        // `connect` succeeds, then the link ends (no close frame).
+        let (_, before) = until(&mut events, disconnected).await;
+        assert!(before.iter().any(connected), "session {n}: {before:?}");
+        let (event, _) = until(&mut events, |e| matches!(e, Event::State(_))).await;
+        let Event::State(State::Reconnecting { attempt, delay }) = event else {
+            panic!("session {n}: {event:?} instead of Reconnecting")
+        };
+        // Not reset by the connects: attempt 1 was the first dial.
+        assert_eq!(attempt, n + 2, "session {n}: the attempt count was reset");
+        assert!(
+            delay >= config.min && delay <= config.ceiling(n),
+            "session {n}: {delay:?} outside [{:?}, {:?}]",
+            config.min,
+            config.ceiling(n)
+        );
+        delays.push(delay);
+    }
+    // Ceilings 40 ms ... 1 s; all of the last three at most 40 ms (as with a
+    // reset on every connect) has a probability below 1e-4.
+    assert!(
+        delays[3..].iter().max().unwrap() > &config.ceiling(0),
+        "delays did not grow: {delays:?}"
+    );
+    assert!(proxy.accepts() >= 6);
+
     proxy.resume();
     until(&mut events, connected).await;
 }

@@ -1,4 +1,12 @@
 //! The in-process broker: one [`Stream`] per channel, fan-out to this node.
+//!
+//! A channel only gets a stream when something is published on it: reading
+//! the history of, or subscribing to, a channel nobody published on costs
+//! nothing. Such a channel reports offset 0 in the broker's *current epoch*,
+//! the epoch the stream will get if it is created. [`MemoryBroker::sweep`]
+//! frees expired history and forgets idle streams; whenever it forgets one it
+//! moves to a new current epoch first, so a recreated stream never reuses an
+//! epoch a client may still hold (its old offsets mean nothing there).
 
 use std::sync::Arc;
 
@@ -8,14 +16,17 @@ use parking_lot::Mutex;
 use telltale_protocol::command::StreamPosition;
 use telltale_protocol::Publication;
 
-use super::{Broker, BrokerError, HistoryPage, HistoryQuery, PublicationHandler, Recovery};
-use crate::history::{HistoryLimits, Stream};
+use super::{
+    Broker, BrokerError, HistoryPage, HistoryQuery, PublicationHandler, Recovery, SweepReport,
+};
+use crate::history::{new_epoch, HistoryLimits, Stream};
 
 /// Keeps history in memory and delivers to the local node.
 pub struct MemoryBroker {
     streams: DashMap<String, Arc<Mutex<Stream>>>,
     limits: HistoryLimits,
     handler: Arc<dyn PublicationHandler>,
+    epoch: Mutex<String>,
 }
 
 impl MemoryBroker {
@@ -25,14 +36,30 @@ impl MemoryBroker {
             streams: DashMap::new(),
             limits,
             handler,
+            epoch: Mutex::new(new_epoch()),
         }
     }
 
-    fn stream(&self, channel: &str) -> Arc<Mutex<Stream>> {
-        if let Some(stream) = self.streams.get(channel) {
-            return stream.clone();
+    fn existing(&self, channel: &str) -> Option<Arc<Mutex<Stream>>> {
+        self.streams.get(channel).map(|s| s.clone())
+    }
+
+    fn created(&self, channel: &str) -> Arc<Mutex<Stream>> {
+        if let Some(stream) = self.existing(channel) {
+            return stream;
         }
-        self.streams.entry(channel.to_owned()).or_default().clone()
+        self.streams
+            .entry(channel.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(Stream::with_epoch(self.epoch.lock().clone()))))
+            .clone()
+    }
+
+    /// Where a channel without a stream stands.
+    fn empty_position(&self) -> StreamPosition {
+        StreamPosition {
+            offset: 0,
+            epoch: self.epoch.lock().clone(),
+        }
     }
 }
 
@@ -44,7 +71,7 @@ impl Broker for MemoryBroker {
         publication: Publication,
         skip_history: bool,
     ) -> Result<StreamPosition, BrokerError> {
-        let stream = self.stream(channel);
+        let stream = self.created(channel);
         let mut stream = stream.lock();
         let publication = stream.append(publication, skip_history, self.limits);
         // Delivered under the stream lock so that concurrent publishers on
@@ -59,7 +86,18 @@ impl Broker for MemoryBroker {
         channel: &str,
         query: HistoryQuery,
     ) -> Result<HistoryPage, BrokerError> {
-        let stream = self.stream(channel);
+        let Some(stream) = self.existing(channel) else {
+            let position = self.empty_position();
+            if let Some(since) = &query.since {
+                if !since.epoch.is_empty() && since.epoch != position.epoch {
+                    return Err(BrokerError::UnrecoverablePosition);
+                }
+            }
+            return Ok(HistoryPage {
+                publications: Vec::new(),
+                position,
+            });
+        };
         let mut stream = stream.lock();
         stream.trim(self.limits);
         let position = stream.position();
@@ -81,12 +119,133 @@ impl Broker for MemoryBroker {
         channel: &str,
         since: &StreamPosition,
     ) -> Result<Recovery, BrokerError> {
-        let stream = self.stream(channel);
+        let Some(stream) = self.existing(channel) else {
+            let position = self.empty_position();
+            let same =
+                since.offset == 0 && (since.epoch.is_empty() || since.epoch == position.epoch);
+            return Ok(Recovery {
+                publications: same.then(Vec::new),
+                position,
+            });
+        };
         let mut stream = stream.lock();
         stream.trim(self.limits);
         Ok(Recovery {
             publications: stream.since(since),
             position: stream.position(),
         })
+    }
+
+    fn sweep(&self, in_use: &dyn Fn(&str) -> bool) -> SweepReport {
+        let mut idle = Vec::new();
+        let mut report = SweepReport::default();
+        for entry in self.streams.iter() {
+            let mut stream = entry.value().lock();
+            stream.trim(self.limits);
+            if in_use(entry.key()) {
+                stream.touch();
+            }
+            if stream.is_idle(self.limits) {
+                idle.push(entry.key().clone());
+            } else {
+                report.streams += 1;
+                report.publications += stream.len();
+            }
+        }
+        if idle.is_empty() {
+            return report;
+        }
+        // A new epoch first: a stream recreated after this point must not
+        // reuse the epoch of the one forgotten.
+        *self.epoch.lock() = new_epoch();
+        for channel in idle {
+            let removed = self.streams.remove_if(&channel, |_, stream| {
+                let stream = stream.lock();
+                stream.is_idle(self.limits)
+            });
+            match removed {
+                Some(_) => report.forgotten += 1,
+                None => report.streams += 1,
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    struct Nobody;
+    impl PublicationHandler for Nobody {
+        fn handle_publication(&self, _: &str, _: Arc<Publication>) {}
+    }
+
+    fn broker() -> MemoryBroker {
+        let limits = HistoryLimits {
+            size: 10,
+            ttl: Duration::from_secs(5),
+            meta_ttl: Duration::from_secs(60),
+        };
+        MemoryBroker::new(limits, Arc::new(Nobody))
+    }
+
+    fn publication() -> Publication {
+        Publication {
+            data: serde_json::value::RawValue::from_string("1".into()).unwrap(),
+            offset: 0,
+            info: None,
+            tags: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reading_an_unknown_channel_allocates_nothing() {
+        let broker = broker();
+        let page = broker
+            .history("nobody", HistoryQuery::default())
+            .await
+            .unwrap();
+        let since = page.position.clone();
+        let recovery = broker.recover("nobody", &since).await.unwrap();
+        assert_eq!(recovery.publications.map(|p| p.len()), Some(0));
+        assert!(broker.streams.is_empty());
+        // The stream, once created, continues from the position reported.
+        broker
+            .publish("nobody", publication(), false)
+            .await
+            .unwrap();
+        let recovery = broker.recover("nobody", &since).await.unwrap();
+        assert_eq!(recovery.publications.map(|p| p.len()), Some(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sweep_frees_expired_history_then_forgets_idle_streams_with_a_new_epoch() {
+        let broker = broker();
+        let old = broker.publish("ch", publication(), false).await.unwrap();
+        broker
+            .publish("watched", publication(), false)
+            .await
+            .unwrap();
+        let watched = |c: &str| c == "watched";
+        assert_eq!(broker.sweep(&watched).publications, 2);
+        tokio::time::advance(Duration::from_secs(6)).await;
+        let report = broker.sweep(&watched);
+        assert_eq!(
+            (report.streams, report.publications, report.forgotten),
+            (2, 0, 0)
+        );
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let report = broker.sweep(&watched);
+        assert_eq!((report.streams, report.forgotten), (1, 1), "watched stays");
+        let now = broker.history("ch", HistoryQuery::default()).await.unwrap();
+        assert_eq!(now.position.offset, 0);
+        assert_ne!(
+            now.position.epoch, old.epoch,
+            "a forgotten stream's epoch is never reused"
+        );
+        let recovery = broker.recover("ch", &old).await.unwrap();
+        assert!(recovery.publications.is_none());
     }
 }

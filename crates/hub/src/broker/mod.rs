@@ -70,6 +70,17 @@ impl From<BrokerError> for ReplyError {
     }
 }
 
+/// What a [`Broker::sweep`] left and freed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Streams still held.
+    pub streams: usize,
+    /// Publications still held in their history.
+    pub publications: usize,
+    /// Streams forgotten by this sweep.
+    pub forgotten: usize,
+}
+
 /// Publication storage and fan-out across nodes.
 #[async_trait]
 pub trait Broker: Send + Sync {
@@ -89,4 +100,8 @@ pub trait Broker: Send + Sync {
     /// Everything after `since`, if history still has all of it.
     async fn recover(&self, channel: &str, since: &StreamPosition)
         -> Result<Recovery, BrokerError>;
+
+    /// Frees expired history and forgets streams idle for the history meta
+    /// TTL; `in_use` says which channels have subscribers on this node.
+    fn sweep(&self, in_use: &dyn Fn(&str) -> bool) -> SweepReport;
 }

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod hostile;
+
 mod auth;
 mod bad_input;
 mod delivery;

@@ -103,6 +103,8 @@ async fn ack_is_published_to_every_client_and_shows_in_active() {
         claimed["rpc"]["data"]["alarm"]["by"], "ops@desk",
         "anonymous callers name themselves"
     );
+    // One alarm is changed at most once per interval.
+    tokio::time::sleep(telltale_hub::rpc::CHANGE_INTERVAL).await;
     let overridden = acker
         .call(
             "rpc",
