@@ -6,14 +6,18 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use telltale_protocol::command::{Command, HistoryRequest, PublishRequest, RpcRequest};
 use telltale_protocol::payload::{
-    ActiveAlarms, AlarmId, AlarmReply, Catalog, SilenceRequest, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE,
-    RPC_ALARMS_SILENCE, RPC_CATALOG,
+    ActiveAlarms, AlarmId, AlarmReply, Catalog, CatalogRequest, SilenceRequest, RPC_ALARMS_ACK,
+    RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE, RPC_CATALOG,
 };
 use telltale_protocol::{Alarm, RawJson, Reply};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::connection::{tcp_dialer, Cmd, Connection, Dialer};
 use crate::rpc::Request;
+
+/// Most pages [`Client::catalog`] reads: a bound on a hub that pages
+/// forever; a page holds hundreds of sources.
+pub const MAX_CATALOG_PAGES: usize = 100;
 use crate::{queue, Error, Events, History, HistoryQuery, Options, Publication, State};
 
 /// A handle to one resilient connection to a hub.
@@ -205,8 +209,27 @@ impl Client {
     }
 
     /// Known metric sources and their metric names (`catalog`).
+    ///
+    /// The hub answers in pages that fit the connection's queue; this
+    /// follows them (at most [`MAX_CATALOG_PAGES`]) and returns every source.
     pub async fn catalog(&self) -> Result<Catalog, Error> {
-        self.rpc_as(RPC_CATALOG, &serde_json::json!({})).await
+        let mut catalog = Catalog::default();
+        let mut offset = 0;
+        for _ in 0..MAX_CATALOG_PAGES {
+            let request = CatalogRequest {
+                offset,
+                limit: None,
+            };
+            let page: Catalog = self.rpc_as(RPC_CATALOG, &request).await?;
+            catalog.sources.extend(page.sources);
+            match page.next_offset.filter(|next| *next > offset) {
+                Some(next) if page.truncated => offset = next,
+                _ => return Ok(catalog),
+            }
+        }
+        catalog.truncated = true;
+        catalog.next_offset = Some(offset);
+        Ok(catalog)
     }
 
     /// Reads `channel`'s history.

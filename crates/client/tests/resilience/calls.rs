@@ -119,3 +119,25 @@ async fn rpc_history_and_alarm_calls_return_typed_results() {
     );
     client.catalog().await.unwrap();
 }
+
+#[tokio::test]
+async fn catalog_follows_the_hubs_pages_to_every_source() {
+    // A small queue makes the hub answer the catalog in many pages.
+    let hub = Hub::with(|c| {
+        c.client_queue_bytes = 16 * 1024;
+        c.max_message_size = 4096;
+    })
+    .await;
+    let commands: Vec<_> = (0..400)
+        .map(|n| json!({"publish": {"channel": format!("metrics:h{n:03}"), "data": {"ts": 1, "values": {"cpu.total": 1, "mem.used_bytes": 2}}}}))
+        .collect();
+    for chunk in commands.chunks(20) {
+        hub.api("batch", json!({"commands": chunk})).await;
+    }
+    let (client, _events) = subscribed_client(options(&hub.ws_url())).await;
+    let catalog = client.catalog().await.unwrap();
+    let names: Vec<_> = catalog.sources.iter().map(|s| s.source.clone()).collect();
+    let expected: Vec<_> = (0..400).map(|n| format!("h{n:03}")).collect();
+    assert_eq!(names, expected);
+    assert!(!catalog.truncated);
+}
