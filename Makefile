@@ -21,6 +21,9 @@ RUN_API_KEY ?= dev-key
 RUN_WS_ENV := $(if $(filter 127.0.0.1:8000,$(RUN_LISTEN)),,TELLTALE_URL=ws://$(RUN_LISTEN)/connection/websocket )
 RUN_TAIL_FLAG := $(if $(filter 127.0.0.1:8000,$(RUN_LISTEN)),,--server ws://$(RUN_LISTEN)/connection/websocket )
 BENCH_ARGS ?= --write docs/benchmarks.md
+# Seconds per fuzz target: short inside `make test`, long for `make fuzz`.
+FUZZ_SECONDS ?= 20
+BENCH_BIN := $(TARGET_DIR)/debug/telltale-bench
 
 TELLTALE_HUB_BIN ?= $(HUB_BIN)
 export TELLTALE_HUB_BIN
@@ -29,15 +32,17 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb hub bench fmt fmt-check lint test-ui test-rust build test-js test-python test-e2e
+.PHONY: help deps ui test run app deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
-	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, SDK and end-to-end tests'
+	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, SDK, soak, fuzz and end-to-end tests'
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
 	@echo 'make bench   fan-out and idle benchmark vs a Node ws server (release build); writes docs/benchmarks.md'
+	@echo 'make soak    5-minute soak of the release hub: 2,000 churning clients, publishers, a slow client, an attacker'
+	@echo 'make fuzz    every cargo-fuzz target for 10 minutes (FUZZ_SECONDS=600)'
 	@echo 'make deps    install missing Debian packages, npm and Python dependencies, tauri-driver'
 	@echo 'make fmt     format the Rust code'
 	@echo 'make lint    rustfmt check and clippy -D warnings'
@@ -51,7 +56,7 @@ ui: deps
 	$(call step,UI type-check and build (ui/dist))
 	npm --prefix ui run --silent build
 
-test: deps ui fmt-check lint test-ui test-rust build test-js test-python test-e2e
+test: deps ui fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
 	@printf '\n==> make test: all steps passed\n'
 
 fmt:
@@ -84,6 +89,26 @@ test-js: deps build
 test-python: deps build
 	$(call step,cent SDK tests (pytest tests/sdk/python))
 	cd tests/sdk/python && PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python -m pytest -q
+
+# The soak for 30 s against the debug hub: churn, recovery, a slow client and
+# an attacker; fails on any lost or duplicated alarm or RSS growth.
+test-soak: build
+	$(call step,soak: 2000 churning clients for 30 s against the hub (telltale-bench soak))
+	timeout --kill-after=10 360 $(BENCH_BIN) soak --hub $(HUB_BIN) --duration 30s
+
+# A short run of every fuzz target (scripts/fuzz.sh installs cargo-fuzz).
+test-fuzz: deps
+	$(call step,fuzz: every cargo-fuzz target for $(FUZZ_SECONDS) s)
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz: deps
+	scripts/fuzz.sh $(if $(filter 20,$(FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
+
+soak: deps
+	$(call step,cargo build --release -p telltale-hub -p telltale-bench)
+	$(CARGO) build --release -p telltale-hub -p telltale-bench
+	$(call step,telltale-bench soak for 5 minutes against the release hub)
+	$(TARGET_DIR)/release/telltale-bench soak --hub $(TARGET_DIR)/release/telltale-hub --duration 5m --write docs/soak.md $(SOAK_ARGS)
 
 # A real window under Xvfb, driven through tauri-driver + WebKitWebDriver,
 # on its own session bus; the last screenshot lands in artifacts/e2e.png.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// telltale-bench: fan-out throughput, publish→receive latency and idle
 /// memory per connection of telltale-hub, side by side with a Node `ws`
@@ -13,9 +13,19 @@ use clap::{Parser, ValueEnum};
 /// bench itself to --bench-cpu, when `taskset` exists and there are at least
 /// two CPUs), measured, then stopped. The result is printed as a markdown
 /// table; --write also writes it with the machine and the command to a file.
+///
+/// `telltale-bench soak` is a separate run: see `telltale-bench soak --help`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "telltale-bench", version)]
+#[command(
+    name = "telltale-bench",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Args {
+    /// A run other than the fan-out/idle comparison.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The telltale-hub binary.
     #[arg(
         long,
@@ -137,6 +147,194 @@ pub struct Args {
     pub write: Option<PathBuf>,
 }
 
+/// Runs other than the fan-out/idle comparison.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Soak test of telltale-hub: thousands of churning clients that
+    /// recover, publishers on the HTTP API, a client that never reads and an
+    /// attacker, for --duration; fails (exit 1) on any lost or duplicated
+    /// alarm, failed recovery, or RSS growth after warm-up.
+    Soak(SoakArgs),
+}
+
+/// Flags of `telltale-bench soak`.
+///
+/// Starts the hub (`--listen 127.0.0.1:0 --allow-anonymous --api-key KEY
+/// --history-size N --history-ttl D`, then any --hub-arg), ramps up --clients
+/// clients at --ramp-rate, then for --duration: churn, alarm and metric
+/// publishers, a slow client and an attacker. Then checks every client's
+/// offsets against the final top offsets and the hub's RSS, prints a table
+/// and, with --write, writes it as a markdown "## Soak" section.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SoakArgs {
+    /// The telltale-hub binary.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "target/release/telltale-hub"
+    )]
+    pub hub: PathBuf,
+
+    /// Extra argument passed to the hub (repeatable), after the soak's own.
+    #[arg(long = "hub-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub hub_args: Vec<String>,
+
+    /// Length of the soak phase (after the ramp-up).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+
+    /// Clients connected at the start, each subscribed to `alarms`.
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    pub clients: u64,
+
+    /// Clients opened per second during the ramp-up.
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub ramp_rate: u64,
+
+    /// Percent of the clients that drop their connection each second.
+    #[arg(long, value_name = "PERCENT", default_value_t = 2.0)]
+    pub churn_percent: f64,
+
+    /// Percent of churn events where the client leaves for good (a new one
+    /// joins in its place).
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    pub leave_percent: f64,
+
+    /// A churned client reconnects after 50 ms up to this.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub max_reconnect_delay: Duration,
+
+    /// Alarms published per second through the HTTP API.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub alarm_rate: u32,
+
+    /// Metric sources, each publishing one sample a second on
+    /// metrics:soak-src-NN.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub metric_sources: u64,
+
+    /// Percent of the clients that also subscribe to one to three metric
+    /// channels.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25.0)]
+    pub metrics_percent: f64,
+
+    /// Samples per second on the busy channel (metrics:soak-busy), which the
+    /// slow client and 20 ordinary clients subscribe to.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub busy_rate: u32,
+
+    /// Approximate size of a busy-channel sample in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(64..=60_000))]
+    pub busy_bytes: u64,
+
+    /// Hub --history-size: publications kept per channel for recovery.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub history_size: u64,
+
+    /// Hub --history-ttl.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub history_ttl: Duration,
+
+    /// Hub --api-key, used by the publishers.
+    #[arg(long, value_name = "KEY", default_value = "soak-key")]
+    pub api_key: String,
+
+    // Why 20 % + 8 MiB: after warm-up the hub holds a fixed population
+    // (2,000 connections, full histories, a bounded alarm set and catalog),
+    // so its RSS should only wander: glibc malloc keeps freed chunks in
+    // per-thread arenas, and 40 churned connections a second free and
+    // allocate WebSocket buffers in different arenas, which moved the mean
+    // by 5–10 % (3–5 MiB) in our runs. 20 % absorbs that on a large heap,
+    // 8 MiB on a small one (a debug hub at ~50 MiB). A leak is still caught:
+    // between the middles of the second and the last quarter of a 5-minute
+    // run lie 150 s, 6,000 churned connections; the allowance on a ~58 MiB
+    // hub is ~20 MiB, so anything above ~3.5 KiB kept per churned connection
+    // (or ~140 KiB/s of any other growth) fails. The 30 s run only catches
+    // gross leaks (its quarters are 15 s apart).
+    /// RSS may grow this many percent from the second quarter to the last.
+    #[arg(long, value_name = "PERCENT", default_value_t = 20.0)]
+    pub rss_growth_percent: f64,
+
+    /// ... plus this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 8.0)]
+    pub rss_growth_mib: f64,
+
+    /// Run without the slow client.
+    #[arg(long)]
+    pub no_slow_client: bool,
+
+    /// Run without the attacker.
+    #[arg(long)]
+    pub no_attacker: bool,
+
+    /// Time between two attack rounds.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub attack_interval: Duration,
+
+    /// Longest time for a client to open a connection and get its subscribe
+    /// replies.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// After the publishers stop, longest wait for every client to reach the
+    /// final top offsets.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub drain: Duration,
+
+    /// Seed of the random choices (default: from the clock; printed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// RLIMIT_NOFILE for the bench and the hub.
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub nofile: u64,
+
+    /// Pin the hub to this CPU (`taskset`); unpinned by default.
+    #[arg(long, value_name = "CPU")]
+    pub server_cpu: Option<usize>,
+
+    /// Pin the bench to this CPU; unpinned by default.
+    #[arg(long, value_name = "CPU")]
+    pub bench_cpu: Option<usize>,
+
+    /// Also write the results as a markdown "## Soak" section (date,
+    /// machine, command, figures) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+impl SoakArgs {
+    /// Refuses values clap cannot check on its own.
+    pub fn validate(&self) -> Result<(), String> {
+        let percent = |name: &str, v: f64| {
+            if (0.0..=100.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("--{name} must be between 0 and 100, not {v}"))
+            }
+        };
+        percent("churn-percent", self.churn_percent)?;
+        percent("leave-percent", self.leave_percent)?;
+        percent("metrics-percent", self.metrics_percent)?;
+        if !(self.rss_growth_percent >= 0.0 && self.rss_growth_mib >= 0.0) {
+            return Err("--rss-growth-percent and --rss-growth-mib must not be negative".into());
+        }
+        if self.duration < Duration::from_secs(8) {
+            return Err(format!(
+                "--duration {} is too short: the RSS judgment needs at least 2 s per quarter",
+                humantime::format_duration(self.duration)
+            ));
+        }
+        if self.attack_interval.is_zero() {
+            return Err("--attack-interval must not be 0".into());
+        }
+        if self.max_reconnect_delay < Duration::from_millis(50) {
+            return Err("--max-reconnect-delay must be at least 50ms".into());
+        }
+        Ok(())
+    }
+}
+
 /// A server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
@@ -197,5 +395,40 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(args.hub_args, ["--ping-interval", "5s"]);
+    }
+
+    #[test]
+    fn soak_is_a_subcommand_with_its_own_defaults() {
+        let args = Args::try_parse_from(["telltale-bench"]).unwrap();
+        assert!(args.command.is_none());
+        let args = Args::try_parse_from([
+            "telltale-bench",
+            "soak",
+            "--duration",
+            "30s",
+            "--hub",
+            "target/debug/telltale-hub",
+        ])
+        .unwrap();
+        let Some(Command::Soak(soak)) = args.command else {
+            panic!("not soak");
+        };
+        assert_eq!(soak.duration, Duration::from_secs(30));
+        assert_eq!(soak.clients, 2000);
+        assert_eq!(soak.hub, PathBuf::from("target/debug/telltale-hub"));
+        soak.validate().unwrap();
+        let defaults = Args::try_parse_from(["telltale-bench", "soak"]).unwrap();
+        let Some(Command::Soak(defaults)) = defaults.command else {
+            panic!("not soak");
+        };
+        assert_eq!(defaults.duration, Duration::from_secs(300));
+        // The fan-out flags do not mix with the subcommand.
+        assert!(Args::try_parse_from(["telltale-bench", "--subscribers", "5", "soak"]).is_err());
+        let bad =
+            Args::try_parse_from(["telltale-bench", "soak", "--churn-percent", "150"]).unwrap();
+        let Some(Command::Soak(bad)) = bad.command else {
+            panic!("not soak");
+        };
+        assert!(bad.validate().unwrap_err().contains("--churn-percent"));
     }
 }

@@ -1,6 +1,7 @@
 //! `telltale-bench`: fan-out throughput, publish→receive latency and idle
 //! memory per connection of telltale-hub, side by side with a Node `ws`
-//! broadcast server, in the same run. See `telltale-bench --help`.
+//! broadcast server, in the same run; and `telltale-bench soak`, a soak test
+//! of the hub. See `telltale-bench --help`.
 
 mod cli;
 mod fanout;
@@ -8,6 +9,7 @@ mod idle;
 mod report;
 mod server;
 mod setup;
+mod soak;
 mod sys;
 mod ws;
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::cli::{Args, Scenario, Target};
+use crate::cli::{Args, Command, Scenario, Target};
 use crate::report::{Report, TargetResults};
 use crate::server::{Launch, Server};
 
@@ -28,6 +30,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Soak(soak)) = args.command {
+        return soak::main(soak);
+    }
     let nofile = match sys::raise_nofile(args.nofile) {
         Ok(n) => n,
         Err(e) => {

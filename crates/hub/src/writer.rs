@@ -124,6 +124,21 @@ pub async fn write_loop<S>(
         }
     }
     if let Some(reason) = queue.reason().filter(|r| *r != Disconnect::WRITE_ERROR) {
+        // What was queued before the close goes out first (the 111 errors
+        // that explain a 3013, a reply sent just before a shutdown), except
+        // to a client closed for not reading it. The queue's bound bounds it.
+        if reason != Disconnect::SLOW {
+            if let Ok(first) = rx.try_recv() {
+                let (frames, _, _) = coalesce(first, &mut rx);
+                let flush = async {
+                    for frame in frames {
+                        sink.feed(frame).await?;
+                    }
+                    sink.flush().await
+                };
+                let _ = tokio::time::timeout(write_timeout, flush).await;
+            }
+        }
         let close = Message::Close(Some(CloseFrame {
             code: CloseCode::from(reason.code),
             reason: Utf8Bytes::from_static(reason.reason),

@@ -100,3 +100,52 @@ fn seeds_reach_the_hub() {
     assert!(drivers::session_deadline(left).is_some());
     assert!(drivers::session_deadline(std::time::Duration::MAX).is_none());
 }
+
+/// What `/api/<method>` answers `body`: the status and the body as text.
+fn api(method: &str, body: &str) -> (u16, String) {
+    drivers::block_on(async {
+        let response =
+            telltale_hub::api::dispatch(drivers::shared_node(), method, body.as_bytes()).await;
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("an in-memory body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    })
+}
+
+/// Open finding of `api_body` (input kept in
+/// `fuzz/regressions/api_body/info-json-array-answered-400`: method `info`,
+/// body `[1]`). A body that is valid JSON but holds an array with more
+/// elements than the struct it decodes into (a struct may be given as an
+/// array in serde) is answered 400 "request body is not valid JSON (trailing
+/// characters ...)" instead of 200 with error 107: serde_json classes that
+/// error `Category::Syntax`, and `api::decode` maps every non-`Data` error
+/// to "not JSON". The `api_body` driver tolerates exactly this ("trailing
+/// characters" in a 400) so that fuzzing goes on; once api.rs is fixed,
+/// remove the `#[ignore]` here and that tolerance in fuzz/src/lib.rs.
+#[test]
+#[ignore = "open finding: api.rs answers some valid JSON bodies 400 \"not valid JSON\""]
+fn open_valid_json_bodies_are_not_answered_as_not_json() {
+    let cases = [
+        ("info", "[1]"),
+        ("channels", r#"["metrics:*", 2]"#),
+        ("history", r#"{"channel":"news","since":[1,"e","extra"]}"#),
+        ("disconnect", r#"["ann",null,null,"extra"]"#),
+    ];
+    let mut wrong = Vec::new();
+    for (method, body) in cases {
+        let (status, answer) = api(method, body);
+        let error_107 = serde_json::from_str::<serde_json::Value>(&answer)
+            .is_ok_and(|v| v["error"]["code"] == 107);
+        if status != 200 || !error_107 {
+            wrong.push(format!("/api/{method} {body} -> {status} {answer}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "valid JSON answered as not JSON:\n{}",
+        wrong.join("\n")
+    );
+}

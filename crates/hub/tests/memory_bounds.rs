@@ -121,6 +121,11 @@ async fn keyless_bodies_cannot_exhaust_memory() {
     let during = hub.rss();
     drop(held);
     let grew = during.saturating_sub(before);
+    eprintln!(
+        "keyless uploads: RSS {} KiB before, {} KiB with 1,000 stalled",
+        before / 1024,
+        during / 1024
+    );
     assert!(
         grew < 48 * MIB,
         "1,000 stalled keyless uploads grew the hub by {} MiB",
@@ -180,7 +185,13 @@ async fn reads_and_subscribes_on_100k_names_hold_nothing() {
             }
         }
     }
-    let grew = hub.rss().saturating_sub(before);
+    let after = hub.rss();
+    let grew = after.saturating_sub(before);
+    eprintln!(
+        "100,000 names: RSS {} KiB before, {} KiB after",
+        before / 1024,
+        after / 1024
+    );
     assert_eq!(hub.metric("telltale_hub_streams").await, 0.0);
     assert!(
         grew < 24 * MIB,
@@ -220,6 +231,10 @@ async fn published_channels_are_given_back_and_memory_stays_flat() {
     // The allocator may keep what it was given once, but later rounds must
     // not add to it.
     let (first, last) = (after_round[0], after_round[2]);
+    eprintln!(
+        "3 rounds of 20,000 channels: RSS after each round {:?} KiB",
+        after_round.iter().map(|r| r / 1024).collect::<Vec<_>>()
+    );
     assert!(
         last < first + first / 5 + 4 * MIB,
         "RSS after each round (MiB): {:?}",
