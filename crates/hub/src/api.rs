@@ -160,13 +160,22 @@ enum Decode {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Decode> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            Decode::Invalid(ReplyError::with_message(ErrorCode::BadRequest, format!("bad request: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        // serde_json reports some shape errors (an array longer than the
+        // struct) as syntax errors: valid JSON of the wrong shape is a bad
+        // request (107), not "not JSON" (400).
+        let shape = e.classify() == serde_json::error::Category::Data
+            || serde_json::from_slice::<serde_json::Value>(body).is_ok();
+        if shape {
+            Decode::Invalid(ReplyError::with_message(
+                ErrorCode::BadRequest,
+                format!("bad request: {e}"),
+            ))
+        } else {
+            Decode::NotJson(format!(
+                "request body is not valid JSON ({e}); send a JSON object such as {{\"channel\":\"news\",\"data\":{{}}}}"
+            ))
         }
-        _ => Decode::NotJson(format!(
-            "request body is not valid JSON ({e}); send a JSON object such as {{\"channel\":\"news\",\"data\":{{}}}}"
-        )),
     })
 }
 
