@@ -10,23 +10,21 @@
 //! a normal result.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use telltale_hub::auth::{AuthError, Authenticator, Credentials};
-use telltale_hub::hub::Connection;
 use telltale_hub::node::PublishOptions;
-use telltale_hub::writer::{ClientQueue, QueueReceiver};
 use telltale_hub::{Config, Node};
-use telltale_protocol::command::ConnectRequest;
-use telltale_protocol::reply::{
-    ClientInfo, ConnectResult, Empty, PresenceResult, RefreshResult, RpcResult,
-};
-use telltale_protocol::{Alarm, Command, Disconnect, ErrorCode, Method, Reply, ReplyError};
+use telltale_protocol::reply::ClientInfo;
+use telltale_protocol::{Alarm, Command, ReplyError};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 /// The HMAC secret of every fuzzed node and token.
 pub const SECRET: &str = "fuzz-secret";
@@ -128,278 +126,28 @@ fn assert_one_json_line(bytes: &[u8], what: &str) {
     }
 }
 
-fn drain(rx: &mut QueueReceiver) {
-    while let Ok(frame) = rx.try_recv() {
-        assert_one_json_line(&frame, "frame");
-    }
-}
-
 // ---------------------------------------------------------------------------
 // command_frame
 
-/// What the session does after a command: go on, or close the connection.
-type Outcome = Result<Option<Reply>, Disconnect>;
+/// Sent after the fuzzed frame: its answer (a reply, or the close a command
+/// before `connect` gets) says the session has handled everything before it.
+const SENTINEL: &str = r#"{"id":4294967295,"presence_stats":{"channel":"fuzz"}}"#;
 
-/// Most channels one connection may subscribe to (session.rs).
-const MAX_CHANNELS: usize = 512;
-
-/// One connection, doing what `session::Session::on_frame` and the methods
-/// it calls do, through the same public node API.
-struct Session {
-    node: Node,
-    queue: Arc<ClientQueue>,
-    rx: QueueReceiver,
-    connection: Option<Arc<Connection>>,
-    channels: HashSet<String>,
-}
-
-impl Session {
-    fn new(node: Node) -> Self {
-        let (queue, rx) = ClientQueue::new(node.config().client_queue_bytes);
-        Self {
-            node,
-            queue,
-            rx,
-            connection: None,
-            channels: HashSet::new(),
-        }
-    }
-
-    /// `Session::on_frame`: split into lines, decode each as a `Command`,
-    /// run it; a line that is not a command closes the connection (3501).
-    async fn on_frame(&mut self, frame: &str) -> Result<(), Disconnect> {
-        let mut lines = telltale_protocol::frame::lines(frame).peekable();
-        if lines.peek().is_none() {
-            return Err(Disconnect::BAD_REQUEST);
-        }
-        for line in lines {
-            assert!(
-                !line.contains('\n'),
-                "frame::lines left a newline in {line:?}"
+/// The expiry the session computes for `credentials`, at three "now"s; must
+/// not panic for any claim (`telltale_hub::session::expiry`).
+fn use_expiry(credentials: &Credentials) {
+    for now in [0, now_secs(), u64::MAX] {
+        let (_, expires, ttl) = telltale_hub::session::expiry(credentials, now);
+        assert_eq!(expires, credentials.expires_at.is_some());
+        if let Some(at) = credentials.expires_at {
+            let left = at.saturating_sub(now);
+            assert_eq!(
+                u64::from(ttl),
+                left.min(u64::from(u32::MAX)),
+                "ttl exact or saturated"
             );
-            let command: Command =
-                serde_json::from_str(line).map_err(|_| Disconnect::BAD_REQUEST)?;
-            reserialize(&command);
-            let id = command.id;
-            let method = command.into_method();
-            let reply = match self.connection.clone() {
-                None => self.before_connect(id, method).await?,
-                Some(connection) => self.after_connect(connection, id, method).await?,
-            };
-            if let Some(reply) = reply {
-                self.send_reply(&reply);
-            }
-            drain(&mut self.rx);
-        }
-        Ok(())
-    }
-
-    /// `Session::send`: the hub `expect`s every reply to serialize.
-    fn send(&self, reply: &Reply) {
-        let bytes = serde_json::to_vec(reply).expect("replies serialize");
-        assert_one_json_line(&bytes, "reply");
-        self.queue.push(bytes.into());
-    }
-
-    /// `Session::send_reply`: a reply larger than the reply budget is
-    /// replaced by error 106. Returns whether it went out as it was.
-    fn send_reply(&self, reply: &Reply) -> bool {
-        let bytes = serde_json::to_vec(reply).expect("replies serialize");
-        if bytes.len() <= self.node.config().reply_budget() {
-            assert_one_json_line(&bytes, "reply");
-            self.queue.push(bytes.into());
-            return true;
-        }
-        self.send(&Reply::error(reply.id, ErrorCode::LimitExceeded.into()));
-        false
-    }
-
-    async fn before_connect(&mut self, id: u32, method: Method) -> Outcome {
-        match method {
-            Method::Connect(request) => self.connect(id, request).await,
-            Method::Pong => Ok(None),
-            _ => Err(Disconnect::BAD_REQUEST),
         }
     }
-
-    async fn connect(&mut self, id: u32, request: ConnectRequest) -> Outcome {
-        let credentials = match self.node.auth().verify(&request.token) {
-            Ok(credentials) => credentials,
-            Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
-        };
-        let connection = Arc::new(Connection {
-            id: self.node.next_connection_id(),
-            client: format!("fuzz-{id}"),
-            user: credentials.user.clone(),
-            queue: self.queue.clone(),
-        });
-        self.node.local().hub.register(connection.clone());
-        self.connection = Some(connection.clone());
-        let (expires, ttl) = expiry(&credentials);
-        let mut subs = std::collections::HashMap::new();
-        let mut activations = Vec::new();
-        for channel in &credentials.channels {
-            let mut sub = request.subs.get(channel).cloned().unwrap_or_default();
-            sub.channel = channel.clone();
-            if let Ok((result, covered)) = self.node.subscribe(&connection, &sub).await {
-                subs.insert(channel.clone(), result);
-                activations.push((channel.clone(), covered));
-            }
-        }
-        self.send_reply(&Reply {
-            id,
-            connect: Some(ConnectResult {
-                client: connection.client.clone(),
-                version: "fuzz".into(),
-                expires,
-                ttl,
-                subs,
-                ping: self.node.config().ping_interval.as_secs() as u32,
-                pong: true,
-            }),
-            ..Reply::default()
-        });
-        for (channel, covered) in activations {
-            self.node.activate(&channel, &connection, covered);
-            self.channels.insert(channel);
-        }
-        Ok(None)
-    }
-
-    async fn after_connect(
-        &mut self,
-        connection: Arc<Connection>,
-        id: u32,
-        method: Method,
-    ) -> Outcome {
-        let node = self.node.clone();
-        let mut reply = Reply {
-            id,
-            ..Reply::default()
-        };
-        let outcome: Result<(), ReplyError> = match method {
-            Method::Connect(_) => return Err(Disconnect::BAD_REQUEST),
-            Method::Pong | Method::Send(_) => return Ok(None),
-            Method::Subscribe(request) => {
-                if self.channels.contains(&request.channel) {
-                    return Ok(Some(Reply::error(id, ErrorCode::AlreadySubscribed.into())));
-                }
-                if self.channels.len() >= MAX_CHANNELS {
-                    return Ok(Some(Reply::error(id, ErrorCode::LimitExceeded.into())));
-                }
-                return Ok(match node.subscribe(&connection, &request).await {
-                    Ok((result, covered)) => {
-                        let sent = self.send_reply(&Reply {
-                            id,
-                            subscribe: Some(result),
-                            ..Reply::default()
-                        });
-                        if sent {
-                            node.activate(&request.channel, &connection, covered);
-                            self.channels.insert(request.channel);
-                        } else {
-                            node.unsubscribe(&request.channel, &connection);
-                        }
-                        None
-                    }
-                    Err(error) => Some(Reply::error(id, error)),
-                });
-            }
-            Method::Unsubscribe(request) => {
-                if self.channels.remove(&request.channel) {
-                    node.unsubscribe(&request.channel, &connection);
-                }
-                reply.unsubscribe = Some(Empty {});
-                Ok(())
-            }
-            Method::Publish(request) => {
-                let options = PublishOptions {
-                    info: Some(connection.info()),
-                    ..PublishOptions::default()
-                };
-                node.publish(&request.channel, request.data, options)
-                    .await
-                    .map(|_| reply.publish = Some(Empty {}))
-            }
-            Method::History(request) => node
-                .history(
-                    &request.channel,
-                    request.limit,
-                    request.since,
-                    request.reverse,
-                )
-                .await
-                .map(|history| reply.history = Some(history)),
-            Method::Rpc(request) => telltale_hub::rpc::call(
-                &node,
-                &connection.info(),
-                &request.method,
-                request.data.as_deref(),
-            )
-            .await
-            .map(|data| reply.rpc = Some(RpcResult { data: Some(data) })),
-            Method::Presence(request) => {
-                let presence = node.local().hub.presence(&request.channel);
-                reply.presence = Some(PresenceResult { presence });
-                Ok(())
-            }
-            Method::PresenceStats(request) => {
-                reply.presence_stats = Some(node.local().hub.presence_stats(&request.channel));
-                Ok(())
-            }
-            Method::Refresh(request) => {
-                let credentials = match node.auth().verify(&request.token) {
-                    Ok(c) if c.user == connection.user => c,
-                    Ok(_) => return Err(Disconnect::INVALID_TOKEN),
-                    Err(e) => return e.outcome().map(|error| Some(Reply::error(id, error))),
-                };
-                let (expires, ttl) = expiry(&credentials);
-                reply.refresh = Some(RefreshResult {
-                    client: connection.client.clone(),
-                    version: "fuzz".into(),
-                    expires,
-                    ttl,
-                });
-                Ok(())
-            }
-            Method::Unknown => Err(ErrorCode::MethodNotFound.into()),
-        };
-        Ok(Some(match outcome {
-            Ok(()) => reply,
-            Err(error) => Reply::error(id, error),
-        }))
-    }
-
-    /// `Session::finish`: forget the connection and its subscriptions.
-    fn finish(&mut self) {
-        drain(&mut self.rx);
-        if let Some(connection) = self.connection.take() {
-            self.node
-                .local()
-                .hub
-                .unregister(&connection, self.channels.drain());
-        }
-    }
-}
-
-/// The reply's `(expires, ttl)` and the session's expiry deadline for
-/// `credentials`, computed without overflow (see [`session_deadline`]).
-fn expiry(credentials: &Credentials) -> (bool, u32) {
-    let Some(left) = credentials.time_left(now_secs()) else {
-        return (false, 0);
-    };
-    session_deadline(left);
-    (true, u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
-}
-
-/// Grace after a token's expiry before the session closes (session.rs).
-const EXPIRED_CLOSE_DELAY: Duration = Duration::from_secs(25);
-
-/// The instant at which the session closes a connection whose token has
-/// `left` to live, computed as `Session::set_expiry` does; `None` (no timer)
-/// when that is beyond what `Instant` can hold. Must not panic for any `left`.
-pub fn session_deadline(left: Duration) -> Option<tokio::time::Instant> {
-    tokio::time::Instant::now().checked_add(left.saturating_add(EXPIRED_CLOSE_DELAY))
 }
 
 /// A decoded command serializes, and what it serializes to decodes to the
@@ -419,19 +167,70 @@ fn reserialize(command: &Command) {
     }
 }
 
-/// `command_frame`: one WebSocket text frame from one new connection.
+/// `command_frame`: one WebSocket text frame from one new connection,
+/// through the hub's real session (`telltale_hub::session::serve`) over an
+/// in-memory socket. Every frame the session sends back must be lines of
+/// JSON objects, and the session must end cleanly when the client goes.
 pub fn command_frame(data: &[u8]) {
     // tungstenite refuses a text frame that is not UTF-8 (close 1007) before
     // the session sees it.
     let Ok(frame) = std::str::from_utf8(data) else {
         return;
     };
-    let node = Node::new(config());
-    let mut session = Session::new(node);
-    block_on(async {
-        let _ = session.on_frame(frame).await;
+    for line in telltale_protocol::frame::lines(frame) {
+        assert!(
+            !line.contains('\n'),
+            "frame::lines left a newline in {line:?}"
+        );
+        if let Ok(command) = serde_json::from_str::<Command>(line) {
+            reserialize(&command);
+        }
+    }
+    let node = shared_node().clone();
+    block_on(async move {
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        let server = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+        let session = tokio::spawn(telltale_hub::session::serve(node, server));
+        let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        let sent = async {
+            client.send(Message::text(frame)).await?;
+            client.send(Message::text(SENTINEL)).await
+        };
+        if sent.await.is_ok() {
+            read_until_sentinel(&mut client).await;
+        }
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(5), session)
+            .await
+            .expect("the session ends once its client has gone")
+            .expect("the session does not panic");
     });
-    session.finish();
+}
+
+/// Reads the session's answers until the sentinel's reply or a close.
+async fn read_until_sentinel<S>(client: &mut WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let wait = Duration::from_secs(5);
+    loop {
+        let message = match tokio::time::timeout(wait, client.next()).await {
+            Ok(Some(Ok(message))) => message,
+            Ok(_) => return,
+            Err(_) => panic!("the session neither answered nor closed within {wait:?}"),
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(_) => return,
+            _ => continue,
+        };
+        for line in text.as_str().split('\n') {
+            assert_one_json_line(line.as_bytes(), "frame line");
+            if line.contains("\"id\":4294967295") {
+                return;
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -570,12 +369,7 @@ fn claims_from_bytes(data: &[u8], now: u64) -> Value {
 /// What the hub does with the credentials of an accepted token: the reply's
 /// `ttl`, the expiry deadline, at three "now"s.
 fn use_credentials(credentials: &Credentials) {
-    for now in [0, now_secs(), u64::MAX] {
-        if let Some(left) = credentials.time_left(now) {
-            session_deadline(left);
-        }
-    }
-    expiry(credentials);
+    use_expiry(credentials);
     let never = credentials.expires_at.is_none();
     assert_eq!(credentials.time_left(u64::MAX).is_none(), never);
     if !never {

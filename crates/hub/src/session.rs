@@ -68,6 +68,24 @@ where
     }
 }
 
+/// When a session with `credentials` is closed for expiry (token expiry plus
+/// a grace period), and `(expires, ttl)` for its replies, at unix time `now`.
+///
+/// Any claim is safe: a deadline too far to represent means no timer, and
+/// the reported ttl saturates at `u32::MAX` seconds (136 years) instead of
+/// wrapping.
+pub fn expiry(credentials: &Credentials, now: u64) -> (Option<Instant>, bool, u32) {
+    let Some(left) = credentials.time_left(now) else {
+        return (None, false, 0);
+    };
+    let deadline = Instant::now().checked_add(left.saturating_add(EXPIRED_CLOSE_DELAY));
+    (
+        deadline,
+        true,
+        u32::try_from(left.as_secs()).unwrap_or(u32::MAX),
+    )
+}
+
 /// Reads and discards what the client still sends until it closes, for at
 /// most [`CLOSE_DRAIN`].
 async fn drain<S: AsyncRead + Unpin>(socket: &mut S) {
@@ -360,21 +378,14 @@ impl Session {
     }
 
     /// Arms the expiry timer; returns `(expires, ttl)` for the reply.
-    ///
-    /// Any claim is safe: a deadline too far to represent means no timer,
-    /// and the reported ttl saturates at `u32::MAX` seconds (136 years)
-    /// instead of wrapping.
     fn set_expiry(&mut self, credentials: &Credentials) -> (bool, u32) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let Some(left) = credentials.time_left(now) else {
-            self.expires_at = None;
-            return (false, 0);
-        };
-        self.expires_at = Instant::now().checked_add(left.saturating_add(EXPIRED_CLOSE_DELAY));
-        (true, u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
+        let (deadline, expires, ttl) = expiry(credentials, now);
+        self.expires_at = deadline;
+        (expires, ttl)
     }
 
     fn track(&mut self, channel: String) {

@@ -96,9 +96,14 @@ fn seeds_reach_the_hub() {
         .expect("the seed token verifies");
     assert_eq!(credentials.user, "bo");
     assert_eq!(credentials.channels, ["news"]);
-    let left = credentials.time_left(0).expect("the seed token expires");
-    assert!(drivers::session_deadline(left).is_some());
-    assert!(drivers::session_deadline(std::time::Duration::MAX).is_none());
+    let (deadline, expires, _) = telltale_hub::session::expiry(&credentials, 0);
+    assert!(expires && deadline.is_some(), "the seed token expires");
+    let forever = telltale_hub::auth::Credentials {
+        expires_at: Some(u64::MAX),
+        ..credentials
+    };
+    let (deadline, expires, ttl) = telltale_hub::session::expiry(&forever, 0);
+    assert_eq!((deadline, expires, ttl), (None, true, u32::MAX));
 }
 
 /// What `/api/<method>` answers `body`: the status and the body as text.
