@@ -36,8 +36,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/telltale-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "==> building the fuzz targets (fuzz/target)"
+started=$SECONDS
 timeout 3600 cargo fuzz build --sanitizer none 2>&1 | tail -n 3 ||
     { echo "fuzz: building the targets failed" >&2; exit 1; }
+echo "built in $((SECONDS - started))s"
 
 # The value of libFuzzer's `stat::NAME:` line (-print_final_stats=1).
 final_stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -n 1; }
@@ -70,7 +72,8 @@ for target in "${targets[@]}"; do
     if [[ $status -eq 124 || $status -eq 137 ]]; then
         why="did not finish within $((seconds + 120))s"
     elif [[ -n $input ]]; then
-        why="crashed on $input (reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $target $input)"
+        kind=${input##*/}
+        why="${kind%%-*} on $input (reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $target $input)"
     else
         why="failed with status $status (log above)"
     fi

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! A session ends on: a close frame or `disconnect` push (its code decides:
-//! PROTOCOL.md §7), a failed `connect` reply (§3), a transport error, the
+//! see `docs/protocol.md`), a failed `connect` reply, a transport error, the
 //! watchdog ([`code::NO_PING`]), a live offset gap
 //! ([`code::INSUFFICIENT_STATE`]), or a command (`close`, `reconnect`).
 //!
@@ -142,7 +142,7 @@ impl End {
         Self::new(code::TRANSPORT_CLOSED, reason, After::Reconnect)
     }
 
-    /// A server close code or `disconnect` push: PROTOCOL.md §7 decides.
+    /// A server close code or `disconnect` push: its code decides (docs/protocol.md).
     fn server(code: u32, reason: impl Into<String>) -> Self {
         let code = u16::try_from(code).unwrap_or(u16::MAX);
         let after = if Disconnect::reconnect(code) {

@@ -27,7 +27,7 @@ pub enum Error {
     /// may not have executed it.
     #[error("connection lost before the reply (code {code}: {reason})")]
     Disconnected {
-        /// Disconnect code (see [`crate::code`] and PROTOCOL.md §7).
+        /// Disconnect code (see [`crate::code`] and docs/protocol.md).
         code: u16,
         /// Why.
         reason: String,

@@ -1,6 +1,6 @@
 //! A resilient Rust client for the Telltale hub (no Tauri in it).
 //!
-//! It speaks the Centrifugo JSON protocol subset of `shared/PROTOCOL.md`
+//! It speaks the Centrifugo JSON protocol subset of `docs/protocol.md`
 //! over tokio-tungstenite and keeps one connection alive: reconnect with
 //! exponential backoff and full jitter (starting over only after a
 //! connection stayed up for [`Options::stable_after`], so a hub that accepts

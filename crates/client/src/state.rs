@@ -56,7 +56,7 @@ pub enum State {
     },
     /// The connection ended.
     Disconnected {
-        /// Why, as a code: see [`code`], PROTOCOL.md §3 and §7.
+        /// Why, as a code: see [`code`] and docs/protocol.md.
         code: u16,
         /// Why, in words.
         reason: String,

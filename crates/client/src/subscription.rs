@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::{Error, Event, Publication};
 
-/// Unsubscribe push codes at or above this mean "resubscribe" (PROTOCOL.md §4).
+/// Unsubscribe push codes at or above this mean "resubscribe" (as the Centrifugo SDKs do).
 const RESUBSCRIBE_FROM: u32 = 2500;
 
 #[derive(Debug)]

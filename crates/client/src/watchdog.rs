@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant, Sleep};
 
-/// Default time allowed on top of the server's ping interval (PROTOCOL.md
-/// §5: `maxServerPingDelay`, 10 s).
+/// Default time allowed on top of the server's ping interval (the
+/// Centrifugo SDKs' `maxServerPingDelay`, 10 s).
 pub const DEFAULT_ALLOWANCE: Duration = Duration::from_secs(10);
 
 /// A resettable deadline; disabled until armed with a ping interval.

@@ -2,8 +2,8 @@
 //!
 //! The hub speaks a subset of the Centrifugo client protocol v2 in its JSON
 //! form and of the Centrifugo server HTTP API, so the official Centrifugo SDKs
-//! work against it unmodified. See `shared/PROTOCOL.md` for the rules these
-//! types follow.
+//! work against it unmodified. `docs/protocol.md` lists the codes and limits
+//! the hub answers with.
 //!
 //! # Layout
 //!

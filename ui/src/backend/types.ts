@@ -1,5 +1,5 @@
 // The seam between the UI and whatever feeds it (the Tauri shell, or the mock).
-// Payload types mirror crates/protocol/src/payload.rs (DESIGN.md "Channels and payloads").
+// Payload types mirror crates/protocol/src/payload.rs (README "Channels, payloads, RPC").
 // The contract the Rust side implements is documented in ./README.md.
 
 /** How bad an alarm is. Order: critical > warning > info. */
