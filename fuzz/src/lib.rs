@@ -187,6 +187,10 @@ pub fn command_frame(data: &[u8]) {
         }
     }
     let node = shared_node().clone();
+    // The server's sweeper gives back what sessions made the node hold
+    // (streams of channels published on); without it every new channel
+    // name an input publishes on would stay for the whole run.
+    sweep_when_due(&node);
     block_on(async move {
         let (client_io, server_io) = tokio::io::duplex(1 << 20);
         let server = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
