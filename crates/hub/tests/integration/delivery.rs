@@ -126,12 +126,7 @@ async fn slow_client_is_cut_with_3008_while_fast_one_gets_everything() {
     slow.close().await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let metrics = reqwest::get(format!("http://{}/metrics", hub.addr))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = hub.metrics().await;
         if metrics.contains("telltale_hub_slow_disconnects_total 1") {
             break;
         }

@@ -82,6 +82,16 @@ impl Hub {
         response.json().await.unwrap()
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn publish(&self, channel: &str, data: Value) -> u64 {
         let reply = self
             .api("publish", json!({"channel": channel, "data": data}))

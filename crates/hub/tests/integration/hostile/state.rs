@@ -88,12 +88,7 @@ async fn expired_history_is_freed_and_idle_channels_forget_their_stream() {
         Value::from(epochs[0].clone()),
         "new epoch"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", hub.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hub.metrics().await;
     assert!(metrics.contains("telltale_hub_streams 0"), "{metrics}");
     still_served(&hub, &mut other).await;
     hub.stop().await;
@@ -112,12 +107,7 @@ async fn the_sweeper_runs_by_itself() {
     let mut forgotten = false;
     for _ in 0..30 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let metrics = reqwest::get(format!("http://{}/metrics", hub.addr))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = hub.metrics().await;
         if metrics.contains("telltale_hub_streams 0")
             && metrics.contains("telltale_hub_history_publications 0")
         {
