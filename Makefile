@@ -143,7 +143,7 @@ hub: deps
 	$(call step,cargo build -p telltale-hub -p telltale-client)
 	$(CARGO) build -p telltale-hub -p telltale-client
 	@echo
-	@echo 'telltale-hub on http://$(RUN_LISTEN): host collector on, anonymous clients allowed, API key $(RUN_API_KEY).'
+	@echo 'telltale-hub on http://$(RUN_LISTEN): host collector on, anonymous clients allowed (and may ack), API key $(RUN_API_KEY).'
 	@echo 'Watch it from another terminal:'
 	@echo
 	@echo '  # the desktop app'
@@ -164,7 +164,7 @@ hub: deps
 	@echo
 	@echo 'Stop with Ctrl-C.'
 	@echo
-	exec $(HUB_BIN) --listen $(RUN_LISTEN) --collector --allow-anonymous --api-key $(RUN_API_KEY)
+	exec $(HUB_BIN) --listen $(RUN_LISTEN) --collector --allow-anonymous --anonymous-ack --api-key $(RUN_API_KEY)
 
 bench: deps
 	$(call step,cargo build --release -p telltale-hub)

@@ -17,6 +17,7 @@ fn start_hub() -> (SocketAddr, Node) {
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             allow_anonymous: true,
+            anonymous_ack: true,
             ..Config::default()
         };
         let server = Server::bind(config).await.unwrap();

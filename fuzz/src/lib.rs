@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use telltale_hub::auth::{AuthError, Authenticator, Credentials};
 use telltale_hub::node::PublishOptions;
+use telltale_hub::permissions::{Access, Caller, Namespace};
 use telltale_hub::{Config, Node};
-use telltale_protocol::reply::ClientInfo;
 use telltale_protocol::{Alarm, Command, ReplyError};
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,16 +46,18 @@ pub const API_METHODS: [&str; 10] = [
 
 /// Settings of every fuzzed node: small, short history, and channels and
 /// sources forgotten after 2 s idle, so that a sweep (as the server runs
-/// one) frees within seconds what the inputs made the node hold; client
-/// publications allowed so that the `publish` command reaches the broker;
-/// anonymous connections allowed so that `{"connect":{}}` connects.
+/// one) frees within seconds what the inputs made the node hold; every
+/// namespace open (subscribe, history, presence, publish) so that the
+/// commands reach the broker; anonymous connections allowed so that
+/// `{"connect":{}}` connects, and allowed to ack so the alarm RPCs run.
 pub fn config() -> Config {
     static CONFIG: OnceLock<Config> = OnceLock::new();
     CONFIG
         .get_or_init(|| Config {
             token_secret: Some(SECRET.into()),
             allow_anonymous: true,
-            allow_client_publish: true,
+            namespaces: [("*".to_owned(), Namespace::open())].into(),
+            anonymous_ack: true,
             history_size: 16,
             history_ttl: Duration::from_secs(1),
             history_meta_ttl: Duration::from_secs(2),
@@ -441,6 +443,22 @@ fn check_verdict(claims: &Value, verdict: &Result<Credentials, AuthError>, befor
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     assert_eq!(credentials.channels, channels);
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut caps = strings(claim("telltale").and_then(|t| t.get("caps")));
+    caps.extend(strings(claim("telltale.caps")));
+    caps.sort();
+    caps.dedup();
+    assert_eq!(credentials.caps, caps, "caps are the union of both claims");
+    assert!(credentials.token, "a verified token is not anonymous");
     if let Some(at) = credentials.expires_at {
         assert!(
             at >= before,
@@ -486,11 +504,28 @@ pub fn alarm_payload(data: &[u8]) {
         .map_while(Result::ok)
         .collect();
     let node = Node::new(config());
+    let anonymous = Access::default();
+    let capable = Access {
+        token: true,
+        caps: vec!["ack".into(), "silence".into()],
+        ..Access::default()
+    };
+    let incapable = Access {
+        token: true,
+        ..Access::default()
+    };
     let users = [
-        ClientInfo::default(),
-        ClientInfo {
-            user: "ann".into(),
-            client: "c1".into(),
+        Caller {
+            user: "",
+            access: &anonymous,
+        },
+        Caller {
+            user: "ann",
+            access: &capable,
+        },
+        Caller {
+            user: "bo",
+            access: &incapable,
         },
     ];
     block_on(async {
@@ -521,22 +556,22 @@ pub fn alarm_payload(data: &[u8]) {
                 let silence = json!({"id": alarm.id, "until": alarm.ts});
                 for (method, data) in [("alarms.ack", id), ("alarms.silence", silence)] {
                     let data = serde_json::value::to_raw_value(&data).expect("JSON");
-                    for caller in &users {
+                    for caller in users {
                         rpc(&node, caller, method, Some(&data)).await;
                     }
                 }
             }
             for method in ["alarms.ack", "alarms.silence", "catalog", "alarms.active"] {
-                rpc(&node, &users[0], method, Some(raw)).await;
+                rpc(&node, users[0], method, Some(raw)).await;
             }
         }
-        rpc(&node, &users[1], "alarms.ack", None).await;
-        rpc(&node, &users[0], "catalog", None).await;
-        rpc(&node, &users[0], "alarms.active", None).await;
+        rpc(&node, users[1], "alarms.ack", None).await;
+        rpc(&node, users[0], "catalog", None).await;
+        rpc(&node, users[0], "alarms.active", None).await;
     });
 }
 
-async fn rpc(node: &Node, caller: &ClientInfo, method: &str, data: Option<&RawValue>) {
+async fn rpc(node: &Node, caller: Caller<'_>, method: &str, data: Option<&RawValue>) {
     match telltale_hub::rpc::call(node, caller, method, data).await {
         Ok(result) => assert_one_json_line(result.get().as_bytes(), method),
         Err(error) => assert!((100..=112).contains(&error.code), "{method}: {error}"),

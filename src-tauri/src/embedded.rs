@@ -24,6 +24,7 @@ pub async fn start() -> anyhow::Result<EmbeddedHub> {
     let config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         allow_anonymous: true,
+        anonymous_ack: true,
         collector: true,
         ..Config::default()
     };

@@ -66,8 +66,12 @@ export async function until(what, check, ms = WAIT_MS) {
   throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
-/** Starts telltale-hub on a free port with `args`; returns its URLs and an API caller. */
-export async function startHub(args = ['--allow-anonymous', '--collector']) {
+/**
+ * Starts telltale-hub on a free port with `args`; returns its URLs and an API caller.
+ * By default as the desktop's own hub is: anonymous, and anonymous acks allowed
+ * (the app connects without a token and acknowledges alarms).
+ */
+export async function startHub(args = ['--allow-anonymous', '--anonymous-ack', '--collector']) {
   const child = start(HUB, ['--listen', '127.0.0.1:0', '--api-key', API_KEY, ...args]);
   const line = await new Promise((ok, fail) => {
     const lines = createInterface({ input: child.stdout });

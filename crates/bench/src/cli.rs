@@ -35,8 +35,10 @@ pub struct Args {
     pub hub: PathBuf,
 
     /// Extra argument passed to the hub (repeatable), after the bench's own
-    /// `--listen 127.0.0.1:0 --allow-anonymous --allow-client-publish
-    /// --client-queue-bytes N`.
+    /// `--listen 127.0.0.1:0 --allow-anonymous --config FILE
+    /// --client-queue-bytes N` (the file opens the `bench` namespace to
+    /// anonymous subscribers and publishers and lifts the per-connection
+    /// command rate; give other settings as flags).
     #[arg(long = "hub-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub hub_args: Vec<String>,
 

@@ -14,6 +14,7 @@ mod sys;
 mod ws;
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,6 +28,16 @@ use crate::server::{Launch, Server};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a server gets to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// The hub's `--config`: a namespace is closed to clients unless configured,
+/// so the bench channel is opened to anonymous subscribers and publishers;
+/// and the one publisher may send as fast as the hub drains (the default
+/// per-connection rate would answer most of its publishes with 111).
+const HUB_CONFIG: &str = "client_command_rate = 1000000\n\
+client_command_burst = 1000000\n\
+[namespaces.bench]\n\
+anonymous_subscribe = true\n\
+subscribe = \"any\"\n\
+publish = true\n";
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -100,11 +111,18 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
     let machine = sys::Machine::describe(&args.node);
     let server_cpu = pinned.map(|(server, _)| server);
 
+    let hub_config = match write_hub_config() {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("error: cannot write the hub's --config file: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut targets: Vec<TargetResults> = Vec::new();
     let mut notes = Vec::new();
     let mut launches = Vec::new();
     for &target in dedup(&args.targets).iter() {
-        let launch = launch_for(target, &args, server_cpu);
+        let launch = launch_for(target, &args, server_cpu, &hub_config);
         targets.push(TargetResults {
             target,
             command: launch.display(),
@@ -292,7 +310,14 @@ fn preflight(target: Target, args: &Args) -> Result<(), String> {
     }
 }
 
-fn launch_for(target: Target, args: &Args, cpu: Option<usize>) -> Launch {
+/// Writes [`HUB_CONFIG`] to a file of this run in the temporary directory.
+fn write_hub_config() -> std::io::Result<PathBuf> {
+    let path = std::env::temp_dir().join(format!("telltale-bench-{}.toml", std::process::id()));
+    std::fs::write(&path, HUB_CONFIG)?;
+    Ok(path)
+}
+
+fn launch_for(target: Target, args: &Args, cpu: Option<usize>, hub_config: &Path) -> Launch {
     let argv: Vec<OsString> = match target {
         Target::Hub => {
             let mut argv: Vec<OsString> = vec![
@@ -300,7 +325,8 @@ fn launch_for(target: Target, args: &Args, cpu: Option<usize>) -> Launch {
                 "--listen".into(),
                 "127.0.0.1:0".into(),
                 "--allow-anonymous".into(),
-                "--allow-client-publish".into(),
+                "--config".into(),
+                hub_config.into(),
                 "--client-queue-bytes".into(),
                 args.client_queue_bytes.to_string().into(),
             ];

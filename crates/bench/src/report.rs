@@ -403,11 +403,12 @@ impl Report {
              one message in flight* is the fan-out time without queueing (its p99 is about the time the last of \
              the {subs} subscribers gets a message).\n\
              - telltale-hub: subscribers send `connect` + `subscribe` (Centrifugo JSON), the publisher uses the \
-             `publish` command (`--allow-client-publish`); the hub runs with `--client-queue-bytes {queue}` so bench \
-             subscribers are not cut as slow; a 3008 close is counted as a failure. Several publications may share \
-             one frame (newline separated), each is counted. The window matters for telltale-hub, which joins \
-             everything queued for a client into one write: a larger window means larger writes and more msg/s \
-             (`--window` changes it); Node `ws` writes every message to every socket on its own.\n\
+             `publish` command (a `--config` file opens the `bench` namespace to anonymous subscribers and \
+             publishers); the hub runs with `--client-queue-bytes {queue}` so bench subscribers are not cut as \
+             slow; a 3008 close is counted as a failure. Several publications may share one frame (newline \
+             separated), each is counted. The window matters for telltale-hub, which joins everything queued \
+             for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
+             Node `ws` writes every message to every socket on its own.\n\
              - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
              message is sent to every connected client (the publisher too, which discards it).\n\
              - **Idle**: {idle} connections opened (hub: connected and subscribed; Node: connected) and left idle, \

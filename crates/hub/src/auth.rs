@@ -1,12 +1,15 @@
 //! Who may connect and who may use the HTTP API.
 //!
 //! Connections present a JWT signed with the hub's HMAC secret (Centrifugo's
-//! connection token: `sub`, `exp`, optional `channels`). The HTTP API takes a
-//! static key in `X-API-Key`, `Authorization: apikey KEY` or `?api_key=`.
+//! connection token: `sub`, `exp`, optional `channels`; Telltale reads
+//! `channels` as glob patterns of what the token may subscribe to, see
+//! [`crate::permissions`], and `telltale.caps` as its capabilities). The HTTP
+//! API takes a static key in `X-API-Key`, `Authorization: apikey KEY` or
+//! `?api_key=`.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use telltale_protocol::{Disconnect, ErrorCode, ReplyError};
 
@@ -17,8 +20,13 @@ pub struct Credentials {
     pub user: String,
     /// Unix seconds when the connection expires, if it does.
     pub expires_at: Option<u64>,
-    /// Channels to subscribe server-side.
+    /// The `channels` claim: glob patterns of the channels this token may
+    /// subscribe to (empty: no limit beyond the namespace rules).
     pub channels: Vec<String>,
+    /// Capabilities from the `telltale.caps` claim (e.g. `ack`, `silence`).
+    pub caps: Vec<String>,
+    /// Whether a token was presented (`false`: an anonymous connection).
+    pub token: bool,
 }
 
 impl Credentials {
@@ -66,6 +74,19 @@ struct Claims {
     /// Forbidden in connection tokens (it marks a subscription token).
     #[serde(default)]
     channel: Option<String>,
+    /// Telltale's own claims: `{"telltale": {"caps": [..]}}`.
+    #[serde(default)]
+    telltale: TelltaleClaims,
+    /// The same capabilities as a flat key, for token issuers that cannot
+    /// nest objects: `{"telltale.caps": [..]}`.
+    #[serde(default, rename = "telltale.caps")]
+    flat_caps: Vec<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct TelltaleClaims {
+    #[serde(default)]
+    caps: Vec<String>,
 }
 
 /// Verifies connection tokens.
@@ -117,6 +138,10 @@ impl Authenticator {
         {
             return Err(AuthError::Expired);
         }
+        let mut caps = claims.telltale.caps;
+        caps.extend(claims.flat_caps);
+        caps.sort();
+        caps.dedup();
         Ok(Credentials {
             user: claims.sub,
             expires_at: match claims.expire_at {
@@ -125,11 +150,54 @@ impl Authenticator {
                 None => claims.exp,
             },
             channels: claims.channels,
+            caps,
+            token: true,
         })
     }
 }
 
-fn now_secs() -> u64 {
+/// What a minted connection token says (see [`mint`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TokenClaims {
+    /// The user.
+    pub sub: String,
+    /// Unix seconds of expiry; `None`: the token never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    /// Glob patterns of the channels the token may subscribe to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+    /// Telltale's claims (capabilities).
+    #[serde(skip_serializing_if = "TokenCaps::is_empty")]
+    pub telltale: TokenCaps,
+}
+
+/// The `telltale` claim of a minted token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TokenCaps {
+    /// Capabilities, e.g. `ack`, `silence`.
+    pub caps: Vec<String>,
+}
+
+impl TokenCaps {
+    fn is_empty(&self) -> bool {
+        self.caps.is_empty()
+    }
+}
+
+/// Signs `claims` into an HS256 connection token with `secret`, as
+/// `telltale-hub token` does for operators and tests.
+pub fn mint(claims: &TokenClaims, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("claims of plain strings and numbers encode")
+}
+
+/// The current unix time in seconds.
+pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -210,6 +278,54 @@ mod tests {
                 .unwrap()
                 .expires_at,
             None
+        );
+    }
+
+    #[test]
+    fn caps_come_from_the_nested_or_the_flat_claim() {
+        let auth = Authenticator::new(Some("s"), true);
+        let nested = auth
+            .verify(&token(
+                json!({"sub": "a", "telltale": {"caps": ["silence", "ack"]}}),
+                "s",
+            ))
+            .unwrap();
+        assert_eq!(nested.caps, ["ack", "silence"]);
+        assert!(nested.token);
+        let flat = auth
+            .verify(&token(json!({"sub": "a", "telltale.caps": ["ack"]}), "s"))
+            .unwrap();
+        assert_eq!(flat.caps, ["ack"]);
+        let anonymous = auth.verify("").unwrap();
+        assert!(!anonymous.token && anonymous.caps.is_empty());
+    }
+
+    #[test]
+    fn minted_tokens_verify() {
+        let claims = TokenClaims {
+            sub: "alice".into(),
+            exp: Some(now() + 60),
+            channels: vec!["metrics:*".into()],
+            telltale: TokenCaps {
+                caps: vec!["ack".into()],
+            },
+        };
+        let creds = Authenticator::new(Some("s"), false)
+            .verify(&mint(&claims, "s"))
+            .unwrap();
+        assert_eq!(
+            (
+                creds.user.as_str(),
+                creds.expires_at,
+                &creds.channels[..],
+                &creds.caps[..]
+            ),
+            (
+                "alice",
+                claims.exp,
+                &["metrics:*".to_string()][..],
+                &["ack".to_string()][..]
+            )
         );
     }
 

@@ -96,14 +96,24 @@ impl SourceCatalog {
         self.sources.lock().is_empty()
     }
 
-    /// One page of sources in name order, at most `request.limit` of them and
-    /// at most about `budget` bytes of JSON (always at least one source).
-    pub fn catalog(&self, request: &CatalogRequest, budget: usize) -> Catalog {
+    /// One page of the sources `visible` lets through, in name order, at
+    /// most `request.limit` of them and at most about `budget` bytes of JSON
+    /// (always at least one source). Offsets count visible sources only, so
+    /// a caller pages through what it may see without learning the rest.
+    pub fn catalog(
+        &self,
+        request: &CatalogRequest,
+        budget: usize,
+        visible: impl Fn(&str) -> bool,
+    ) -> Catalog {
         let sources = self.sources.lock();
         let limit = request.limit.unwrap_or(usize::MAX);
         let mut page = Vec::new();
         let mut bytes = 0;
-        let mut rest = sources.iter().skip(request.offset);
+        let mut rest = sources
+            .iter()
+            .filter(|(source, _)| visible(source))
+            .skip(request.offset);
         for (source, seen) in rest.by_ref() {
             let size = SOURCE_OVERHEAD
                 + 2 * source.len()
@@ -140,6 +150,43 @@ mod tests {
         limit: None,
     };
 
+    fn all(_: &str) -> bool {
+        true
+    }
+
+    #[test]
+    fn hidden_sources_are_filtered_before_paging() {
+        let catalog = SourceCatalog::default();
+        for source in ["a1", "b1", "a2", "b2", "a3"] {
+            let channel = format!("metrics:{source}");
+            catalog
+                .record(&channel, r#"{"ts":1,"values":{"x":1}}"#, 10)
+                .unwrap();
+        }
+        let only_a = |source: &str| source.starts_with('a');
+        let names = |c: Catalog| c.sources.into_iter().map(|s| s.source).collect::<Vec<_>>();
+        let first = catalog.catalog(
+            &CatalogRequest {
+                offset: 0,
+                limit: Some(2),
+            },
+            usize::MAX,
+            only_a,
+        );
+        assert_eq!(first.next_offset, Some(2));
+        assert_eq!(names(first), ["a1", "a2"]);
+        let second = catalog.catalog(
+            &CatalogRequest {
+                offset: 2,
+                limit: Some(2),
+            },
+            usize::MAX,
+            only_a,
+        );
+        assert!(!second.truncated);
+        assert_eq!(names(second), ["a3"]);
+    }
+
     #[test]
     fn records_sources_and_metric_names() {
         let catalog = SourceCatalog::default();
@@ -151,7 +198,7 @@ mod tests {
         record("metrics:web1", r#"{"ts":6,"values":{"load.1":1}}"#);
         record("metrics:bad", r#"{"nope":1}"#);
         record("news", r#"{"ts":1,"values":{}}"#);
-        let catalog = catalog.catalog(&ALL, usize::MAX);
+        let catalog = catalog.catalog(&ALL, usize::MAX, all);
         assert_eq!(catalog.sources.len(), 1);
         assert!(!catalog.truncated);
         let web1 = &catalog.sources[0];
@@ -173,7 +220,7 @@ mod tests {
         catalog
             .record("metrics:a", r#"{"ts":3,"values":{"x":1,"z":2}}"#, 3)
             .unwrap();
-        let names = &catalog.catalog(&ALL, usize::MAX).sources[0].metrics;
+        let names = &catalog.catalog(&ALL, usize::MAX, all).sources[0].metrics;
         assert_eq!(names, &["x", "y", "z"]);
     }
 
@@ -186,7 +233,7 @@ mod tests {
                 .record(&channel, r#"{"ts":1,"values":{"cpu.total":1}}"#, 10)
                 .unwrap();
         }
-        let first = catalog.catalog(&ALL, 1000);
+        let first = catalog.catalog(&ALL, 1000, all);
         assert!(first.truncated);
         let next = first.next_offset.unwrap();
         assert_eq!(next, first.sources.len());
@@ -197,6 +244,7 @@ mod tests {
                 limit: Some(5),
             },
             usize::MAX,
+            all,
         );
         assert_eq!(second.sources[0].source, format!("s{next:02}"));
         assert_eq!(
@@ -215,7 +263,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(20)).await;
         catalog.forget_idle(Duration::from_secs(60));
         let names: Vec<_> = catalog
-            .catalog(&ALL, usize::MAX)
+            .catalog(&ALL, usize::MAX, all)
             .sources
             .into_iter()
             .map(|s| s.source)

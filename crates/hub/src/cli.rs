@@ -1,16 +1,19 @@
 //! Command-line flags of `telltale-hub`; each has an environment variable.
 //!
 //! Every field is optional so that only what was given overrides the TOML
-//! file and the defaults (see [`crate::Config::load`]).
+//! file and the defaults (see [`crate::Config::load`]). Without a subcommand
+//! the hub runs; `telltale-hub token` prints a connection token instead.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Serialize;
 
+use crate::auth::{mint, now_secs, TokenCaps, TokenClaims};
 use crate::config::{Config, ConfigError};
+use crate::permissions::CAPS;
 
 /// telltale-hub: a realtime push server speaking the Centrifugo client
 /// protocol (JSON) and HTTP API.
@@ -21,8 +24,13 @@ use crate::config::{Config, ConfigError};
 #[derive(Debug, Default, Parser, Serialize)]
 #[command(name = "telltale-hub", version)]
 pub struct Args {
+    /// What to do instead of running the hub.
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
+
     /// TOML file with settings.
-    #[arg(long, env = "TELLTALE_HUB_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "TELLTALE_HUB_CONFIG", value_name = "FILE", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
@@ -48,7 +56,8 @@ pub struct Args {
         long,
         env = "TELLTALE_HUB_TOKEN_SECRET",
         value_name = "SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        global = true
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_secret: Option<String>,
@@ -107,11 +116,36 @@ pub struct Args {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_any_origin: Option<bool>,
 
-    /// Let connected clients use the `publish` command (refused with error 103
-    /// otherwise).
-    #[arg(long, env = "TELLTALE_HUB_ALLOW_CLIENT_PUBLISH", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    /// Let connections without a token acknowledge and silence alarms; their
+    /// acks are recorded as "<name> (unverified)". Only for a loopback hub
+    /// with one user.
+    #[arg(long, env = "TELLTALE_HUB_ANONYMOUS_ACK", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_client_publish: Option<bool>,
+    pub anonymous_ack: Option<bool>,
+
+    /// Host name the hub answers to in the Host header (repeatable; * for
+    /// any). Default: the listen address, plus localhost forms on loopback and
+    /// IP literals on 0.0.0.0 or [::]. Other names are answered 403, which
+    /// stops DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "TELLTALE_HUB_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    #[serde(rename = "allowed_hosts", skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+
+    /// PEM certificate chain: serve wss:// and https:// (needs --tls-key).
+    /// Both files are read again on SIGHUP.
+    #[arg(long, env = "TELLTALE_HUB_TLS_CERT", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TELLTALE_HUB_TLS_KEY", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 
     /// Most simultaneous WebSocket connections; more are closed with 3504
     /// [default: 100000]
@@ -224,6 +258,83 @@ impl Args {
     }
 }
 
+/// Subcommands; without one the hub runs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a connection token (JWT) signed with the hub's --token-secret
+    /// (also read from TELLTALE_HUB_TOKEN_SECRET or the --config file), on
+    /// one line of stdout. Example: telltale-hub token --user alice
+    /// --channels 'metrics:*,alarms' --caps ack,silence
+    Token(TokenArgs),
+}
+
+/// What `telltale-hub token` puts in the token.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// The user (the token's `sub`); acknowledgements are recorded under it.
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+
+    /// How long the token is valid; 0s for a token that never expires.
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+
+    /// Glob patterns of the channels the token may subscribe to (the
+    /// `channels` claim), comma separated, e.g. 'metrics:web-*,alarms'.
+    /// Without it the namespace rules alone decide.
+    #[arg(long, value_delimiter = ',', value_name = "PATTERN")]
+    pub channels: Vec<String>,
+
+    /// Capabilities (the `telltale.caps` claim), comma separated: ack lets
+    /// the token acknowledge alarms, silence lets it silence them.
+    #[arg(long, value_delimiter = ',', value_name = "CAP")]
+    pub caps: Vec<String>,
+}
+
+impl TokenArgs {
+    /// The signed token, with the secret of `config`.
+    pub fn mint(&self, config: &Config) -> Result<String, ConfigError> {
+        let secret = config.token_secret.as_deref().ok_or_else(|| {
+            ConfigError(
+                "token: no secret to sign with; pass --token-secret, set TELLTALE_HUB_TOKEN_SECRET, or set token_secret in the --config file (the secret the hub runs with)".into(),
+            )
+        })?;
+        Ok(mint(&self.claims(now_secs())?, secret))
+    }
+
+    /// The claims of the token, checked, as of unix time `now`.
+    pub fn claims(&self, now: u64) -> Result<TokenClaims, ConfigError> {
+        if self.user.trim().is_empty() {
+            return Err(ConfigError(
+                "token: --user must not be empty (it is the token's sub)".into(),
+            ));
+        }
+        if let Some((pattern, e)) = self
+            .channels
+            .iter()
+            .find_map(|p| glob::Pattern::new(p).err().map(|e| (p, e)))
+        {
+            return Err(ConfigError(format!(
+                "token: --channels {pattern:?} is not a valid glob pattern: {e}"
+            )));
+        }
+        if let Some(cap) = self.caps.iter().find(|c| !CAPS.contains(&c.as_str())) {
+            return Err(ConfigError(format!(
+                "token: --caps {cap:?} is not a capability (known: {})",
+                CAPS.join(", ")
+            )));
+        }
+        Ok(TokenClaims {
+            sub: self.user.clone(),
+            exp: (!self.ttl.is_zero()).then(|| now.saturating_add(self.ttl.as_secs().max(1))),
+            channels: self.channels.clone(),
+            telltale: TokenCaps {
+                caps: self.caps.clone(),
+            },
+        })
+    }
+}
+
 /// Serializes an optional duration the way the TOML file writes it ("300s").
 mod opt_duration {
     use std::time::Duration;
@@ -267,6 +378,64 @@ mod tests {
         assert_eq!(config.history_ttl, Duration::from_secs(90));
         assert_eq!(config.allowed_origins, ["https://a.example"]);
         assert_eq!(config.history_size, 1000);
+    }
+
+    #[test]
+    fn token_subcommand_takes_the_secret_before_or_after_it() {
+        let args = Args::try_parse_from([
+            "telltale-hub",
+            "token",
+            "--user",
+            "alice",
+            "--channels",
+            "metrics:*,alarms",
+            "--caps",
+            "ack,silence",
+            "--token-secret",
+            "s",
+        ])
+        .unwrap();
+        let Some(Command::Token(token)) = &args.command else {
+            panic!("no token subcommand: {args:?}")
+        };
+        let claims = token.claims(100).unwrap();
+        assert_eq!(claims.sub, "alice");
+        assert_eq!(claims.exp, Some(3700));
+        assert_eq!(claims.channels, ["metrics:*", "alarms"]);
+        assert_eq!(claims.telltale.caps, ["ack", "silence"]);
+        let config = args.into_config().unwrap();
+        assert_eq!(config.token_secret.as_deref(), Some("s"));
+
+        let args = Args::try_parse_from([
+            "telltale-hub",
+            "--token-secret",
+            "s",
+            "token",
+            "--user",
+            "b",
+        ])
+        .unwrap();
+        assert!(matches!(args.command, Some(Command::Token(_))));
+    }
+
+    #[test]
+    fn token_subcommand_says_what_is_wrong() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["telltale-hub", "token", "--user", "alice"];
+            argv.extend_from_slice(extra);
+            let args = Args::try_parse_from(argv).unwrap();
+            let Some(Command::Token(token)) = args.command else {
+                panic!("no token subcommand")
+            };
+            token
+        };
+        let no_secret = parse(&[]).mint(&Config::default()).unwrap_err();
+        assert!(no_secret.0.contains("--token-secret"), "{no_secret}");
+        let bad_cap = parse(&["--caps", "admin"]).claims(0).unwrap_err();
+        assert!(bad_cap.0.contains("known: ack, silence"), "{bad_cap}");
+        let bad_glob = parse(&["--channels", "[x"]).claims(0).unwrap_err();
+        assert!(bad_glob.0.contains("--channels"), "{bad_glob}");
+        assert_eq!(parse(&["--ttl", "0s"]).claims(5).unwrap().exp, None);
     }
 
     #[test]

@@ -4,13 +4,16 @@
 //! variables and flags (clap reads both). Every value is checked once at
 //! start, and a bad one is refused with a message naming its flag.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+
+use crate::permissions::Namespace;
 
 /// Everything a hub needs to run. `Config::default()` is a sensible local
 /// setup (loopback, no auth configured: connections need a token secret or
@@ -44,8 +47,21 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Allow any browser origin.
     pub allow_any_origin: bool,
-    /// Let connected clients use the `publish` command.
-    pub allow_client_publish: bool,
+    /// Who may subscribe, read history and presence, and publish, by
+    /// namespace (see [`crate::permissions`]). Defaults: `metrics` and
+    /// `alarms` readable by anyone allowed to connect; everything else closed.
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Let connections without a token acknowledge and silence alarms
+    /// (recorded as unverified). For a loopback hub with one user.
+    pub anonymous_ack: bool,
+    /// Host names (the `Host` header) this hub answers to; `*` for any.
+    /// Empty: the listen address, plus `localhost` forms on loopback and IP
+    /// literals on an unspecified address (DNS rebinding needs a name).
+    pub allowed_hosts: Vec<String>,
+    /// PEM certificate chain: serve `wss://` and `https://` (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Most simultaneous WebSocket connections.
     pub max_connections: usize,
     /// Server ping interval.
@@ -110,7 +126,14 @@ impl Default for Config {
             collector_interval: Duration::from_secs(1),
             allowed_origins: Vec::new(),
             allow_any_origin: false,
-            allow_client_publish: false,
+            namespaces: BTreeMap::from([
+                ("metrics".to_owned(), Namespace::readable()),
+                ("alarms".to_owned(), Namespace::readable()),
+            ]),
+            anonymous_ack: false,
+            allowed_hosts: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             max_connections: 100_000,
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
@@ -142,6 +165,20 @@ impl Default for Config {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// The certificate and key files when serving TLS; both or neither.
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError(
+                "--tls-cert needs --tls-key (the certificate's private key, PEM)".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError(
+                "--tls-key needs --tls-cert (the certificate chain, PEM)".into(),
+            )),
+        }
+    }
+
     /// Largest HTTP API request body.
     pub fn api_body_limit(&self) -> usize {
         self.api_body_limit.unwrap_or(self.max_message_size)
@@ -280,8 +317,25 @@ impl Config {
                 "--allowed-origin {origin:?} must be a full origin such as https://example.com"
             )));
         }
+        if let Some(host) = self.allowed_hosts.iter().find(|h| !is_host_name(h)) {
+            return Err(ConfigError(format!(
+                "--allowed-host {host:?} must be a host name such as hub.example or an IP \
+                 (no scheme, port or wildcard), or * for any"
+            )));
+        }
+        self.tls_files()?;
+        crate::permissions::check_rules(&self.namespaces).map_err(ConfigError)?;
         Ok(())
     }
+}
+
+/// `*`, an IP literal, or a bare host name (what `Host` carries minus the
+/// port).
+fn is_host_name(host: &str) -> bool {
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host == "*"
+        || ip.parse::<std::net::IpAddr>().is_ok()
+        || crate::host::hostname(host) == Some(host)
 }
 
 fn display(file: Option<&PathBuf>) -> String {
@@ -313,6 +367,42 @@ mod tests {
             .unwrap_err()
             .0
             .contains("--client-queue-bytes"));
+    }
+
+    #[test]
+    fn tls_files_go_together_and_hosts_are_names() {
+        let half = Config {
+            tls_cert: Some("/etc/hub/cert.pem".into()),
+            ..Config::default()
+        };
+        assert!(half.validate().unwrap_err().0.contains("--tls-key"));
+        let half = Config {
+            tls_key: Some("/etc/hub/key.pem".into()),
+            ..Config::default()
+        };
+        assert!(half.validate().unwrap_err().0.contains("--tls-cert"));
+        let url = Config {
+            allowed_hosts: vec!["https://hub.example/".into()],
+            ..Config::default()
+        };
+        assert!(url.validate().unwrap_err().0.contains("--allowed-host"));
+        for bad in ["hub.example:8000", "*.example", ""] {
+            let config = Config {
+                allowed_hosts: vec![bad.into()],
+                ..Config::default()
+            };
+            assert!(config.validate().is_err(), "{bad}");
+        }
+        let good = Config {
+            allowed_hosts: vec![
+                "hub.example".into(),
+                "::1".into(),
+                "[::1]".into(),
+                "*".into(),
+            ],
+            ..Config::default()
+        };
+        good.validate().unwrap();
     }
 
     #[test]

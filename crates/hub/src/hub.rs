@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use telltale_protocol::reply::{ClientInfo, PresenceStatsResult};
 use telltale_protocol::Disconnect;
 
+use crate::permissions::{Access, Caller};
 use crate::writer::ClientQueue;
 
 /// One live connection, as the rest of the node sees it.
@@ -25,11 +26,21 @@ pub struct Connection {
     pub client: String,
     /// User from the token ("" when anonymous).
     pub user: String,
+    /// What its connect token lets it do (see [`crate::permissions`]).
+    pub access: Access,
     /// Its outgoing queue.
     pub queue: Arc<ClientQueue>,
 }
 
 impl Connection {
+    /// The connection as an RPC caller.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            user: &self.user,
+            access: &self.access,
+        }
+    }
+
     /// The connection as it appears in publications and presence.
     pub fn info(&self) -> ClientInfo {
         ClientInfo {
@@ -228,6 +239,7 @@ mod tests {
             id,
             client: format!("c{id}"),
             user: "u".into(),
+            access: Access::default(),
             queue,
         };
         (Arc::new(connection), rx)

@@ -8,6 +8,8 @@
 //! # Layout
 //!
 //! - [`server`]: the accept loop, the HTTP router, graceful shutdown.
+//! - [`host`]: the Host check that stops DNS rebinding.
+//! - [`tls`]: `wss://` and `https://` from PEM files, reloaded on SIGHUP.
 //! - [`admission`]: connection budgets (per IP, HTTP, before and after
 //!   `connect`).
 //! - [`rate_limit`]: the token bucket behind a connection's command rate.
@@ -22,6 +24,7 @@
 //! - [`history`]: one channel's bounded stream with offsets and an epoch.
 //! - [`api`]: the HTTP server API (`/api/<method>`).
 //! - [`auth`]: connection JWTs and the API key.
+//! - [`permissions`]: who may subscribe, read and publish, per namespace.
 //! - [`rpc`], [`alarms`], [`catalog`]: Telltale's RPC methods and the state
 //!   they answer from.
 //! - [`collector`]: this machine's metrics and threshold alarms.
@@ -41,14 +44,17 @@ pub mod cli;
 pub mod collector;
 pub mod config;
 pub mod history;
+pub mod host;
 pub mod hub;
 pub mod metrics;
 pub mod node;
+pub mod permissions;
 pub mod rate_limit;
 pub mod rpc;
 pub mod server;
 pub mod session;
 pub mod sweeper;
+pub mod tls;
 pub mod websocket;
 pub mod writer;
 

@@ -1,10 +1,11 @@
-//! `telltale-hub`: run the push server. See `telltale-hub --help`.
+//! `telltale-hub`: run the push server, or print a connection token with
+//! `telltale-hub token`. See `telltale-hub --help`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use telltale_hub::cli::Args;
+use telltale_hub::cli::{Args, Command, TokenArgs};
 use telltale_hub::Server;
 use tracing_subscriber::EnvFilter;
 
@@ -17,7 +18,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = match Args::parse().into_config() {
+    let mut args = Args::parse();
+    if let Some(Command::Token(token)) = args.command.take() {
+        return print_token(&token, args);
+    }
+    let config = match args.into_config() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("telltale-hub: {e}");
@@ -50,6 +55,21 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("telltale-hub: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `telltale-hub token`: the token alone on stdout, so that it can be
+/// captured by a script (`TOKEN=$(telltale-hub token --user alice)`).
+fn print_token(token: &TokenArgs, args: Args) -> ExitCode {
+    match args.into_config().and_then(|config| token.mint(&config)) {
+        Ok(jwt) => {
+            println!("{jwt}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("telltale-hub: {e}");
+            ExitCode::from(2)
         }
     }
 }

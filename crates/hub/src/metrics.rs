@@ -8,6 +8,17 @@ use prometheus::{
     TextEncoder,
 };
 
+/// The `action` labels of `permission_denied_total`.
+pub const PERMISSION_ACTIONS: [&str; 7] = [
+    "subscribe",
+    "history",
+    "presence",
+    "publish",
+    "ack",
+    "silence",
+    "rpc",
+];
+
 /// Counters and gauges of a node.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +46,8 @@ pub struct Metrics {
     pub rate_limited: IntCounter,
     /// Connections and requests refused by a budget, by reason.
     pub refusals: IntCounterVec,
+    /// Client commands refused with 103, by action.
+    pub permission_denied: IntCounterVec,
     /// Sockets that have not completed `connect`.
     pub pending_connections: IntGauge,
     /// Channels whose stream (epoch, offsets, history) is held in memory.
@@ -96,7 +109,24 @@ impl Metrics {
         registry
             .register(Box::new(refusals.clone()))
             .expect("unique metric");
+        let permission_denied = IntCounterVec::new(
+            Opts::new(
+                "permission_denied_total",
+                "Client commands refused with 103 (permission denied), by action",
+            ),
+            &["action"],
+        )
+        .expect("static metric");
+        registry
+            .register(Box::new(permission_denied.clone()))
+            .expect("unique metric");
+        // Every action shows from the start (at 0), so a dashboard or an
+        // alert on the rate does not wait for the first refusal.
+        for action in PERMISSION_ACTIONS {
+            permission_denied.with_label_values(&[action]);
+        }
         Self {
+            permission_denied,
             rate_limited: counter(
                 "rate_limited_total",
                 "Commands refused with 111 for a connection's rate",
@@ -146,6 +176,12 @@ impl Metrics {
         if code == telltale_protocol::Disconnect::SLOW.code {
             self.slow_disconnects.inc();
         }
+    }
+
+    /// Counts one permission refusal (error 103) of `action`, one of
+    /// [`PERMISSION_ACTIONS`].
+    pub fn deny(&self, action: &str) {
+        self.permission_denied.with_label_values(&[action]).inc();
     }
 
     /// Counts one refusal by a budget.

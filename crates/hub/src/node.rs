@@ -27,6 +27,7 @@ use crate::catalog::SourceCatalog;
 use crate::history::HistoryLimits;
 use crate::hub::{Connection, Hub};
 use crate::metrics::Metrics;
+use crate::permissions::{Access, Action, Permissions, Refusal};
 use crate::{channel, Config};
 
 /// Options of one publish.
@@ -53,6 +54,7 @@ struct Inner {
     local: Arc<Local>,
     broker: Box<dyn Broker>,
     auth: Authenticator,
+    permissions: Permissions,
     shutdown: CancellationToken,
     sessions: TaskTracker,
     admission: Arc<Admission>,
@@ -122,6 +124,7 @@ impl Node {
                 local,
                 broker,
                 auth,
+                permissions: Permissions::new(config.namespaces.clone()),
                 shutdown: CancellationToken::new(),
                 sessions: TaskTracker::new(),
                 admission: Arc::new(Admission::new(&config)),
@@ -144,6 +147,27 @@ impl Node {
     /// Connection token verifier.
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// The namespace rules clients are held to.
+    pub fn permissions(&self) -> &Permissions {
+        &self.inner.permissions
+    }
+
+    /// Whether a client with `access` may do `action` on `channel`; a
+    /// refusal is counted and becomes error 103.
+    pub fn permit(&self, access: &Access, action: Action, channel: &str) -> Result<(), ReplyError> {
+        self.inner
+            .permissions
+            .check(access, action, channel)
+            .map_err(|refusal| self.refuse(action.label(), refusal))
+    }
+
+    /// Counts a permission refusal of `action` (a label of
+    /// `permission_denied_total`) and turns it into error 103.
+    pub fn refuse(&self, action: &str, refusal: Refusal) -> ReplyError {
+        self.inner.local.metrics.deny(action);
+        refusal.into()
     }
 
     /// Cancelled when the node shuts down.

@@ -1,5 +1,5 @@
-//! The accept loop: one listener for WebSocket and HTTP, limits on the
-//! handshake, and graceful shutdown.
+//! The accept loop: one listener for WebSocket and HTTP (TLS or not),
+//! limits on the handshake, the Host check, and graceful shutdown.
 //!
 //! Shutdown stops accepting, tells every client 3001 "shutdown" (SDKs
 //! reconnect, to another node if there is one), waits a bounded time for
@@ -11,16 +11,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
 use crate::admission::IpPermit;
+use crate::host::AllowedHosts;
 use crate::node::Node;
+use crate::tls::Tls;
 use crate::{api, collector, sweeper, websocket, Config};
 
 /// How long shutdown waits for connections to close.
@@ -30,16 +36,27 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Server {
     listener: TcpListener,
     node: Node,
+    hosts: Arc<AllowedHosts>,
+    tls: Option<Arc<Tls>>,
 }
 
 impl Server {
-    /// Binds `config.listen` (port 0 picks a free port).
+    /// Binds `config.listen` (port 0 picks a free port) and, with
+    /// `tls_cert` and `tls_key`, reads the certificate.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        let tls = match config.tls_files()? {
+            Some((cert, key)) => Some(Arc::new(Tls::load(cert, key)?)),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("--listen {}: cannot bind", config.listen))?;
+        // The bound address, not the configured one: port 0 is common.
+        let bound = listener.local_addr().context("listener has no address")?;
         Ok(Self {
             listener,
+            hosts: Arc::new(AllowedHosts::new(&config.allowed_hosts, bound)),
+            tls,
             node: Node::new(config),
         })
     }
@@ -56,11 +73,35 @@ impl Server {
         &self.node
     }
 
+    /// The TLS settings when serving `wss://`, to [`Tls::reload`] them
+    /// in-process (the binary reloads on SIGHUP).
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        self.tls.as_ref()
+    }
+
     /// Serves until `shutdown` resolves, then shuts down gracefully.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Server { listener, node } = self;
-        let router = router(node.clone());
+        let addr = self.local_addr();
+        let Server {
+            listener,
+            node,
+            hosts,
+            tls,
+        } = self;
+        let router = router(node.clone(), hosts);
         let connections = TaskTracker::new();
+        match &tls {
+            Some(tls) => {
+                let cert = tls.cert_path().display();
+                tracing::info!(%cert, "serving wss:// and https:// on {addr}");
+                #[cfg(unix)]
+                connections.spawn(crate::tls::reload_on_sighup(
+                    tls.clone(),
+                    node.shutdown_token().clone(),
+                ));
+            }
+            None => tracing::info!("serving ws:// and http:// on {addr}"),
+        }
         connections.spawn(sweeper::run(
             node.clone(),
             sweeper::interval(node.config().history_ttl),
@@ -78,7 +119,8 @@ impl Server {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        connections.spawn(admit(stream, peer, router.clone(), node.clone()));
+                        let tls = tls.clone();
+                        connections.spawn(admit(stream, peer, router.clone(), node.clone(), tls));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off
@@ -105,7 +147,8 @@ impl Server {
     }
 }
 
-fn router(node: Node) -> Router {
+fn router(node: Node, hosts: Arc<AllowedHosts>) -> Router {
+    let host_check = axum::middleware::from_fn_with_state((node.clone(), hosts), check_host);
     Router::new()
         .route(websocket::PATH, get(websocket::upgrade))
         .route("/api/{method}", post(api::handle))
@@ -119,12 +162,36 @@ fn router(node: Node) -> Router {
             ),
         )
         .with_state(node)
+        // Outermost, so it runs for every request, before the Origin check.
+        .layer(host_check)
+}
+
+/// Refuses a request whose `Host` is not one of the hub's names (DNS
+/// rebinding), before any handler sees it.
+async fn check_host(
+    State((node, hosts)): State<(Node, Arc<AllowedHosts>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match hosts.check(request.version(), request.uri(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            node.local().metrics.refuse("host");
+            (refusal.status, format!("{}\n", refusal.message)).into_response()
+        }
+    }
 }
 
 /// Applies the per-address and HTTP budgets to a new TCP connection, then
-/// serves it. A refused connection gets a one-line HTTP answer saying which
-/// limit it hit.
-async fn admit(stream: TcpStream, peer: SocketAddr, router: Router, node: Node) {
+/// serves it (after the TLS handshake when serving TLS). A refused plain
+/// connection gets a one-line HTTP answer saying which limit it hit.
+async fn admit(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    node: Node,
+    tls: Option<Arc<Tls>>,
+) {
     let metrics = &node.local().metrics;
     let Some(ip_permit) = node.admission().admit_ip(peer.ip()) else {
         metrics.refuse("per_ip");
@@ -133,7 +200,7 @@ async fn admit(stream: TcpStream, peer: SocketAddr, router: Router, node: Node) 
             "too many connections from {}: at most {limit} (--max-connections-per-ip)",
             peer.ip()
         );
-        return refuse(stream, "429 Too Many Requests", &message).await;
+        return refuse(stream, tls.is_some(), "429 Too Many Requests", &message).await;
     };
     // Held while the connection speaks HTTP; a WebSocket gives it back
     // when the connection future ends at the upgrade.
@@ -143,14 +210,31 @@ async fn admit(stream: TcpStream, peer: SocketAddr, router: Router, node: Node) 
         let message = format!(
             "too many HTTP connections: at most {limit} (--max-http-connections); retry shortly"
         );
-        return refuse(stream, "503 Service Unavailable", &message).await;
+        return refuse(stream, tls.is_some(), "503 Service Unavailable", &message).await;
     };
-    serve_connection(stream, router, node, Arc::new(ip_permit)).await;
+    let _ = stream.set_nodelay(true);
+    let ip = Arc::new(ip_permit);
+    let Some(tls) = tls else {
+        return serve_connection(stream, router, node, ip).await;
+    };
+    // In the connection's own task, bounded, so a slow or silent client
+    // holds up nobody else.
+    let handshake = tls.acceptor().accept(stream);
+    match tokio::time::timeout(node.config().handshake_timeout, handshake).await {
+        Ok(Ok(stream)) => serve_connection(stream, router, node, ip).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
 }
 
-/// Writes a short HTTP error and closes, without reading the request.
-async fn refuse(mut stream: TcpStream, status: &str, message: &str) {
+/// Writes a short HTTP error and closes, without reading the request. On a
+/// TLS listener it just closes: plain text would only garble the client's
+/// handshake, and a handshake is what the budget is there to save.
+async fn refuse(mut stream: TcpStream, tls: bool, status: &str, message: &str) {
     use tokio::io::AsyncWriteExt;
+    if tls {
+        return;
+    }
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}\n",
         message.len() + 1
@@ -162,8 +246,11 @@ async fn refuse(mut stream: TcpStream, status: &str, message: &str) {
     .await;
 }
 
-async fn serve_connection(stream: TcpStream, router: Router, node: Node, ip: Arc<IpPermit>) {
-    let _ = stream.set_nodelay(true);
+/// Serves HTTP/1.1 (and upgrades) on a plain or TLS stream.
+async fn serve_connection<S>(stream: S, router: Router, node: Node, ip: Arc<IpPermit>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service =
         tower::ServiceExt::map_request(router, move |mut request: axum::extract::Request<_>| {
             request.extensions_mut().insert(ip.clone());

@@ -27,6 +27,7 @@ use crate::admission::{ConnectionSlot, PendingPermit, STALE};
 use crate::auth::Credentials;
 use crate::hub::Connection;
 use crate::node::{Node, PublishOptions};
+use crate::permissions::{Access, Action};
 use crate::rate_limit::TokenBucket;
 use crate::rpc;
 use crate::writer::{self, ClientQueue};
@@ -341,21 +342,16 @@ impl Session {
             id: self.node.next_connection_id(),
             client: uuid::Uuid::new_v4().to_string(),
             user: credentials.user.clone(),
+            access: Access::new(&credentials),
             queue: self.queue.clone(),
         });
         self.node.local().hub.register(connection.clone());
         self.connection = Some(connection.clone());
         let (expires, ttl) = self.set_expiry(&credentials);
-        let mut subs = HashMap::new();
-        let mut activations = Vec::new();
-        for channel in &credentials.channels {
-            let mut sub = request.subs.get(channel).cloned().unwrap_or_default();
-            sub.channel = channel.clone();
-            if let Ok((result, covered)) = self.node.subscribe(&connection, &sub).await {
-                subs.insert(channel.clone(), result);
-                activations.push((channel.clone(), covered));
-            }
-        }
+        // No server-side subscriptions: Centrifugo subscribes a connection to
+        // the channels of its token's `channels` claim, but Telltale reads
+        // that claim as a permission list (glob patterns, see
+        // `permissions`), so `subs` stays empty and the client subscribes.
         let config = self.node.config();
         let _ = self.send_reply(&Reply {
             id,
@@ -364,16 +360,12 @@ impl Session {
                 version: env!("CARGO_PKG_VERSION").into(),
                 expires,
                 ttl,
-                subs,
+                subs: HashMap::new(),
                 ping: config.ping_interval.as_secs() as u32,
                 pong: true,
             }),
             ..Reply::default()
         });
-        for (channel, covered) in activations {
-            self.node.activate(&channel, &connection, covered);
-            self.track(channel);
-        }
         Ok(None)
     }
 
@@ -427,32 +419,29 @@ impl Session {
                 .await
                 .map(|_| reply.publish = Some(Empty {})),
             Method::History(request) => self
-                .node
-                .history(
-                    &request.channel,
-                    request.limit,
-                    request.since,
-                    request.reverse,
-                )
+                .history(&connection, request)
                 .await
                 .map(|history| reply.history = Some(history)),
             Method::Rpc(request) => rpc::call(
                 &self.node,
-                &connection.info(),
+                connection.caller(),
                 &request.method,
                 request.data.as_deref(),
             )
             .await
             .map(|data| reply.rpc = Some(RpcResult { data: Some(data) })),
-            Method::Presence(request) => {
-                let presence = self.node.local().hub.presence(&request.channel);
-                reply.presence = Some(PresenceResult { presence });
-                Ok(())
-            }
-            Method::PresenceStats(request) => {
-                reply.presence_stats = Some(self.node.local().hub.presence_stats(&request.channel));
-                Ok(())
-            }
+            Method::Presence(request) => self
+                .permit(&connection, Action::Presence, &request.channel)
+                .map(|()| {
+                    let presence = self.node.local().hub.presence(&request.channel);
+                    reply.presence = Some(PresenceResult { presence });
+                }),
+            Method::PresenceStats(request) => self
+                .permit(&connection, Action::Presence, &request.channel)
+                .map(|()| {
+                    let stats = self.node.local().hub.presence_stats(&request.channel);
+                    reply.presence_stats = Some(stats);
+                }),
             Method::Refresh(request) => return self.refresh(&connection, id, &request.token),
             Method::Unknown => Err(ErrorCode::MethodNotFound.into()),
         };
@@ -477,6 +466,10 @@ impl Session {
                 id,
                 ReplyError::with_message(ErrorCode::LimitExceeded, message),
             ));
+        }
+        // Before the broker is touched: a refused recovery reads nothing.
+        if let Err(refusal) = self.permit(connection, Action::Subscribe, &request.channel) {
+            return Some(Reply::error(id, refusal));
         }
         match self.node.subscribe(connection, &request).await {
             Ok((result, covered)) => {
@@ -505,12 +498,7 @@ impl Session {
         connection: &Connection,
         request: telltale_protocol::command::PublishRequest,
     ) -> Result<(), ReplyError> {
-        if !self.node.config().allow_client_publish {
-            return Err(ReplyError::with_message(
-                ErrorCode::PermissionDenied,
-                "permission denied: this hub does not accept client publications (--allow-client-publish)",
-            ));
-        }
+        self.permit(connection, Action::Publish, &request.channel)?;
         let options = PublishOptions {
             info: Some(connection.info()),
             ..PublishOptions::default()
@@ -519,6 +507,35 @@ impl Session {
             .publish(&request.channel, request.data, options)
             .await
             .map(|_| ())
+    }
+
+    async fn history(
+        &self,
+        connection: &Connection,
+        request: telltale_protocol::command::HistoryRequest,
+    ) -> Result<telltale_protocol::reply::HistoryResult, ReplyError> {
+        self.permit(connection, Action::History, &request.channel)?;
+        self.node
+            .history(
+                &request.channel,
+                request.limit,
+                request.since,
+                request.reverse,
+            )
+            .await
+    }
+
+    /// Checks a channel command against the namespace rules. The name is
+    /// checked first, so a malformed one gets the same error whatever the
+    /// rules are.
+    fn permit(
+        &self,
+        connection: &Connection,
+        action: Action,
+        channel: &str,
+    ) -> Result<(), ReplyError> {
+        crate::channel::check(channel)?;
+        self.node.permit(&connection.access, action, channel)
     }
 
     fn refresh(

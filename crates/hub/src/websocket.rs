@@ -88,7 +88,9 @@ fn websocket_key(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Browsers send `Origin`; other clients do not and are not checked. A page
-/// served by the hub's own host is always allowed.
+/// served by the hub itself (same scheme, same `Host`) is always allowed;
+/// the scheme counts, so a page on `https://hub:8000` is not the plain hub
+/// on `http://hub:8000`, nor the other way round.
 fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
@@ -105,15 +107,26 @@ fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(origin);
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let own = format!("{scheme}://{host}");
+    if !host.is_empty() && origin.eq_ignore_ascii_case(&own) {
         return Ok(());
     }
+    let other_scheme = origin.split_once("://").is_some_and(|(s, rest)| {
+        !s.eq_ignore_ascii_case(scheme) && rest.eq_ignore_ascii_case(host)
+    });
+    let why = if other_scheme {
+        format!(" (this hub serves {scheme}://{host}, not the page's scheme)")
+    } else {
+        String::new()
+    };
     Err(format!(
-        "origin {origin} is not allowed: start the hub with --allowed-origin {origin} (or --allow-any-origin)"
+        "origin {origin} is not allowed{why}: start the hub with --allowed-origin {origin} \
+         (or --allow-any-origin)"
     ))
 }
 
@@ -144,14 +157,36 @@ mod tests {
             ..Config::default()
         };
         assert!(check_origin(&config, &headers("http://127.0.0.1:8000", "127.0.0.1:8000")).is_ok());
+        assert!(check_origin(&config, &headers("HTTP://LOCALHOST:8000", "localhost:8000")).is_ok());
         assert!(check_origin(&config, &headers("https://app.example", "hub:8000")).is_ok());
+        assert!(check_origin(&config, &headers("https://APP.example", "hub:8000")).is_ok());
         let err = check_origin(&config, &headers("https://evil.example", "hub:8000")).unwrap_err();
         assert!(err.contains("--allowed-origin https://evil.example"));
         assert!(check_origin(&config, &HeaderMap::new()).is_ok());
+        // The same host on another port is another origin.
+        assert!(check_origin(&config, &headers("http://hub:8001", "hub:8000")).is_err());
+        assert!(check_origin(&config, &headers("null", "hub:8000")).is_err());
         let any = Config {
             allow_any_origin: true,
             ..Config::default()
         };
         assert!(check_origin(&any, &headers("https://evil.example", "hub:8000")).is_ok());
+    }
+
+    #[test]
+    fn the_scheme_must_be_the_hubs_own() {
+        let plain = Config::default();
+        let err = check_origin(&plain, &headers("https://hub:8000", "hub:8000")).unwrap_err();
+        assert!(err.contains("serves http://hub:8000"), "{err}");
+        assert!(err.contains("--allowed-origin https://hub:8000"), "{err}");
+        assert!(check_origin(&plain, &headers("http://hub:8000", "hub:8000")).is_ok());
+        let tls = Config {
+            tls_cert: Some("cert.pem".into()),
+            tls_key: Some("key.pem".into()),
+            ..Config::default()
+        };
+        assert!(check_origin(&tls, &headers("https://hub:8000", "hub:8000")).is_ok());
+        let err = check_origin(&tls, &headers("http://hub:8000", "hub:8000")).unwrap_err();
+        assert!(err.contains("serves https://hub:8000"), "{err}");
     }
 }

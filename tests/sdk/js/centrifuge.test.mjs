@@ -2,7 +2,8 @@
 // real telltale-hub process: connect with a JWT, subscribe with recovery,
 // receive publications made through the HTTP API, survive a forced disconnect
 // and recover exactly what was missed, call the alarm RPCs, watch the host
-// collector anonymously, and reconnect on a graceful shutdown (3001).
+// collector anonymously, reconnect on a graceful shutdown (3001), and be
+// held to the hub's namespace permissions.
 //
 // Run: `npm test` here, after `cargo build -p telltale-hub` at the root.
 
@@ -12,12 +13,22 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Centrifuge } from 'centrifuge';
 import WebSocket from 'ws';
 
-import { Hub, signToken, sleep, waitFor, withTimeout } from './hub.mjs';
+import { Hub, mintToken, signToken, sleep, waitFor, withTimeout, writeConfig } from './hub.mjs';
+
+// For the TLS block: a CA and a certificate made with the openssl CLI.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const API_KEY = 'sdk-js-api-key';
 const TOKEN_SECRET = 'sdk-js-token-secret';
 const WAIT_MS = 5000;
 const TEST = { timeout: 20000 };
+
+/** The `js:*` channels of these tests: open to any token, with history (recovery). */
+const JS_NAMESPACE = '[namespaces.js]\nsubscribe = "any"\nhistory = true\n';
 
 /** Every event of a client and its subscriptions, in arrival order. */
 class Recorder {
@@ -48,8 +59,9 @@ class Recorder {
 
 const openClients = new Set();
 
-function newClient(hub, user, options = {}) {
-  const token = signToken(TOKEN_SECRET, { sub: user, exp: Math.floor(Date.now() / 1000) + 3600 });
+/** A client with a token for `user` (plus `claims`), or `options.token`. */
+function newClient(hub, user, options = {}, claims = {}) {
+  const token = signToken(TOKEN_SECRET, { sub: user, exp: Math.floor(Date.now() / 1000) + 3600, ...claims });
   const client = new Centrifuge(hub.wsUrl, {
     websocket: WebSocket,
     token,
@@ -89,7 +101,7 @@ describe('centrifuge-js against telltale-hub', () => {
   let hub;
 
   before(async () => {
-    hub = await Hub.start(['--token-secret', TOKEN_SECRET], { apiKey: API_KEY });
+    hub = await Hub.start(['--token-secret', TOKEN_SECRET, '--config', writeConfig(JS_NAMESPACE)], { apiKey: API_KEY });
   });
 
   afterEach(closeAllClients);
@@ -192,7 +204,8 @@ describe('centrifuge-js against telltale-hub', () => {
 
   it('answers alarms.active, alarms.ack and unknown methods over RPC', TEST, async () => {
     const user = 'js-operator';
-    const { client, rec } = newClient(hub, user);
+    // Acknowledging needs the `ack` capability in the token.
+    const { client, rec } = newClient(hub, user, {}, { telltale: { caps: ['ack'] } });
     subscribe(client, rec, 'alarms');
     client.connect();
     await rec.atLeast('subscribed', 1);
@@ -300,7 +313,7 @@ describe('centrifuge-js and a hub shutdown', () => {
   let hub;
 
   before(async () => {
-    hub = await Hub.start(['--token-secret', TOKEN_SECRET], { apiKey: API_KEY });
+    hub = await Hub.start(['--token-secret', TOKEN_SECRET, '--config', writeConfig(JS_NAMESPACE)], { apiKey: API_KEY });
   });
 
   after(async () => {
@@ -324,5 +337,182 @@ describe('centrifuge-js and a hub shutdown', () => {
     assert.equal(connecting.code, 3001);
     assert.equal(rec.all('disconnected').length, 0, 'a shutdown is not terminal for the client');
     client.disconnect();
+  });
+});
+
+describe('namespace permissions', () => {
+  let hub;
+
+  before(async () => {
+    const config = writeConfig([
+      '[namespaces.private]',
+      'subscribe = "claim"',
+      'history = true',
+      '',
+      '[namespaces.team]',
+      'subscribe = "any"',
+      'presence = true',
+      '',
+    ].join('\n'));
+    hub = await Hub.start(
+      ['--token-secret', TOKEN_SECRET, '--allow-anonymous', '--config', config],
+      { apiKey: API_KEY },
+    );
+  });
+
+  afterEach(closeAllClients);
+
+  after(async () => {
+    closeAllClients();
+    if (hub) await hub.stop();
+  });
+
+  /** Tokens come from the hub binary: `telltale-hub token`. */
+  const tokenFor = (...args) => mintToken(TOKEN_SECRET, args);
+
+  /** The `unsubscribed` event of a refused subscription (the SDK's way to report a non-temporary subscribe error). */
+  async function refusedSubscription(client, rec, channel) {
+    subscribe(client, rec, channel, {});
+    const [unsubscribed] = await rec.atLeast('unsubscribed', 1);
+    assert.equal(rec.all('subscribed').length, 0, `never subscribed; events: ${rec.describe()}`);
+    return unsubscribed;
+  }
+
+  it('refuses an anonymous subscription to private:payroll with 103', TEST, async () => {
+    const client = new Centrifuge(hub.wsUrl, { websocket: WebSocket, name: 'telltale-sdk-test', timeout: WAIT_MS });
+    openClients.add(client);
+    const rec = new Recorder();
+    client.connect();
+    await withTimeout(client.ready(), WAIT_MS, 'anonymous client.ready()');
+    const refused = await refusedSubscription(client, rec, 'private:payroll');
+    assert.equal(refused.code, 103, JSON.stringify(refused));
+    assert.match(refused.reason, /^permission denied: anonymous connections may not subscribe to "private:payroll"/);
+    assert.equal(rec.all('sub-error').length, 0, 'a permanent refusal is not retried');
+  });
+
+  it('lets a token whose channels claim matches subscribe and read history; a plain token may not', TEST, async () => {
+    await hub.call('publish', { channel: 'private:payroll', data: { month: 'march' } });
+
+    const payroll = newClient(hub, 'ann', { token: tokenFor('--user', 'ann', '--channels', 'private:pay*') });
+    const sub = subscribe(payroll.client, payroll.rec, 'private:payroll', {});
+    payroll.client.connect();
+    const [subscribed] = await payroll.rec.atLeast('subscribed', 1);
+    assert.equal(subscribed.streamPosition.offset, 1);
+    const history = await sub.history({ limit: 10 });
+    assert.deepEqual(history.publications.map((p) => p.data), [{ month: 'march' }]);
+    await hub.call('publish', { channel: 'private:payroll', data: { month: 'april' } });
+    const [live] = await payroll.rec.atLeast('publication', 1);
+    assert.deepEqual(live.data, { month: 'april' });
+
+    const plain = newClient(hub, 'bob', { token: tokenFor('--user', 'bob') });
+    plain.client.connect();
+    await withTimeout(plain.client.ready(), WAIT_MS, 'plain token client.ready()');
+    const refused = await refusedSubscription(plain.client, plain.rec, 'private:payroll');
+    assert.equal(refused.code, 103, JSON.stringify(refused));
+    assert.match(refused.reason, /needs a token whose channels claim matches/);
+    await assert.rejects(plain.client.history('private:payroll', { limit: 10 }), (e) => e.code === 103);
+  });
+
+  it('allows presence on team and refuses it (103) on metrics', TEST, async () => {
+    const { client, rec } = newClient(hub, 'cleo', { token: tokenFor('--user', 'cleo') });
+    subscribe(client, rec, 'team:ops', {});
+    client.connect();
+    await rec.atLeast('subscribed', 1);
+    const { clients } = await client.presence('team:ops');
+    assert.deepEqual(Object.values(clients).map((c) => c.user), ['cleo']);
+    const stats = await client.presenceStats('team:ops');
+    assert.deepEqual(stats, { numClients: 1, numUsers: 1 });
+    await assert.rejects(client.presence('metrics:web-1'), (e) => {
+      assert.equal(e.code, 103);
+      assert.match(e.message, /namespace "metrics" does not allow presence/);
+      return true;
+    });
+  });
+});
+
+/** A throwaway CA and a server certificate for localhost and 127.0.0.1 it signed, in `dir`. */
+function makeCertificates(dir) {
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=telltale test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  openssl('req', ...ec, '-keyout', 'key.pem', '-out', 'cert.csr', '-subj', '/CN=localhost');
+  writeFileSync(join(dir, 'cert.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  openssl('x509', '-req', '-in', 'cert.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4242',
+    '-days', '1', '-extfile', 'cert.ext', '-out', 'cert.pem');
+  return readFileSync(join(dir, 'ca.pem'));
+}
+
+/** POST /api/<method> over https, trusting `ca` (fetch cannot be given a CA). */
+function httpsApi(hub, ca, method, params) {
+  const body = JSON.stringify(params);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${hub.httpUrl}/api/${method}`, {
+      method: 'POST',
+      ca,
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': hub.apiKey },
+      timeout: WAIT_MS,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('centrifuge-js over wss:// (TLS)', () => {
+  let hub;
+  let dir;
+  let ca;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'telltale-sdk-tls-'));
+    ca = makeCertificates(dir);
+    hub = await Hub.start(
+      ['--allow-anonymous', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')],
+      { apiKey: API_KEY, tls: true },
+    );
+  });
+
+  afterEach(closeAllClients);
+
+  after(async () => {
+    closeAllClients();
+    if (hub) await hub.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connects to wss://localhost and receives a publication made over https', TEST, async () => {
+    assert.match(hub.wsUrl, /^wss:\/\/localhost:\d+\/connection\/websocket$/);
+    // `ws` takes the CA per connection; centrifuge-js only ever calls `new websocket(url[, protocol])`.
+    class TrustingWebSocket extends WebSocket {
+      constructor(url, protocols) {
+        super(url, protocols, { ca });
+      }
+    }
+    const client = new Centrifuge(hub.wsUrl, { websocket: TrustingWebSocket, name: 'telltale-sdk-test', timeout: WAIT_MS });
+    openClients.add(client);
+    const rec = new Recorder();
+    client.connect();
+    await withTimeout(client.ready(), WAIT_MS, 'client.ready() over wss://');
+
+    const channel = 'metrics:tls-web';
+    subscribe(client, rec, channel);
+    await rec.atLeast('subscribed', 1);
+    const data = { ts: Date.now(), values: { 'cpu.total': 12.5 } };
+    const { status, body } = await httpsApi(hub, ca, 'publish', { channel, data });
+    assert.equal(status, 200, JSON.stringify(body));
+    const [publication] = await rec.atLeast('publication', 1);
+    assert.deepEqual(publication.data, data);
+  });
+
+  it('refuses a client that does not trust the CA', TEST, async () => {
+    const ws = new WebSocket(hub.wsUrl);
+    const error = await withTimeout(new Promise((resolve) => ws.once('error', resolve)), WAIT_MS, 'a TLS error');
+    assert.match(error.code ?? error.message, /SELF_SIGNED|UNABLE_TO_VERIFY|self.signed/i);
   });
 });

@@ -3,10 +3,11 @@
 // The binary comes from TELLTALE_HUB_BIN, or target/debug/telltale-hub at the
 // repository root (build it with `cargo build -p telltale-hub`).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -63,18 +64,39 @@ export function signToken(secret, claims) {
 }
 
 /**
+ * A connection JWT minted by the hub binary itself (`telltale-hub token`),
+ * e.g. `mintToken(secret, ['--user', 'ann', '--channels', 'private:pay*'])`.
+ */
+export function mintToken(secret, args) {
+  const out = execFileSync(HUB_BIN, ['token', '--token-secret', secret, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out.trim();
+}
+
+/** Writes `toml` to a fresh temporary file for `--config`; returns its path. */
+export function writeConfig(toml) {
+  const path = join(mkdtempSync(join(tmpdir(), 'telltale-sdk-js-')), 'hub.toml');
+  writeFileSync(path, toml);
+  return path;
+}
+
+/**
  * A running hub on 127.0.0.1 with a port chosen by the OS.
  *
  * `await Hub.start(['--api-key', 'k'])` resolves once the hub printed
  * `telltale-hub listening on 127.0.0.1:PORT`.
  */
 export class Hub {
-  constructor(child, addr, apiKey) {
+  constructor(child, addr, apiKey, tls = false) {
     this.child = child;
     this.addr = addr;
     this.apiKey = apiKey;
-    this.wsUrl = `ws://${addr}/connection/websocket`;
-    this.httpUrl = `http://${addr}`;
+    // A TLS hub is addressed by name, as its certificate is.
+    const authority = tls ? `localhost:${addr.split(':').pop()}` : addr;
+    this.wsUrl = `${tls ? 'wss' : 'ws'}://${authority}/connection/websocket`;
+    this.httpUrl = `${tls ? 'https' : 'http'}://${authority}`;
     this.stderr = [];
     this.exited = new Promise((r) => {
       if (child.exitCode !== null || child.signalCode !== null) r({ code: child.exitCode, signal: child.signalCode });
@@ -82,7 +104,12 @@ export class Hub {
     });
   }
 
-  static async start(args, { apiKey, startTimeoutMs = 15000 } = {}) {
+  /**
+   * `tls: true` when `args` hold --tls-cert/--tls-key: the URLs become
+   * wss://localhost and https://localhost (`api()` then needs a fetch that
+   * trusts the test CA).
+   */
+  static async start(args, { apiKey, startTimeoutMs = 15000, tls = false } = {}) {
     if (!existsSync(HUB_BIN)) {
       throw new Error(`hub binary ${HUB_BIN} not found: run \`cargo build -p telltale-hub\` or set TELLTALE_HUB_BIN`);
     }
@@ -115,7 +142,7 @@ export class Hub {
       child.kill('SIGKILL');
       throw e;
     }
-    const hub = new Hub(child, addr, apiKey);
+    const hub = new Hub(child, addr, apiKey, tls);
     hub.stderr = stderr;
     return hub;
   }

@@ -384,6 +384,8 @@ async fn flood(port: u16, out: Arc<Mutex<AttackOutcome>>) {
         let id = sent + 2;
         // Mostly small answers, so the rate limit, not the queue bound,
         // is what the flood meets (the catalog of this run is ~10 KiB).
+        // `presence_stats` on `alarms` is refused (103) under the default
+        // namespace rules (presence off): a refusal the hub must shed too.
         let command = match sent % 10 {
             0 => format!("{{\"id\":{id},\"rpc\":{{\"method\":\"catalog\",\"data\":{{}}}}}}"),
             n if n % 2 == 0 => {

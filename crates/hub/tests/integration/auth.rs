@@ -9,7 +9,7 @@ async fn hub_without_anonymous() -> Hub {
 }
 
 #[tokio::test]
-async fn valid_token_connects_with_user_expiry_and_server_side_channels() {
+async fn valid_token_connects_with_user_and_expiry_and_its_channels_claim_only_permits() {
     let hub = hub_without_anonymous().await;
     let exp = now_secs() + 3600;
     let jwt = token(
@@ -20,10 +20,15 @@ async fn valid_token_connects_with_user_expiry_and_server_side_channels() {
     let connect = &reply["connect"];
     assert_eq!(connect["expires"], true, "{reply}");
     assert!((3590..=3600).contains(&connect["ttl"].as_u64().unwrap()));
-    assert_eq!(
-        connect["subs"]["alarms"]["recoverable"], true,
-        "server-side sub: {reply}"
+    // Telltale reads the claim as a permission list: no server-side
+    // subscription, the client subscribes itself.
+    assert!(
+        connect.get("subs").is_none_or(|subs| subs == &json!({})),
+        "no server-side subs: {reply}"
     );
+    client.subscribe("alarms").await;
+    let outside = client.call("subscribe", json!({"channel": "news"})).await;
+    assert_eq!(outside["error"]["code"], 103, "{outside}");
 
     let alarm = json!({"id": "h/cpu", "source": "h", "severity": "warning", "state": "firing", "title": "CPU", "ts": 1});
     hub.publish("alarms", alarm.clone()).await;

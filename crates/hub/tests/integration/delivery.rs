@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use telltale_hub::permissions::Namespace;
+
 use crate::support::{Client, Event, Hub, WAIT};
 
 #[tokio::test]
@@ -56,7 +58,16 @@ async fn batched_commands_in_one_frame_are_answered_in_order() {
 
 #[tokio::test]
 async fn client_publish_needs_permission_and_carries_info() {
-    let hub = Hub::start().await;
+    let hub = Hub::with(|c| {
+        c.namespaces.insert(
+            "chat".into(),
+            Namespace {
+                publish: false,
+                ..Namespace::open()
+            },
+        );
+    })
+    .await;
     let mut client = Client::anonymous(&hub).await;
     let reply = client
         .call("publish", json!({"channel": "chat", "data": {"m": 1}}))
@@ -64,7 +75,8 @@ async fn client_publish_needs_permission_and_carries_info() {
     assert_eq!(reply["error"]["code"], 103, "{reply}");
     hub.stop().await;
 
-    let hub = Hub::with(|c| c.allow_client_publish = true).await;
+    // The test hub's "*" rule lets anyone publish.
+    let hub = Hub::start().await;
     let mut client = Client::anonymous(&hub).await;
     client.subscribe("chat").await;
     let id = client

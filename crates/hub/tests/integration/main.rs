@@ -10,5 +10,7 @@ mod auth;
 mod bad_input;
 mod delivery;
 mod lifecycle;
+mod permissions;
 mod recovery;
 mod rpc;
+mod tls;

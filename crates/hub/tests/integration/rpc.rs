@@ -41,12 +41,16 @@ async fn alarms_active_reflects_published_transitions_even_after_history_expires
 
 #[tokio::test]
 async fn ack_is_published_to_every_client_and_shows_in_active() {
-    let hub = Hub::start().await;
+    let hub = Hub::with(|c| c.anonymous_ack = true).await;
     hub.publish("alarms", alarm("web1/cpu", "warning", "firing", 1))
         .await;
     let mut watcher = Client::anonymous(&hub).await;
     watcher.subscribe("alarms").await;
-    let (mut acker, _) = Client::connect(&hub, &token(json!({"sub": "ann"}), SECRET)).await;
+    let ann = token(
+        json!({"sub": "ann", "telltale": {"caps": ["ack", "silence"]}}),
+        SECRET,
+    );
+    let (mut acker, _) = Client::connect(&hub, &ann).await;
 
     let reply = acker
         .call(
@@ -100,8 +104,8 @@ async fn ack_is_published_to_every_client_and_shows_in_active() {
         )
         .await;
     assert_eq!(
-        claimed["rpc"]["data"]["alarm"]["by"], "ops@desk",
-        "anonymous callers name themselves"
+        claimed["rpc"]["data"]["alarm"]["by"], "ops@desk (unverified)",
+        "anonymous callers name themselves, unverified"
     );
     // One alarm is changed at most once per interval.
     tokio::time::sleep(telltale_hub::rpc::CHANGE_INTERVAL).await;

@@ -1,10 +1,14 @@
 //! A hub per test and a minimal protocol client for driving it.
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use telltale_hub::permissions::Namespace;
+use telltale_hub::tls::Tls;
 use telltale_hub::{Config, Node, Server};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -22,6 +26,8 @@ pub const SECRET: &str = "test-secret";
 pub struct Hub {
     pub addr: SocketAddr,
     pub node: Node,
+    /// The certificate handle of a hub serving TLS, to reload in-process.
+    pub tls: Option<Arc<Tls>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -31,18 +37,24 @@ impl Hub {
         Self::with(|_| {}).await
     }
 
+    /// A hub with `edit` applied to the test settings: anonymous
+    /// connections, the test secret and key, and every namespace open to
+    /// everyone (one `"*"` rule) so that tests about other things may use any
+    /// channel; permission tests set `namespaces` themselves.
     pub async fn with(edit: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             api_key: Some(API_KEY.into()),
             token_secret: Some(SECRET.into()),
             allow_anonymous: true,
+            namespaces: [("*".to_owned(), Namespace::open())].into(),
             ..Config::default()
         };
         edit(&mut config);
         let server = Server::bind(config).await.unwrap();
         let addr = server.local_addr();
         let node = server.node().clone();
+        let tls = server.tls().cloned();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -50,9 +62,19 @@ impl Hub {
         Self {
             addr,
             node,
+            tls,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// A hub serving `wss://` and `https://` with these PEM files.
+    pub async fn with_tls(cert: &Path, key: &Path) -> Self {
+        Self::with(|c| {
+            c.tls_cert = Some(cert.to_owned());
+            c.tls_key = Some(key.to_owned());
+        })
+        .await
     }
 
     pub fn ws_url(&self) -> String {

@@ -29,7 +29,7 @@ fn post(key: Option<&str>, length: usize) -> String {
         .map(|k| format!("X-API-Key: {k}\r\n"))
         .unwrap_or_default();
     format!(
-        "POST /api/publish HTTP/1.1\r\nHost: hub\r\n{key}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n{key}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     )
 }
 
@@ -58,7 +58,7 @@ async fn oversized_body_is_413_as_soon_as_content_length_says_so() {
     // A body that only turns out too large as it arrives (chunked) too.
     let mut stream = TcpStream::connect(hub.addr).await.unwrap();
     let head = format!(
-        "POST /api/publish HTTP/1.1\r\nHost: hub\r\nX-API-Key: {API_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let chunk = "x".repeat(60_000);
@@ -97,7 +97,7 @@ async fn half_sent_headers_and_idle_keep_alive_are_dropped_after_the_header_time
     // A keep-alive connection: one request answered, then silence.
     let mut stream = TcpStream::connect(hub.addr).await.unwrap();
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let started = Instant::now();
@@ -120,14 +120,14 @@ async fn http_connections_beyond_the_budget_get_503_and_websockets_are_not_count
         idle.push(TcpStream::connect(hub.addr).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (answer, _) = answer_to(&hub, "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n").await;
+    let (answer, _) = answer_to(&hub, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("--max-http-connections"), "{answer}");
     drop(idle);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (answer, _) = answer_to(
         &hub,
-        "GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -142,7 +142,7 @@ async fn connections_beyond_the_per_address_limit_get_429() {
     let _a = TcpStream::connect(hub.addr).await.unwrap();
     let _b = TcpStream::connect(hub.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (answer, _) = answer_to(&hub, "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n").await;
+    let (answer, _) = answer_to(&hub, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
     assert!(answer.contains("--max-connections-per-ip"), "{answer}");
     hub.stop().await;

@@ -5,6 +5,7 @@
 mod connections;
 mod http;
 mod rates;
+mod rebinding;
 mod replies;
 mod state;
 mod tokens;
