@@ -13,7 +13,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime};
-use telltale_client::{Client, Event, Events, Options, Payload, Publication, State};
+use telltale_client::{
+    token_command, token_file, Client, Event, Events, Options, Payload, Publication, State,
+};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 
@@ -79,6 +81,18 @@ pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
     if let Some(token) = settings.token {
         options = options.token(token);
     }
+    if let Some(path) = settings.token_file {
+        options = options.token_from(token_file(path));
+    }
+    if let Some(command) = settings.token_command {
+        options = options.token_from(token_command(command));
+    }
+    if let Some(path) = &settings.ca_file {
+        options = options.ca_file(path);
+    }
+    // A bad --ca-file stops the start with its message rather than failing
+    // every reconnect.
+    options.tls_config()?;
     let (client, events) = Client::new(options);
     client.subscribe(ALARMS_CHANNEL)?;
     Ok(Arc::new(Shared {
@@ -126,7 +140,7 @@ fn on_state<R: Runtime>(app: &AppHandle<R>, shared: &Shared, state: &State) {
             eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server)
         }
         (Some(reason), None) if view.state == "failed" && auth_failed => eprintln!(
-            "telltale: {}: authentication failed: {reason}; not retrying (start with a valid --token)",
+            "telltale: {}: authentication failed: {reason}; not retrying (start with a valid --token, --token-file or --token-command)",
             view.server
         ),
         (Some(reason), None) if view.state == "failed" => {

@@ -20,6 +20,15 @@ use crate::rpc::Request;
 pub const MAX_CATALOG_PAGES: usize = 100;
 use crate::{queue, Error, Events, History, HistoryQuery, Options, Publication, State};
 
+/// A dialer whose every attempt fails with `why` (a TLS setup that cannot
+/// work), so the state says why instead of the client panicking.
+fn failing_dialer(why: String) -> Dialer {
+    std::sync::Arc::new(move |_: &crate::Endpoint| {
+        let why = why.clone();
+        Box::pin(async move { Err(std::io::Error::other(why)) })
+    })
+}
+
 /// A handle to one resilient connection to a hub.
 ///
 /// Clones share the connection. It lives while any handle exists (or until
@@ -36,8 +45,18 @@ pub struct Client {
 impl Client {
     /// Starts connecting with `options`. Must be called within a Tokio
     /// runtime (it spawns the connection task).
+    ///
+    /// A `wss://` endpoint is dialed over TLS with the system's certificate
+    /// authorities and [`Options::ca_file`]. Check [`Options::tls_config`]
+    /// first to report a bad CA file at start: here it can only become the
+    /// reason every attempt fails.
     pub fn new(options: Options) -> (Client, Events) {
-        Self::with_dialer(options, tcp_dialer())
+        let dialer = match options.tls_config() {
+            Ok(None) => tcp_dialer(),
+            Ok(Some(config)) => crate::tls::tls_dialer(config),
+            Err(e) => failing_dialer(e.to_string()),
+        };
+        Self::with_dialer(options, dialer)
     }
 
     /// Starts connecting to `url` with default options.
@@ -126,7 +145,8 @@ impl Client {
         self.command(Cmd::Unsubscribe(channel.into()))
     }
 
-    /// Replaces the token used by the next connect.
+    /// Replaces the token used by the next connect (a token file, when
+    /// one is the token source, is read at every connect instead).
     pub fn set_token(&self, token: impl Into<String>) -> Result<(), Error> {
         self.command(Cmd::SetToken(token.into()))
     }
@@ -257,7 +277,7 @@ impl Client {
     }
 
     /// Publishes `data` on `channel` (the hub refuses with error 103 unless
-    /// it runs with `--allow-client-publish`).
+    /// the channel's namespace has `publish = true`).
     pub async fn publish(&self, channel: &str, data: &impl Serialize) -> Result<(), Error> {
         let command = Command {
             publish: Some(PublishRequest {

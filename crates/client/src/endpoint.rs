@@ -1,8 +1,11 @@
-//! The server address: a validated `ws://HOST:PORT/PATH` URL.
+//! The server address: a validated `ws://HOST:PORT/PATH` or
+//! `wss://HOST:PORT/PATH` URL.
 //!
 //! The hub serves WebSocket clients at `/connection/websocket`, so a URL
 //! without a path is refused with a message that shows the expected form
-//! rather than failing later with an HTTP 404 on every reconnect.
+//! rather than failing later with an HTTP 404 on every reconnect. `wss://`
+//! means TLS (see `tls.rs`); the port defaults to 443 for it and 80 for
+//! `ws://`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,13 +18,15 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     url: String,
+    tls: bool,
     host: String,
     port: u16,
 }
 
 impl Endpoint {
-    /// Checks `url`: scheme `ws`, a host, an optional port (80 by default)
-    /// and a path such as `/connection/websocket`.
+    /// Checks `url`: scheme `ws` or `wss` (TLS), a host, an optional port
+    /// (80 for `ws`, 443 for `wss` by default) and a path such as
+    /// `/connection/websocket`.
     pub fn parse(url: &str) -> Result<Self, Error> {
         let invalid = |why: &str| Error::InvalidUrl {
             url: url.to_string(),
@@ -34,16 +39,16 @@ impl Endpoint {
         let uri: Uri = trimmed
             .parse()
             .map_err(|e| invalid(&format!("not a URL ({e})")))?;
-        match uri.scheme_str() {
-            Some("ws") => {}
-            Some("wss") => {
-                return Err(invalid(
-                    "wss:// (TLS) is not supported by this client; use ws:// (behind a TLS-terminating tunnel if needed)",
-                ))
+        let tls = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            Some(other) => {
+                return Err(invalid(&format!(
+                    "scheme {other}:// is neither ws:// nor wss://"
+                )))
             }
-            Some(other) => return Err(invalid(&format!("scheme {other}:// is not ws://"))),
-            None => return Err(invalid("the scheme ws:// is missing")),
-        }
+            None => return Err(invalid("the scheme ws:// or wss:// is missing")),
+        };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
@@ -55,6 +60,7 @@ impl Endpoint {
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
         let after_host = authority.rsplit(']').next().unwrap_or(authority);
         let port = match after_host.rsplit_once(':') {
+            None if tls => 443,
             None => 80,
             Some((_, text)) => match text.parse::<u16>() {
                 Ok(0) => return Err(invalid("port 0 cannot be dialed")),
@@ -71,6 +77,7 @@ impl Endpoint {
         }
         Ok(Self {
             url: trimmed.to_string(),
+            tls,
             host,
             port,
         })
@@ -79,6 +86,20 @@ impl Endpoint {
     /// The URL as given (trimmed).
     pub fn as_str(&self) -> &str {
         &self.url
+    }
+
+    /// `"wss"` or `"ws"`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "wss"
+        } else {
+            "ws"
+        }
+    }
+
+    /// Whether the connection runs over TLS (`wss://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// Host name or IP address, without IPv6 brackets.
@@ -118,6 +139,20 @@ mod tests {
         assert_eq!((e.host(), e.port()), ("hub.example", 80));
         let e = Endpoint::parse("ws://[::1]:9/connection/websocket").unwrap();
         assert_eq!(e.host(), "::1");
+        assert!(!e.is_tls());
+        assert_eq!(e.scheme(), "ws");
+    }
+
+    #[test]
+    fn accepts_wss_with_port_443_by_default() {
+        let e = Endpoint::parse("wss://hub.example/connection/websocket").unwrap();
+        assert_eq!((e.host(), e.port(), e.is_tls()), ("hub.example", 443, true));
+        assert_eq!(e.scheme(), "wss");
+        let e = Endpoint::parse("wss://127.0.0.1:8443/connection/websocket").unwrap();
+        assert_eq!((e.host(), e.port(), e.is_tls()), ("127.0.0.1", 8443, true));
+        let e = Endpoint::parse("wss://[::1]/connection/websocket").unwrap();
+        assert_eq!((e.host(), e.port()), ("::1", 443));
+        assert_eq!(e.as_str(), "wss://[::1]/connection/websocket");
     }
 
     #[test]
@@ -126,7 +161,11 @@ mod tests {
             ("", "empty"),
             ("localhost:8000", "scheme"),
             ("http://localhost:8000/connection/websocket", "http"),
-            ("wss://localhost/connection/websocket", "TLS"),
+            (
+                "https://localhost/connection/websocket",
+                "neither ws:// nor wss://",
+            ),
+            ("wss://localhost:8443", "path"),
             ("ws://localhost:8000", "path"),
             ("ws://localhost:8000/", "path"),
             ("ws:///connection/websocket", "URL"),

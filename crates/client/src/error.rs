@@ -12,7 +12,7 @@ use telltale_protocol::ReplyError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The server URL cannot be used.
-    #[error("invalid server URL {url:?}: {why}; expected ws://HOST:PORT/connection/websocket")]
+    #[error("invalid server URL {url:?}: {why}; expected ws://HOST:PORT/connection/websocket (or wss:// for TLS)")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -50,6 +50,12 @@ pub enum Error {
     /// The token source failed to provide a token (the client retries).
     #[error("no token: {0}")]
     Token(String),
+    /// TLS cannot be set up (an unreadable `ca_file`, no trusted
+    /// certificate authority) or the handshake failed; the text says what to
+    /// do, e.g. `certificate for hub.example expired on ...; renew it on the
+    /// hub`.
+    #[error("{0}")]
+    Tls(String),
     /// The request data could not be serialized.
     #[error("cannot encode request: {0}")]
     Encode(String),

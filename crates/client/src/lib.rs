@@ -34,9 +34,16 @@
 //!
 //! - `client.rs`: the [`Client`] handle (subscribe, rpc, history, close).
 //! - `options.rs`: [`Options`], the URL, token, timeouts and bounds.
-//! - `endpoint.rs`: [`Endpoint`], a validated `ws://HOST:PORT/PATH`.
-//! - `connection.rs`: the task that owns the socket: dial, connect, the
-//!   session loop, and what each way of ending means (reconnect or not).
+//! - `endpoint.rs`: [`Endpoint`], a validated `ws://` or `wss://HOST:PORT/PATH`.
+//! - `tls.rs`: `wss://`: the system roots plus [`Options::ca_file`], the TLS
+//!   dialer, and certificate errors in words (`tls/describe.rs`).
+//! - `connection.rs`: the task that owns the socket, and what each way of
+//!   ending a session means (reconnect or not); in `connection/`:
+//!   `dial.rs` (dialer, upgrade, `connect` handshake), `session.rs` (the
+//!   frame loop), `replies.rs` (reply and push dispatch), `refresh.rs`
+//!   (renewing the token before the connection expires), `offline.rs`
+//!   (commands while not connected).
+//! - `token.rs`: [`TokenSource`], [`token_file`], [`token_command`].
 //! - `backoff.rs`: reconnect delays, exponential with full jitter.
 //! - `watchdog.rs`: declares a connection dead when pings stop.
 //! - `subscription.rs`: positions, recovery, exactly-once delivery, gaps.
@@ -60,6 +67,8 @@ pub mod queue;
 pub mod rpc;
 pub mod state;
 mod subscription;
+mod tls;
+pub mod token;
 pub mod watchdog;
 
 pub use backoff::{Backoff, BackoffConfig};
@@ -67,10 +76,11 @@ pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::Error;
 pub use events::{Event, Payload, Publication};
-pub use options::{Options, TokenFuture, TokenSource, DEFAULT_STABLE_AFTER};
+pub use options::{Options, DEFAULT_STABLE_AFTER};
 pub use queue::Events;
 pub use rpc::{History, HistoryQuery};
 pub use state::{code, State};
 pub use telltale_protocol as protocol;
 pub use telltale_protocol::command::StreamPosition;
 pub use telltale_protocol::{Alarm, AlarmState, MetricSample, Severity};
+pub use token::{token_command, token_file, TokenFuture, TokenSource};

@@ -2,26 +2,18 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backoff::BackoffConfig;
+pub use crate::token::{TokenFuture, TokenSource};
 use crate::watchdog::DEFAULT_ALLOWANCE;
 use crate::{Endpoint, Error};
 
 /// Default of [`Options::stable_after`]: a connection that stayed up this
 /// long was healthy, and the reconnect backoff starts over when it ends.
 pub const DEFAULT_STABLE_AFTER: Duration = Duration::from_secs(10);
-
-/// Future returned by a [`TokenSource`]: a fresh connection token, or why
-/// there is none.
-pub type TokenFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
-
-/// Fetches a new connection token. Called before connecting when no token
-/// is set, and after the server answers `connect` with error 109 (token
-/// expired). Without a token source, 109 is terminal.
-pub type TokenSource = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
 
 /// How a [`crate::Client`] connects and behaves.
 #[derive(Clone)]
@@ -30,7 +22,8 @@ pub struct Options {
     pub endpoint: Endpoint,
     /// Connection JWT; empty for anonymous.
     pub token: String,
-    /// Where to get a new token when it is missing or expired.
+    /// Where to get a new token when it is missing, expired or about to
+    /// expire (see [`TokenSource`]).
     pub token_source: Option<TokenSource>,
     /// Client name sent in `connect` (default `telltale-client`).
     pub name: String,
@@ -64,6 +57,10 @@ pub struct Options {
     pub event_capacity: usize,
     /// Largest inbound WebSocket message accepted, bytes (default 16 MiB).
     pub max_message_size: usize,
+    /// For `wss://`: a PEM file of certificates to trust in addition to the
+    /// system's certificate authorities, e.g. a private CA or the hub's
+    /// self-signed certificate (see [`Options::tls_config`]).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -84,6 +81,7 @@ impl Options {
             write_timeout: Duration::from_secs(10),
             event_capacity: 1024,
             max_message_size: 16 << 20,
+            ca_file: None,
         })
     }
 
@@ -93,13 +91,19 @@ impl Options {
         self
     }
 
-    /// Sets a source of fresh tokens (see [`TokenSource`]).
-    pub fn token_source<F, Fut>(mut self, source: F) -> Self
+    /// Sets a function that fetches fresh tokens (see [`TokenSource`]).
+    pub fn token_source<F, Fut>(self, source: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<String, String>> + Send + 'static,
     {
-        self.token_source = Some(Arc::new(move || Box::pin(source()) as TokenFuture));
+        self.token_from(TokenSource::new(source))
+    }
+
+    /// Sets where fresh tokens come from, e.g. [`crate::token_file`] or
+    /// [`crate::token_command`].
+    pub fn token_from(mut self, source: TokenSource) -> Self {
+        self.token_source = Some(source);
         self
     }
 
@@ -134,6 +138,25 @@ impl Options {
         self
     }
 
+    /// Trusts the certificates in the PEM file at `path` as well as the
+    /// system's (see [`Options::ca_file`]).
+    pub fn ca_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.ca_file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The TLS configuration for a `wss://` endpoint, `None` for `ws://`:
+    /// the system's certificate authorities plus those of
+    /// [`Options::ca_file`]. Fails when the CA file is missing, unreadable
+    /// or holds no certificate, or when there is no authority to trust at
+    /// all. Build it once per client: it reads the system store.
+    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
+        if !self.endpoint.is_tls() {
+            return Ok(None);
+        }
+        crate::tls::client_config(self.ca_file.as_deref()).map(Some)
+    }
+
     /// Sets how many metric publications may queue before some are dropped.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
@@ -146,7 +169,7 @@ impl fmt::Debug for Options {
         f.debug_struct("Options")
             .field("endpoint", &self.endpoint)
             .field("token", &if self.token.is_empty() { "" } else { "<set>" })
-            .field("token_source", &self.token_source.is_some())
+            .field("token_source", &self.token_source)
             .field("name", &self.name)
             .field("version", &self.version)
             .field("backoff", &self.backoff)
@@ -157,6 +180,7 @@ impl fmt::Debug for Options {
             .field("write_timeout", &self.write_timeout)
             .field("event_capacity", &self.event_capacity)
             .field("max_message_size", &self.max_message_size)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -172,5 +196,21 @@ mod tests {
             .token("secret-jwt");
         let shown = format!("{options:?}");
         assert!(!shown.contains("secret-jwt") && shown.contains("<set>"));
+    }
+
+    #[test]
+    fn tls_config_only_for_wss_and_a_bad_ca_file_fails_at_once() {
+        let plain = Options::new("ws://127.0.0.1:1/connection/websocket")
+            .unwrap()
+            .ca_file("/no/such/ca.pem");
+        assert!(plain.tls_config().unwrap().is_none());
+        let tls = Options::new("wss://127.0.0.1:1/connection/websocket")
+            .unwrap()
+            .ca_file("/no/such/ca.pem");
+        let err = tls.tls_config().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--ca-file /no/such/ca.pem: cannot read it"),
+            "{err}"
+        );
     }
 }

@@ -10,10 +10,11 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use telltale_client::{Client, Endpoint, Event, Options};
+use telltale_client::{token_command, token_file, Client, Endpoint, Event, Options};
 
 const ABOUT: &str = "Print publications of Telltale hub channels as JSON lines";
 
@@ -24,12 +25,15 @@ Connection states, subscriptions, gaps and errors are written to stderr.
 Examples:
   telltale-tail alarms
   telltale-tail --server ws://10.0.0.5:8000/connection/websocket alarms metrics:web-1
+  telltale-tail --server wss://hub.example/connection/websocket --ca-file hub-ca.pem alarms
+  telltale-tail --token-command 'vault kv get -field=jwt secret/telltale' alarms
   telltale-tail --count 1 alarms | jq .data.title";
 
 #[derive(Parser, Debug)]
 #[command(name = "telltale-tail", version, about = ABOUT, after_help = AFTER_HELP)]
 struct Args {
-    /// Hub WebSocket URL, ws://HOST:PORT/connection/websocket.
+    /// Hub WebSocket URL, ws://HOST:PORT/connection/websocket (wss:// for
+    /// TLS).
     #[arg(
         long,
         value_name = "URL",
@@ -42,6 +46,31 @@ struct Args {
     /// Connection JWT; anonymous when absent.
     #[arg(long, value_name = "T", env = "TELLTALE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+
+    /// File holding the connection JWT, read again at every connect and
+    /// before the token expires (for a token an agent keeps fresh).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "TELLTALE_TOKEN_FILE",
+        conflicts_with_all = ["token", "token_command"]
+    )]
+    token_file: Option<PathBuf>,
+
+    /// Shell command that prints a connection JWT, run whenever a new one
+    /// is needed (first connect, expired token, before expiry); 10 s limit.
+    #[arg(
+        long,
+        value_name = "CMD",
+        env = "TELLTALE_TOKEN_COMMAND",
+        conflicts_with = "token"
+    )]
+    token_command: Option<String>,
+
+    /// For wss://: PEM file of certificates to trust besides the system's
+    /// (the hub's private CA, or its self-signed certificate).
+    #[arg(long, value_name = "FILE", env = "TELLTALE_CA_FILE")]
+    ca_file: Option<PathBuf>,
 
     /// Exit after printing this many publications.
     #[arg(long, value_name = "N")]
@@ -80,6 +109,20 @@ async fn main() -> ExitCode {
     };
     if let Some(token) = args.token {
         options = options.token(token);
+    }
+    if let Some(path) = args.token_file {
+        options = options.token_from(token_file(path));
+    }
+    if let Some(command) = args.token_command {
+        options = options.token_from(token_command(command));
+    }
+    if let Some(path) = &args.ca_file {
+        options = options.ca_file(path);
+    }
+    // A bad CA file is an argument mistake: say so now, not on each reconnect.
+    if let Err(e) = options.tls_config() {
+        note(format_args!("{e}"));
+        return ExitCode::from(2);
     }
     let (client, mut events) = Client::new(options);
     let mut channels: BTreeSet<String> = args.channels.iter().cloned().collect();

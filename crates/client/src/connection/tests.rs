@@ -734,3 +734,193 @@ async fn reconnect_called_starts_the_backoff_over() {
     assert_eq!(attempt, 2);
     assert!(delay <= options().backoff.ceiling(0), "{delay:?}");
 }
+
+/// A token source that hands out `fresh-1`, `fresh-2`, ... and counts.
+fn counting_source(options: Options) -> (Options, Arc<AtomicUsize>) {
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let f = fetched.clone();
+    let options = options.token_source(move || {
+        let n = f.fetch_add(1, Ordering::SeqCst) + 1;
+        async move { Ok(format!("fresh-{n}")) }
+    });
+    (options, fetched)
+}
+
+/// Answers `connect` with a connection that expires in `ttl` seconds and
+/// no server ping (so that the client sends nothing on its own but
+/// refreshes).
+async fn expiring_handshake(peer: &mut Peer, ttl: u32) {
+    let connect = peer.recv().await.remove(0);
+    assert!(connect.get("connect").is_some(), "{connect}");
+    peer.send(
+        json!({"id": connect["id"], "connect": {"client": "c1", "expires": true, "ttl": ttl}}),
+    )
+    .await;
+}
+
+/// The next command, which must be a `refresh`; returns its id and token.
+async fn refresh_command(peer: &mut Peer) -> (Value, String) {
+    let command = tokio::time::timeout(Duration::from_secs(3600), peer.recv())
+        .await
+        .expect("no refresh came")
+        .remove(0);
+    let token = command["refresh"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a refresh: {command}"))
+        .to_string();
+    (command["id"].clone(), token)
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_goes_out_before_the_ttl_runs_out_and_rearms_from_its_reply() {
+    let (options, fetched) = counting_source(options().token("t0"));
+    let (_client, mut events, mut dials) = start(options);
+    let mut peer = dials.accept().await;
+    expiring_handshake(&mut peer, 60).await;
+    until(&mut events, |e| is_state(e, State::is_connected)).await;
+    let connected_at = Instant::now();
+
+    // 60 s left: a tenth (6 s) early.
+    let (id, token) = refresh_command(&mut peer).await;
+    assert_eq!(token, "fresh-1");
+    assert_eq!(connected_at.elapsed(), Duration::from_secs(54));
+    peer.send(json!({"id": id, "refresh": {"client": "c1", "expires": true, "ttl": 600}}))
+        .await;
+    let refreshed_at = Instant::now();
+
+    // The reply's ttl counts, not the first one: 600 s, 30 s early (the cap).
+    let (id, token) = refresh_command(&mut peer).await;
+    assert_eq!(token, "fresh-2");
+    assert_eq!(refreshed_at.elapsed(), Duration::from_secs(570));
+    // A reply that no longer expires stops the refreshes.
+    peer.send(json!({"id": id, "refresh": {"client": "c1"}}))
+        .await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3600), peer.recv())
+            .await
+            .is_err(),
+        "nothing after a refresh that does not expire"
+    );
+    assert_eq!(fetched.load(Ordering::SeqCst), 2);
+    assert!(
+        events
+            .try_recv()
+            .is_none_or(|e| !matches!(e, Event::State(_))),
+        "the connection stayed up"
+    );
+    assert_eq!(dials.count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn error_109_to_refresh_asks_the_source_again_a_bounded_number_of_times() {
+    let (options, fetched) = counting_source(options().token("t0"));
+    let config = options.backoff;
+    let (_client, mut events, mut dials) = start(options);
+    let mut peer = dials.accept().await;
+    expiring_handshake(&mut peer, 10).await;
+    until(&mut events, |e| is_state(e, State::is_connected)).await;
+
+    let (id, token) = refresh_command(&mut peer).await;
+    assert_eq!(token, "fresh-1");
+    peer.send(json!({"id": id, "error": {"code": 109, "message": "token expired"}}))
+        .await;
+    let refused_at = Instant::now();
+    let (event, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+    assert!(
+        matches!(&event, Event::Error(Error::Token(why)) if why.contains("token expired") && why.contains("asking again")),
+        "{event:?}"
+    );
+    // Asked again after a backoff delay, and the new token goes out.
+    let (id, token) = refresh_command(&mut peer).await;
+    assert_eq!(token, "fresh-2");
+    let waited = refused_at.elapsed();
+    assert!(
+        waited >= config.min && waited <= config.ceiling(0),
+        "{waited:?}"
+    );
+    // Success starts the tries over and re-arms from the reply.
+    peer.send(json!({"id": id, "refresh": {"client": "c1", "expires": true, "ttl": 10}}))
+        .await;
+
+    // A source that keeps handing out expired tokens: five tries in a row,
+    // then the client leaves the connection to expire (no refresh loop).
+    for n in 1..=super::refresh::MAX_TRIES {
+        let (id, _) = refresh_command(&mut peer).await;
+        peer.send(json!({"id": id, "error": {"code": 109, "message": "token expired"}}))
+            .await;
+        let (event, _) = until(&mut events, |e| matches!(e, Event::Error(_))).await;
+        let Event::Error(Error::Token(why)) = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(
+            why.contains("gave up"),
+            n == super::refresh::MAX_TRIES,
+            "try {n}: {why}"
+        );
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3600), peer.recv())
+            .await
+            .is_err(),
+        "no refresh after the tries are used up"
+    );
+    assert_eq!(
+        fetched.load(Ordering::SeqCst),
+        2 + super::refresh::MAX_TRIES as usize
+    );
+    // The hub then closes the expired connection; the reconnect fetches a
+    // token instead of presenting the expired one.
+    peer.close(3005, "connection expired").await;
+    let mut peer = accept(&mut dials).await;
+    let connect = peer.recv().await.remove(0);
+    assert_eq!(
+        connect["connect"]["token"],
+        format!("fresh-{}", 3 + super::refresh::MAX_TRIES)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_refused_outright_is_terminal() {
+    let (options, _) = counting_source(options().token("t0"));
+    let (_client, mut events, mut dials) = start(options);
+    let mut peer = dials.accept().await;
+    expiring_handshake(&mut peer, 10).await;
+    let (id, _) = refresh_command(&mut peer).await;
+    peer.send(json!({"id": id, "error": {"code": 101, "message": "unauthorized"}}))
+        .await;
+    let (event, _) = until(&mut events, |e| {
+        is_state(e, |s| matches!(s, State::Disconnected { .. }))
+    })
+    .await;
+    assert!(
+        matches!(&event, Event::State(State::Disconnected { code: 101, reconnect: false, reason }) if reason.contains("refresh refused")),
+        "{event:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_token_source_nothing_is_refreshed() {
+    let (_client, mut events, mut dials) = start(options().token("t0"));
+    let mut peer = dials.accept().await;
+    expiring_handshake(&mut peer, 3).await;
+    until(&mut events, |e| is_state(e, State::is_connected)).await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(600), peer.recv())
+            .await
+            .is_err(),
+        "the client sent something"
+    );
+    // The hub closes the expired connection; the reconnect presents the
+    // same token, is refused with 109, and that is terminal.
+    peer.close(3005, "connection expired").await;
+    let mut peer = accept(&mut dials).await;
+    let connect = peer.recv().await.remove(0);
+    assert_eq!(connect["connect"]["token"], "t0");
+    peer.send(json!({"id": connect["id"], "error": {"code": 109, "message": "token expired"}}))
+        .await;
+    let (event, _) = until(&mut events, |e| {
+        is_state(e, |s| matches!(s, State::Disconnected { code: 109, .. }))
+    })
+    .await;
+    assert!(is_state(&event, State::is_terminal), "{event:?}");
+}

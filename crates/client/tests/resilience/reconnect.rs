@@ -3,29 +3,13 @@
 //! right after `connect` is backed off too, and a stable connection starts
 //! the delays over.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::json;
 use telltale_client::{Client, Error, Event, State};
 
 use crate::proxy::Proxy;
 use crate::support::*;
-
-fn token(claims: serde_json::Value) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Waits for the terminal state and checks no further connection is tried.
 async fn assert_terminal_without_retries(

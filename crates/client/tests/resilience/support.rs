@@ -1,7 +1,9 @@
 //! A hub per test, an HTTP publisher, and bounded waits on client events.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use telltale_client::{Client, Event, Events, Options, State};
@@ -32,6 +34,7 @@ impl Hub {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             allow_anonymous: true,
+            anonymous_ack: true,
             api_key: Some(API_KEY.into()),
             token_secret: Some(SECRET.into()),
             ping_interval: Duration::from_secs(1),
@@ -199,4 +202,122 @@ pub async fn subscribed_client(options: Options) -> (Client, Events) {
     until(&mut events, connected).await;
     subscribed(&mut events, "alarms").await;
     (client, events)
+}
+
+/// A connection token for user `u` signed with the test hub's secret.
+pub fn token(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token for user `u` that expires `secs` seconds from now (in the past
+/// when negative).
+pub fn token_expiring_in(secs: i64) -> String {
+    token(json!({"sub": "u", "exp": now().saturating_add_signed(secs)}))
+}
+
+/// A directory of its own under the system's temporary directory, removed
+/// on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let path =
+            std::env::temp_dir().join(format!("telltale-client-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Replaces the file at `path` with `text` in one step (write, then
+/// rename), so a reader never sees half a token.
+pub fn write_atomically(path: &Path, text: &str) {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text).unwrap();
+    std::fs::rename(&partial, path).unwrap();
+}
+
+/// Keeps a token file fresh like a credentials agent would: a token that
+/// lives `life` seconds, rewritten every `every`, until dropped.
+pub struct FreshTokenFile {
+    task: JoinHandle<()>,
+}
+
+impl FreshTokenFile {
+    pub fn start(path: PathBuf, life: i64, every: Duration) -> Self {
+        write_atomically(&path, &token_expiring_in(life));
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                write_atomically(&path, &token_expiring_in(life));
+            }
+        });
+        Self { task }
+    }
+}
+
+impl Drop for FreshTokenFile {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The hub binary: `TELLTALE_HUB_BIN`, or `target/debug/telltale-hub`.
+fn hub_bin() -> PathBuf {
+    match std::env::var_os("TELLTALE_HUB_BIN") {
+        Some(bin) => bin.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/telltale-hub"),
+    }
+}
+
+/// A shell command that prints a token for user `u` living `life` seconds:
+/// `telltale-hub token` when that binary is built and has the subcommand
+/// (the way an operator would mint one), else `cat` of `fallback`, a file
+/// the caller keeps fresh. `cargo test -p telltale-client` alone does not
+/// build the hub binary, hence the fallback.
+pub fn token_command_line(life: u64, fallback: &Path) -> String {
+    let bin = hub_bin();
+    let line = format!(
+        "TELLTALE_HUB_TOKEN_SECRET='{SECRET}' '{}' token --user u --ttl {life}s",
+        bin.display()
+    );
+    let probe = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match probe {
+        Ok(out) if out.status.success() && out.stdout.split(|b| *b == b'.').count() == 3 => line,
+        _ => {
+            eprintln!(
+                "note: {} token is not available (build telltale-hub); using cat {}",
+                bin.display(),
+                fallback.display()
+            );
+            format!("cat '{}'", fallback.display())
+        }
+    }
 }

@@ -13,6 +13,8 @@ fn tail() -> Command {
     command
         .env_remove("TELLTALE_SERVER")
         .env_remove("TELLTALE_TOKEN")
+        .env_remove("TELLTALE_TOKEN_FILE")
+        .env_remove("TELLTALE_TOKEN_COMMAND")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -134,4 +136,105 @@ async fn tail_gives_up_on_a_bad_token() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// Reads stderr lines until one contains `want`; returns every line read.
+async fn stderr_until(
+    stderr: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    want: &str,
+) -> Vec<String> {
+    let mut log = Vec::new();
+    loop {
+        let line = tokio::time::timeout(WAIT, stderr.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {want:?} on stderr: {log:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("stderr ended before {want:?}: {log:?}"));
+        let found = line.contains(want);
+        log.push(line);
+        if found {
+            return log;
+        }
+    }
+}
+
+#[tokio::test]
+async fn tail_gets_its_token_from_a_token_command() {
+    // No anonymous connections: without the command's token, no data.
+    let hub = Hub::with(|config| config.allow_anonymous = false).await;
+    let dir = TempDir::new();
+    let fallback = dir.join("token");
+    write_atomically(&fallback, &token_expiring_in(3600));
+    let command = token_command_line(3600, &fallback);
+    let mut child = tail()
+        .args(["--server", &hub.ws_url(), "--count", "2"])
+        .args(["--token-command", &command, "alarms"])
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = stderr_until(&mut stderr, "subscribed to alarms").await;
+    hub.alarm(1).await;
+    hub.alarm(2).await;
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("tail exits after --count")
+        .unwrap();
+    assert!(status.success(), "{log:?}");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    // JWTs start with the base64 of `{"`: none may reach the output.
+    assert!(!stdout.contains("eyJ"), "{stdout}");
+    assert!(log.iter().all(|l| !l.contains("eyJ")), "{log:?}");
+}
+
+#[tokio::test]
+async fn tail_reports_a_failing_token_command_without_its_stdout() {
+    let hub = Hub::start().await;
+    // Stdout is `secret-stdout`, a string the command line lacks.
+    let command = "printf 'secret-%s' stdout; echo 'vault: sealed' >&2; exit 3";
+    let mut child = tail()
+        .args([
+            "--server",
+            &hub.ws_url(),
+            "--token-command",
+            command,
+            "alarms",
+        ])
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = stderr_until(&mut stderr, "exited with status 3: vault: sealed").await;
+    // It keeps trying (the vault may unseal): a second report follows.
+    let more = stderr_until(&mut stderr, "exited with status 3").await;
+    assert!(
+        log.iter()
+            .chain(&more)
+            .all(|l| !l.contains("secret-stdout")),
+        "{log:?} {more:?}"
+    );
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn tail_takes_one_kind_of_token() {
+    for args in [
+        ["--token", "t", "--token-file", "/tmp/t"],
+        ["--token", "t", "--token-command", "cat /tmp/t"],
+        ["--token-file", "/tmp/t", "--token-command", "cat /tmp/t"],
+    ] {
+        let output = tokio::time::timeout(WAIT, tail().args(args).arg("alarms").output())
+            .await
+            .expect("tail exits")
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
+    }
 }
