@@ -13,9 +13,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime};
-use telltale_client::{
-    token_command, token_file, Client, Event, Events, Options, Payload, Publication, State,
-};
+use telltale_client::{Client, Event, Events, Options, Payload, Publication, State};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 
@@ -77,22 +75,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
         }
     };
     tracing::info!(server = %label, "connecting");
-    let mut options = Options::new(&url)?;
-    if let Some(token) = settings.token {
-        options = options.token(token);
-    }
-    if let Some(path) = settings.token_file {
-        options = options.token_from(token_file(path));
-    }
-    if let Some(command) = settings.token_command {
-        options = options.token_from(token_command(command));
-    }
-    if let Some(path) = &settings.ca_file {
-        options = options.ca_file(path);
-    }
     // A bad --ca-file stops the start with its message rather than failing
     // every reconnect.
-    options.tls_config()?;
+    let options = settings.access.apply(Options::new(&url)?)?;
     let (client, events) = Client::new(options);
     client.subscribe(ALARMS_CHANNEL)?;
     Ok(Arc::new(Shared {

@@ -6,8 +6,9 @@
 //!
 //! # Layout
 //!
-//! - [`settings`]: `--server` / `--token` (and `TELLTALE_SERVER`,
-//!   `TELLTALE_TOKEN`), validated at start.
+//! - [`settings`]: `--server`, the token (`--token`, `--token-file` or
+//!   `--token-command`) and `--ca-file`, each with a `TELLTALE_*` variable,
+//!   validated at start.
 //! - [`embedded`]: with no server configured, a hub in-process on
 //!   127.0.0.1 with this machine's collector.
 //! - [`bridge`]: client events → state, coalesced [`stream`] batches and

@@ -5,10 +5,8 @@
 //! `--ca-file` (`TELLTALE_CA_FILE`) names a PEM file to trust besides the
 //! system's certificate authorities; it is read when the client starts.
 
-use std::path::PathBuf;
-
 use clap::Parser;
-use telltale_client::Endpoint;
+use telltale_client::{Endpoint, HubAccess};
 
 /// Telltale desktop: realtime graphs and native alarm notifications.
 ///
@@ -21,39 +19,8 @@ struct Args {
     #[arg(long, env = "TELLTALE_SERVER", value_name = "URL")]
     server: Option<String>,
 
-    /// Connection token (JWT) for the hub.
-    #[arg(
-        long,
-        env = "TELLTALE_TOKEN",
-        value_name = "JWT",
-        hide_env_values = true
-    )]
-    token: Option<String>,
-
-    /// File holding the hub's connection token, read again at every
-    /// connect and before the token expires (a token an agent keeps fresh).
-    #[arg(
-        long,
-        env = "TELLTALE_TOKEN_FILE",
-        value_name = "FILE",
-        conflicts_with_all = ["token", "token_command"]
-    )]
-    token_file: Option<PathBuf>,
-
-    /// Shell command that prints the hub's connection token, run whenever a
-    /// new one is needed (first connect, expired token, before expiry).
-    #[arg(
-        long,
-        env = "TELLTALE_TOKEN_COMMAND",
-        value_name = "CMD",
-        conflicts_with = "token"
-    )]
-    token_command: Option<String>,
-
-    /// For a wss:// hub: PEM file of certificates to trust besides the
-    /// system's (the hub's private CA, or its self-signed certificate).
-    #[arg(long, env = "TELLTALE_CA_FILE", value_name = "FILE")]
-    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    access: HubAccess,
 }
 
 /// Validated settings.
@@ -61,14 +28,8 @@ struct Args {
 pub struct Settings {
     /// The remote hub, or `None` for the embedded one.
     pub server: Option<Endpoint>,
-    /// Token for the remote hub.
-    pub token: Option<String>,
-    /// File the token is read from (instead of `token`).
-    pub token_file: Option<PathBuf>,
-    /// Command that prints the token (instead of `token`).
-    pub token_command: Option<String>,
-    /// Extra certificates to trust for a `wss://` hub.
-    pub ca_file: Option<PathBuf>,
+    /// The token source and certificates for the remote hub.
+    pub access: HubAccess,
 }
 
 impl Settings {
@@ -88,22 +49,17 @@ impl Settings {
             None | Some("") => None,
             Some(url) => Some(Endpoint::parse(url).map_err(|e| format!("--server: {e}"))?),
         };
-        let token = args.token.filter(|t| !t.is_empty());
-        let token_file = args.token_file.filter(|p| !p.as_os_str().is_empty());
-        let token_command = args.token_command.filter(|c| !c.trim().is_empty());
-        let ca_file = args.ca_file.filter(|p| !p.as_os_str().is_empty());
         Ok(Self {
             server,
-            token,
-            token_file,
-            token_command,
-            ca_file,
+            access: args.access.non_empty(),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -128,10 +84,16 @@ mod tests {
     #[test]
     fn one_kind_of_token() {
         let file = Settings::parse_from(["telltale", "--token-file", "/run/telltale/jwt"]).unwrap();
-        assert_eq!(file.token_file, Some(PathBuf::from("/run/telltale/jwt")));
+        assert_eq!(
+            file.access.token_file,
+            Some(PathBuf::from("/run/telltale/jwt"))
+        );
         let command =
             Settings::parse_from(["telltale", "--token-command", "pass telltale"]).unwrap();
-        assert_eq!(command.token_command.as_deref(), Some("pass telltale"));
+        assert_eq!(
+            command.access.token_command.as_deref(),
+            Some("pass telltale")
+        );
         for args in [
             ["--token", "t", "--token-file", "/f"],
             ["--token", "t", "--token-command", "c"],
@@ -155,7 +117,7 @@ mod tests {
         let server = settings.server.unwrap();
         assert_eq!((server.is_tls(), server.port()), (true, 443));
         assert_eq!(
-            settings.ca_file,
+            settings.access.ca_file,
             Some(PathBuf::from("/etc/telltale/hub-ca.pem"))
         );
     }

@@ -43,6 +43,8 @@
 //!   frame loop), `replies.rs` (reply and push dispatch), `refresh.rs`
 //!   (renewing the token before the connection expires), `offline.rs`
 //!   (commands while not connected).
+//! - `access.rs`: [`HubAccess`], the token and `--ca-file` flags shared by
+//!   `telltale-tail` and the desktop app.
 //! - `token.rs`: [`TokenSource`], [`token_file`], [`token_command`].
 //! - `backoff.rs`: reconnect delays, exponential with full jitter.
 //! - `watchdog.rs`: declares a connection dead when pings stop.
@@ -56,6 +58,7 @@
 //! - `bin/telltale-tail.rs`: prints publications as JSON lines.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod backoff;
 pub mod client;
 mod connection;
@@ -71,6 +74,7 @@ mod tls;
 pub mod token;
 pub mod watchdog;
 
+pub use access::HubAccess;
 pub use backoff::{Backoff, BackoffConfig};
 pub use client::Client;
 pub use endpoint::Endpoint;

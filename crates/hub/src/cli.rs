@@ -124,9 +124,9 @@ pub struct Args {
     pub anonymous_ack: Option<bool>,
 
     /// Host name the hub answers to in the Host header (repeatable; * for
-    /// any). Default: the listen address, plus localhost forms on loopback and
-    /// IP literals on 0.0.0.0 or [::]. Other names are answered 403, which
-    /// stops DNS rebinding.
+    /// any), besides the listen address, localhost forms on loopback and IP
+    /// literals on 0.0.0.0 or [::], which are always accepted. Other names
+    /// are answered 403, which stops DNS rebinding.
     #[arg(
         long = "allowed-host",
         env = "TELLTALE_HUB_ALLOWED_HOSTS",

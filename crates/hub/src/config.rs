@@ -54,9 +54,10 @@ pub struct Config {
     /// Let connections without a token acknowledge and silence alarms
     /// (recorded as unverified). For a loopback hub with one user.
     pub anonymous_ack: bool,
-    /// Host names (the `Host` header) this hub answers to; `*` for any.
-    /// Empty: the listen address, plus `localhost` forms on loopback and IP
-    /// literals on an unspecified address (DNS rebinding needs a name).
+    /// Host names (the `Host` header) this hub answers to besides the
+    /// defaults (the listen address, `localhost` forms on loopback, and IP
+    /// literals on an unspecified address: DNS rebinding needs a name);
+    /// `*` for any.
     pub allowed_hosts: Vec<String>,
     /// PEM certificate chain: serve `wss://` and `https://` (with `tls_key`).
     pub tls_cert: Option<PathBuf>,

@@ -10,11 +10,10 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use telltale_client::{token_command, token_file, Client, Endpoint, Event, Options};
+use telltale_client::{Client, Endpoint, Event, HubAccess, Options};
 
 const ABOUT: &str = "Print publications of Telltale hub channels as JSON lines";
 
@@ -43,34 +42,8 @@ struct Args {
     )]
     server: Endpoint,
 
-    /// Connection JWT; anonymous when absent.
-    #[arg(long, value_name = "T", env = "TELLTALE_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-
-    /// File holding the connection JWT, read again at every connect and
-    /// before the token expires (for a token an agent keeps fresh).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "TELLTALE_TOKEN_FILE",
-        conflicts_with_all = ["token", "token_command"]
-    )]
-    token_file: Option<PathBuf>,
-
-    /// Shell command that prints a connection JWT, run whenever a new one
-    /// is needed (first connect, expired token, before expiry); 10 s limit.
-    #[arg(
-        long,
-        value_name = "CMD",
-        env = "TELLTALE_TOKEN_COMMAND",
-        conflicts_with = "token"
-    )]
-    token_command: Option<String>,
-
-    /// For wss://: PEM file of certificates to trust besides the system's
-    /// (the hub's private CA, or its self-signed certificate).
-    #[arg(long, value_name = "FILE", env = "TELLTALE_CA_FILE")]
-    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    access: HubAccess,
 
     /// Exit after printing this many publications.
     #[arg(long, value_name = "N")]
@@ -100,30 +73,21 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let mut options = match Options::new(args.server.as_str()) {
+    let options = match Options::new(args.server.as_str()) {
         Ok(options) => options,
         Err(e) => {
             note(format_args!("{e}"));
             return ExitCode::from(2);
         }
     };
-    if let Some(token) = args.token {
-        options = options.token(token);
-    }
-    if let Some(path) = args.token_file {
-        options = options.token_from(token_file(path));
-    }
-    if let Some(command) = args.token_command {
-        options = options.token_from(token_command(command));
-    }
-    if let Some(path) = &args.ca_file {
-        options = options.ca_file(path);
-    }
     // A bad CA file is an argument mistake: say so now, not on each reconnect.
-    if let Err(e) = options.tls_config() {
-        note(format_args!("{e}"));
-        return ExitCode::from(2);
-    }
+    let options = match args.access.apply(options) {
+        Ok(options) => options,
+        Err(e) => {
+            note(format_args!("{e}"));
+            return ExitCode::from(2);
+        }
+    };
     let (client, mut events) = Client::new(options);
     let mut channels: BTreeSet<String> = args.channels.iter().cloned().collect();
     for channel in &channels {
