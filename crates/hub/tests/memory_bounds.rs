@@ -34,6 +34,11 @@ impl HubProcess {
             ])
             .args(extra)
             .env("RUST_LOG", "warn")
+            // glibc gives each thread that allocates its own arena, and
+            // which threads serve a round is up to the scheduler: on a busy
+            // machine a round could add a whole arena's worth of RSS that
+            // no leak explains. One arena keeps RSS about what the hub holds.
+            .env("MALLOC_ARENA_MAX", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -239,18 +244,21 @@ async fn published_channels_are_given_back_and_memory_stays_flat() {
         assert_eq!(streams, 0.0, "round {round}: every idle stream forgotten");
         after_round.push(hub.rss());
     }
-    // The allocator may keep what it was given once (the first rounds touch
-    // more arenas, depending on which threads ran them), but later rounds
-    // must not add to it: a leak of 20,000 streams a round would add tens
-    // of MiB each time.
-    let (first, last) = (after_round[1], after_round[3]);
+    // A leak of 20,000 streams adds several MiB in every round. The
+    // allocator, though, may step up once and keep those pages (which round
+    // does it depends on how rounds and sweeps interleave on a busy
+    // machine), so one step is allowed and a second one is a leak.
     eprintln!(
         "4 rounds of 20,000 channels: RSS after each round {:?} KiB",
         after_round.iter().map(|r| r / 1024).collect::<Vec<_>>()
     );
+    let steps = after_round
+        .windows(2)
+        .filter(|pair| pair[1] > pair[0] + 3 * MIB)
+        .count();
     assert!(
-        last < first + first / 5 + 4 * MIB,
-        "RSS after each round (MiB): {:?}",
+        steps <= 1,
+        "RSS grew in {steps} of 3 rounds (MiB): {:?}",
         after_round.iter().map(|r| r / MIB).collect::<Vec<_>>()
     );
 }
