@@ -32,13 +32,14 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
+.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
 	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, SDK, soak, fuzz and end-to-end tests'
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
+	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
 	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
 	@echo 'make bench   fan-out and idle benchmark vs a Node ws server (release build); writes docs/benchmarks.md'
 	@echo 'make soak    5-minute soak of the release hub: 2,000 churning clients, publishers, a slow client, an attacker'
@@ -138,6 +139,14 @@ app: ui
 deb: ui
 	$(call step,tauri build --bundles deb)
 	ui/node_modules/.bin/tauri build --bundles deb
+
+# cargo-deb builds the agent in release mode and packages it with its
+# systemd unit and example configuration (crates/agent/debian/).
+agent-deb:
+	$(call step,cargo deb -p telltale-agent)
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+	$(CARGO) deb -p telltale-agent
+	@ls -1t $(TARGET_DIR)/debian/telltale-agent_*.deb | head -1
 
 hub: deps
 	$(call step,cargo build -p telltale-hub -p telltale-client)

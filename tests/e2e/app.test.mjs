@@ -6,7 +6,7 @@
 //   node --experimental-websocket --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Session, startDriver, startHub, stopAll, until } from './driver.mjs';
+import { AGENT, API_KEY, Session, start, startDriver, startHub, stopAll, until } from './driver.mjs';
 
 let hub;
 let session;
@@ -114,4 +114,29 @@ test('a payload that is not a Telltale sample is counted in diagnostics, and not
   await api('publish', { channel, data: { ts: Date.now() + 1000, values: { 'cpu.total': 6 } } });
   const state = await page(`return document.querySelector('.conn').dataset.state;`);
   assert.equal(state, 'live');
+});
+
+test('two agents become two sources; a killed one is greyed as silent, never shown as healthy', async () => {
+  const agent = (source) =>
+    start(AGENT, ['--hub', `http://${hub.addr}`, '--key', API_KEY, '--source', source, '--interval', '500ms']);
+  const one = agent('e2e-agent-1');
+  agent('e2e-agent-2');
+  await until('both agents as source tabs', () =>
+    page(`return ['e2e-agent-1', 'e2e-agent-2'].every((s) => document.querySelector('[data-source="' + s + '"]'));`),
+  );
+  one.kill('SIGKILL');
+  await session.click('[data-source="e2e-agent-1"]');
+  const banner = await until(
+    'the killed agent greyed with "no data for"',
+    () =>
+      page(`
+        const tab = document.querySelector('[data-source="e2e-agent-1"]');
+        const grid = document.querySelector('.chart-grid');
+        const banner = document.querySelector('.banner.show')?.textContent ?? '';
+        return tab.classList.contains('stale') && grid.classList.contains('silent') && banner.includes('no data for') ? banner : null;`),
+    45_000,
+  );
+  assert.match(banner, /^e2e-agent-1: no data for \d+ s/);
+  const healthy = await page(`return !document.querySelector('[data-source="e2e-agent-2"]').classList.contains('stale');`);
+  assert.ok(healthy, 'the agent still running stays live');
 });

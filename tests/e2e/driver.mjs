@@ -13,6 +13,7 @@ export const APP = resolve(ROOT, process.env.TELLTALE_APP ?? 'target/debug/tellt
 export const HUB = resolve(ROOT, process.env.TELLTALE_HUB_BIN ?? 'target/debug/telltale-hub');
 const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
 const ARTIFACTS = resolve(ROOT, process.env.TELLTALE_ARTIFACTS ?? 'artifacts');
+export const AGENT = resolve(ROOT, process.env.TELLTALE_AGENT_BIN ?? 'target/debug/telltale-agent');
 export const API_KEY = 'e2e-key';
 export const WAIT_MS = 30_000;
 

@@ -1,6 +1,7 @@
 //! The HTTP server API, Centrifugo compatible: `POST /api/<method>`.
 //!
-//! A missing or wrong key is 401 with an empty body; a body that is not JSON
+//! A missing or wrong key is 401 with an empty body; a `--publish-key` outside
+//! its scope (see [`crate::api_access`]) is 403; a body that is not JSON
 //! is 400 with a message saying so; everything else answers HTTP 200 with
 //! `{"result":..}` or `{"error":{"code","message"}}`, which is what `cent`
 //! and the other Centrifugo API clients expect.
@@ -20,15 +21,18 @@ use telltale_protocol::command::ChannelRequest;
 use telltale_protocol::reply::{Empty, HistoryResult, PresenceResult, PresenceStatsResult};
 use telltale_protocol::{Disconnect, ErrorCode, RawJson, ReplyError};
 
-use crate::auth::{api_key_matches, presented_api_key};
+use crate::api_access::{Access, Refusal};
+use crate::auth::presented_api_key;
 use crate::node::{Node, PublishOptions};
 
 /// `POST /api/:method`.
 ///
-/// The key is checked before a byte of the body is read, so a client
-/// without one can make the hub hold nothing but its headers; the body is
+/// The key, and whether its holder may call `method` at all, are checked
+/// before a byte of the body is read, so a client without one can make the
+/// hub hold nothing but its headers; the body is
 /// then read with a size limit (413 as soon as `Content-Length` says it is
-/// too large) and a time limit (408).
+/// too large) and a time limit (408), and a publish key's channels are
+/// checked on it before anything is published.
 pub async fn handle(
     State(node): State<Node>,
     Path(method): Path<String>,
@@ -37,9 +41,12 @@ pub async fn handle(
     body: Body,
 ) -> Response {
     let presented = presented_api_key(&headers, query.as_deref());
-    if !api_key_matches(presented, node.config().api_key.as_deref()) {
+    let Some(access) = Access::of(presented, node.config()) else {
         node.local().metrics.refuse("api_key");
         return closing(StatusCode::UNAUTHORIZED.into_response());
+    };
+    if let Err(refusal) = access.method(&method) {
+        return closing(forbidden(&node, refusal));
     }
     let limit = node.config().api_body_limit();
     let body = match read_body(&headers, body, limit, node.config().body_read_timeout).await {
@@ -49,7 +56,17 @@ pub async fn handle(
             return closing(refusal);
         }
     };
+    if let Err(refusal) = access.body(&method, &body) {
+        return forbidden(&node, refusal);
+    }
     dispatch(&node, &method, &body).await
+}
+
+/// A publish key's request outside its scope: 403 with what the key may do,
+/// counted as a permission refusal of the API.
+fn forbidden(node: &Node, Refusal(message): Refusal) -> Response {
+    node.local().metrics.deny("api");
+    (StatusCode::FORBIDDEN, message).into_response()
 }
 
 /// Marks a refusal whose body was not read: the connection is closed after
@@ -100,7 +117,9 @@ async fn read_body(
     }
 }
 
-/// Runs API `method` on an already authenticated, already read `body`.
+/// Runs API `method` on an already authenticated, already read `body`, with
+/// the admin key's rights: [`handle`] has already refused what a publish key
+/// may not do.
 pub async fn dispatch(node: &Node, method: &str, body: &[u8]) -> Response {
     let node = node.clone();
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {

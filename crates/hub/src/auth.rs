@@ -10,7 +10,6 @@
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use telltale_protocol::{Disconnect, ErrorCode, ReplyError};
 
 /// What a verified connection may do.
@@ -204,15 +203,6 @@ pub fn now_secs() -> u64 {
         .as_secs()
 }
 
-/// Whether the API key presented matches `expected`; with no key configured
-/// the API is closed.
-pub fn api_key_matches(presented: Option<&str>, expected: Option<&str>) -> bool {
-    match (presented, expected) {
-        (Some(presented), Some(expected)) => presented.as_bytes().ct_eq(expected.as_bytes()).into(),
-        _ => false,
-    }
-}
-
 /// Takes the API key out of `X-API-Key`, `Authorization: apikey KEY` or the
 /// `api_key` query parameter.
 pub fn presented_api_key<'a>(
@@ -364,9 +354,5 @@ mod tests {
         assert_eq!(presented_api_key(&headers, None), Some("k2"));
         headers.insert("x-api-key", "k3".parse().unwrap());
         assert_eq!(presented_api_key(&headers, None), Some("k3"));
-        assert!(api_key_matches(Some("k3"), Some("k3")));
-        assert!(!api_key_matches(Some("k3"), Some("k4")));
-        assert!(!api_key_matches(None, Some("k4")));
-        assert!(!api_key_matches(Some("k"), None));
     }
 }

@@ -5,33 +5,69 @@
 //! unseen for `--catalog-forget-after` is forgotten, and an answer holds at
 //! most what fits the asking client's queue, with `truncated` and the next
 //! offset when more remain.
+//!
+//! It also keeps what the staleness watch ([`crate::staleness`]) needs: when
+//! each source was last heard from and how often it usually speaks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Deserialize;
-use telltale_protocol::payload::{Catalog, CatalogRequest, CatalogSource};
+use telltale_protocol::payload::{now_ms, Catalog, CatalogRequest, CatalogSource};
 use telltale_protocol::{ErrorCode, ReplyError, METRICS_PREFIX};
+use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// Gaps between samples kept per source to estimate its interval.
+const GAPS_KEPT: usize = 5;
 
 struct Seen {
     metrics: BTreeSet<String>,
-    /// `ts` of the newest sample, as the source said.
+    /// When the hub last received a sample, unix ms by the hub's clock: a
+    /// source's own `ts` may be skewed, and one bogus future `ts` would
+    /// otherwise pin it forever.
     last_seen: i64,
     /// When the hub last received a sample, by its own clock.
     received: Instant,
+    /// The last few gaps between samples, oldest first.
+    gaps: VecDeque<Duration>,
+    /// The staleness watch wants to hear at once when a sample arrives.
+    watched: bool,
+}
+
+impl Seen {
+    /// The median of the last gaps: one late sample (or a burst) does not
+    /// move it, a real change of pace does after a few samples.
+    fn interval(&self) -> Option<Duration> {
+        let mut gaps: Vec<Duration> = self.gaps.iter().copied().collect();
+        gaps.sort_unstable();
+        gaps.get(gaps.len().saturating_sub(1) / 2).copied()
+    }
+}
+
+/// When a source was last heard from and how often it usually speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Activity {
+    /// When the hub last received a sample from it.
+    pub received: Instant,
+    /// Its observed interval between samples; `None` after one sample.
+    pub interval: Option<Duration>,
 }
 
 /// Sources seen on `metrics:<source>` channels.
 #[derive(Default)]
 pub struct SourceCatalog {
     sources: Mutex<BTreeMap<String, Seen>>,
+    /// Woken when a watched source publishes again.
+    heard: Notify,
 }
 
 /// Only the keys are needed, so values are not decoded.
 #[derive(Deserialize)]
 struct SampleKeys {
+    /// Required, so only samples are recorded; the hub keeps its own time.
+    #[allow(dead_code)]
     ts: i64,
     values: BTreeMap<String, serde::de::IgnoredAny>,
 }
@@ -65,13 +101,29 @@ impl SourceCatalog {
             );
             return Err(ReplyError::with_message(ErrorCode::LimitExceeded, message));
         }
-        let seen = sources.entry(source.to_owned()).or_insert_with(|| Seen {
-            metrics: BTreeSet::new(),
-            last_seen: sample.ts,
-            received: Instant::now(),
+        let now = Instant::now();
+        let mut first = false;
+        let seen = sources.entry(source.to_owned()).or_insert_with(|| {
+            first = true;
+            Seen {
+                metrics: BTreeSet::new(),
+                last_seen: 0,
+                received: now,
+                gaps: VecDeque::new(),
+                watched: false,
+            }
         });
-        seen.last_seen = seen.last_seen.max(sample.ts);
-        seen.received = Instant::now();
+        if !first {
+            if seen.gaps.len() == GAPS_KEPT {
+                seen.gaps.pop_front();
+            }
+            seen.gaps.push_back(now.duration_since(seen.received));
+        }
+        seen.last_seen = now_ms();
+        seen.received = now;
+        if std::mem::take(&mut seen.watched) {
+            self.heard.notify_one();
+        }
         if new > 0 {
             seen.metrics.extend(sample.values.into_keys());
         }
@@ -84,6 +136,35 @@ impl SourceCatalog {
         self.sources
             .lock()
             .retain(|_, seen| now.duration_since(seen.received) < age);
+    }
+
+    /// Every source's activity, in name order.
+    pub fn activity(&self) -> Vec<(String, Activity)> {
+        self.sources
+            .lock()
+            .iter()
+            .map(|(source, seen)| {
+                let activity = Activity {
+                    received: seen.received,
+                    interval: seen.interval(),
+                };
+                (source.clone(), activity)
+            })
+            .collect()
+    }
+
+    /// Asks to be woken ([`SourceCatalog::heard`]) by the next sample of
+    /// `source`, so a silent source is declared back at once.
+    pub fn watch(&self, source: &str) {
+        if let Some(seen) = self.sources.lock().get_mut(source) {
+            seen.watched = true;
+        }
+    }
+
+    /// Resolves when a [watched](SourceCatalog::watch) source has published
+    /// since the last call.
+    pub async fn heard(&self) {
+        self.heard.notified().await;
     }
 
     /// Number of known sources.
@@ -195,6 +276,7 @@ mod tests {
             "metrics:web1",
             r#"{"ts":5,"values":{"cpu.total":1,"mem.used_bytes":2}}"#,
         );
+        let before = now_ms();
         record("metrics:web1", r#"{"ts":6,"values":{"load.1":1}}"#);
         record("metrics:bad", r#"{"nope":1}"#);
         record("news", r#"{"ts":1,"values":{}}"#);
@@ -204,7 +286,8 @@ mod tests {
         let web1 = &catalog.sources[0];
         assert_eq!(web1.channel, "metrics:web1");
         assert_eq!(web1.metrics, ["cpu.total", "load.1", "mem.used_bytes"]);
-        assert_eq!(web1.last_seen, 6);
+        // The hub's clock, not the source's `ts`.
+        assert!(web1.last_seen >= before, "{}", web1.last_seen);
     }
 
     #[test]
@@ -254,7 +337,49 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn silent_sources_are_forgotten() {
+    async fn interval_is_the_median_of_recent_gaps() {
+        let catalog = SourceCatalog::default();
+        let sample = r#"{"ts":1,"values":{"x":1}}"#;
+        let interval = || catalog.activity()[0].1.interval;
+        catalog.record("metrics:a", sample, 10).unwrap();
+        assert_eq!(interval(), None, "one sample says nothing of a pace");
+        for gap in [1, 1, 1, 9, 1, 1] {
+            tokio::time::advance(Duration::from_secs(gap)).await;
+            catalog.record("metrics:a", sample, 10).unwrap();
+            assert_eq!(
+                interval(),
+                Some(Duration::from_secs(1)),
+                "after a gap of {gap}s"
+            );
+        }
+        for _ in 0..3 {
+            tokio::time::advance(Duration::from_secs(5)).await;
+            catalog.record("metrics:a", sample, 10).unwrap();
+        }
+        assert_eq!(
+            interval(),
+            Some(Duration::from_secs(5)),
+            "a new pace is learned"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watched_source_wakes_the_watch_once() {
+        let catalog = SourceCatalog::default();
+        let sample = r#"{"ts":1,"values":{"x":1}}"#;
+        catalog.record("metrics:a", sample, 10).unwrap();
+        catalog.watch("a");
+        catalog.record("metrics:a", sample, 10).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), catalog.heard())
+            .await
+            .expect("woken by the watched source");
+        catalog.record("metrics:a", sample, 10).unwrap();
+        let again = tokio::time::timeout(Duration::from_secs(1), catalog.heard()).await;
+        assert!(again.is_err(), "no longer watched");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_sources_are_forgotten() {
         let catalog = SourceCatalog::default();
         let sample = r#"{"ts":1,"values":{"x":1}}"#;
         catalog.record("metrics:old", sample, 10).unwrap();

@@ -34,6 +34,13 @@ pub struct Args {
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
+    /// Check a TOML config file (alarm rules included) and exit without
+    /// serving: prints "FILE: ok (N rules, M namespaces)" and exits 0, or
+    /// the error and exits 2.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub check_config: Option<PathBuf>,
+
     /// Address for WebSocket (/connection/websocket) and HTTP (/api, /metrics,
     /// /healthz) [default: 127.0.0.1:8000]
     #[arg(long, env = "TELLTALE_HUB_LISTEN", value_name = "ADDR")]
@@ -50,6 +57,20 @@ pub struct Args {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+
+    /// Key for the HTTP server API that may only publish and broadcast on
+    /// metrics:* and alarms (repeatable, or comma separated in the
+    /// environment): for agents and scripts that feed the hub. Any other
+    /// method or channel is answered 403.
+    #[arg(
+        long = "publish-key",
+        env = "TELLTALE_HUB_PUBLISH_KEYS",
+        value_delimiter = ',',
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    #[serde(rename = "publish_keys", skip_serializing_if = "Vec::is_empty")]
+    pub publish_keys: Vec<String>,
 
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
     #[arg(
@@ -90,7 +111,8 @@ pub struct Args {
     pub client_queue_bytes: Option<usize>,
 
     /// Publish this machine's CPU, memory, network, disk and load on
-    /// metrics:<hostname>, with threshold alarms on `alarms`.
+    /// metrics:<hostname>; the alarm rules ([[rule]] in --config) watch it
+    /// like any source.
     #[arg(long, env = "TELLTALE_HUB_COLLECTOR", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collector: Option<bool>,
@@ -249,12 +271,44 @@ pub struct Args {
     #[arg(long, env = "TELLTALE_HUB_CATALOG_FORGET_AFTER", value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
     pub catalog_forget_after: Option<Duration>,
+
+    /// A source that published and then stops raises the alarm
+    /// <source>/silent after 3 times its observed interval between samples,
+    /// but never sooner than this; it resolves on the source's next sample
+    /// [default: 15s]
+    #[arg(long, env = "TELLTALE_HUB_MIN_STALE_AFTER", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub min_stale_after: Option<Duration>,
+
+    /// Severity of <source>/silent alarms: info, warning or critical
+    /// [default: critical]
+    #[arg(long, env = "TELLTALE_HUB_SILENT_SEVERITY", value_name = "SEVERITY", value_parser = parse_severity)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silent_severity: Option<telltale_protocol::Severity>,
 }
 
 impl Args {
     /// The final configuration: defaults < file < environment and flags.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         Config::load(self.config.as_ref(), &self)
+    }
+
+    /// `--check-config FILE`: the file read as the hub would read it (with
+    /// the other flags and environment), checked; the one-line verdict.
+    pub fn check_config(&self, file: &std::path::Path) -> Result<String, ConfigError> {
+        let config = Config::load(Some(&file.to_owned()), self).map_err(|e| {
+            // Errors reading the file already name it.
+            match e.0.starts_with("--config") {
+                true => e,
+                false => ConfigError(format!("{}: {e}", file.display())),
+            }
+        })?;
+        Ok(format!(
+            "{}: ok ({} rules, {} namespaces)",
+            file.display(),
+            config.rules.len(),
+            config.namespaces.len()
+        ))
     }
 }
 
@@ -335,6 +389,12 @@ impl TokenArgs {
     }
 }
 
+/// `info`, `warning` or `critical`, as alarms spell them.
+fn parse_severity(text: &str) -> Result<telltale_protocol::Severity, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| format!("{text:?} is not a severity: use info, warning or critical"))
+}
+
 /// Serializes an optional duration the way the TOML file writes it ("300s").
 mod opt_duration {
     use std::time::Duration;
@@ -378,6 +438,57 @@ mod tests {
         assert_eq!(config.history_ttl, Duration::from_secs(90));
         assert_eq!(config.allowed_origins, ["https://a.example"]);
         assert_eq!(config.history_size, 1000);
+    }
+
+    #[test]
+    fn publish_keys_repeat_and_reach_the_config() {
+        let args = Args::try_parse_from([
+            "telltale-hub",
+            "--api-key",
+            "admin",
+            "--publish-key",
+            "pub-1",
+            "--publish-key",
+            "pub-2,pub-3",
+        ])
+        .unwrap();
+        let config = args.into_config().unwrap();
+        assert_eq!(config.publish_keys, ["pub-1", "pub-2", "pub-3"]);
+        let args =
+            Args::try_parse_from(["telltale-hub", "--api-key", "k", "--publish-key", "k"]).unwrap();
+        assert!(args.into_config().unwrap_err().0.contains("--publish-key"));
+    }
+
+    #[test]
+    fn silent_source_flags_reach_the_config() {
+        let config = Args::try_parse_from(["telltale-hub"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.min_stale_after, Duration::from_secs(15));
+        assert_eq!(
+            config.silent_severity,
+            telltale_protocol::Severity::Critical
+        );
+        let args = Args::try_parse_from([
+            "telltale-hub",
+            "--min-stale-after",
+            "1s",
+            "--silent-severity",
+            "warning",
+        ])
+        .unwrap();
+        let config = args.into_config().unwrap();
+        assert_eq!(config.min_stale_after, Duration::from_secs(1));
+        assert_eq!(config.silent_severity, telltale_protocol::Severity::Warning);
+        let err = Args::try_parse_from(["telltale-hub", "--silent-severity", "loud"]).unwrap_err();
+        assert!(
+            err.to_string().contains("info, warning or critical"),
+            "{err}"
+        );
+        let args = Args::try_parse_from(["telltale-hub", "--min-stale-after", "0s"]).unwrap();
+        let err = args.into_config().unwrap_err();
+        assert!(err.0.contains("--min-stale-after"), "{err}");
     }
 
     #[test]

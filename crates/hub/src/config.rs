@@ -14,6 +14,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::permissions::Namespace;
+use crate::rules::{Rule, RuleSet};
 
 /// Everything a hub needs to run. `Config::default()` is a sensible local
 /// setup (loopback, no auth configured: connections need a token secret or
@@ -25,6 +26,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Key for the HTTP server API; the API is refused (401) without one.
     pub api_key: Option<String>,
+    /// Keys for the HTTP server API that may only publish on `metrics:*` and
+    /// `alarms` (see [`crate::api_access`]): for machines that feed the hub.
+    pub publish_keys: Vec<String>,
     /// HMAC secret for connection JWTs (HS256/384/512).
     pub token_secret: Option<String>,
     /// Accept connections without a token (trusted networks only).
@@ -110,6 +114,21 @@ pub struct Config {
     /// A source unseen for this long leaves the catalog.
     #[serde(with = "humantime_serde")]
     pub catalog_forget_after: Duration,
+    /// A source that published and then stops raises `<source>/silent`
+    /// after three times its observed interval, but never sooner than this
+    /// (see [`crate::staleness`]).
+    #[serde(with = "humantime_serde")]
+    pub min_stale_after: Duration,
+    /// Severity of `<source>/silent` alarms.
+    pub silent_severity: telltale_protocol::Severity,
+    /// Alarm rules (`[[rule]]` tables), evaluated for every source's
+    /// samples; see [`crate::rules`]. Default: CPU, memory and disk above 90%.
+    #[serde(rename = "rule")]
+    pub rules: Vec<Rule>,
+    /// The `--config` file this was read from, read again on SIGHUP for its
+    /// rules.
+    #[serde(skip)]
+    pub config_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -117,6 +136,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             api_key: None,
+            publish_keys: Vec::new(),
             token_secret: None,
             allow_anonymous: false,
             history_size: 1000,
@@ -156,6 +176,10 @@ impl Default for Config {
             client_command_burst: 200,
             max_metrics_per_source: 1000,
             catalog_forget_after: Duration::from_secs(24 * 3600),
+            min_stale_after: Duration::from_secs(15),
+            silent_severity: telltale_protocol::Severity::Critical,
+            rules: crate::rules::default_rules(),
+            config_path: None,
         }
     }
 }
@@ -207,9 +231,15 @@ impl Config {
         let config: Config = figment
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(|e| ConfigError(format!("--config {}: {e}", display(file))))?;
+            .map_err(|e| match crate::rules::file_error(&e) {
+                Some(rule) => ConfigError(format!("--config {}: {rule}", display(file))),
+                None => ConfigError(format!("--config {}: {e}", display(file))),
+            })?;
         config.validate()?;
-        Ok(config)
+        Ok(Config {
+            config_path: file.cloned(),
+            ..config
+        })
     }
 
     /// Checks every value; the error names the flag to fix.
@@ -310,8 +340,30 @@ impl Config {
         if let Some((_, flag, why)) = rules.into_iter().find(|(bad, _, _)| *bad) {
             return Err(ConfigError(format!("{flag} {why}")));
         }
+        if self.min_stale_after < Duration::from_millis(100) {
+            return Err(ConfigError(
+                "--min-stale-after must be at least 100ms (a source is declared silent after \
+                 3 of its intervals, never sooner than this)"
+                    .into(),
+            ));
+        }
         if self.api_key.as_deref() == Some("") {
             return Err(ConfigError("--api-key must not be empty".into()));
+        }
+        if self.publish_keys.iter().any(String::is_empty) {
+            return Err(ConfigError(
+                "--publish-key must not be empty: give each key a value, or leave the flag out"
+                    .into(),
+            ));
+        }
+        if let Some(api_key) = &self.api_key {
+            if self.publish_keys.contains(api_key) {
+                return Err(ConfigError(
+                    "--publish-key must differ from --api-key (the admin key may do everything): \
+                     pick another publish key"
+                        .into(),
+                ));
+            }
         }
         if let Some(origin) = self.allowed_origins.iter().find(|o| !o.contains("://")) {
             return Err(ConfigError(format!(
@@ -326,6 +378,7 @@ impl Config {
         }
         self.tls_files()?;
         crate::permissions::check_rules(&self.namespaces).map_err(ConfigError)?;
+        RuleSet::compile(&self.rules)?;
         Ok(())
     }
 }
@@ -368,6 +421,24 @@ mod tests {
             .unwrap_err()
             .0
             .contains("--client-queue-bytes"));
+    }
+
+    #[test]
+    fn publish_keys_are_not_empty_and_not_the_api_key() {
+        let keys = |api_key: Option<&str>, publish_keys: &[&str]| Config {
+            api_key: api_key.map(Into::into),
+            publish_keys: publish_keys.iter().map(|k| k.to_string()).collect(),
+            ..Config::default()
+        };
+        keys(Some("admin"), &["pub-1", "pub-2"]).validate().unwrap();
+        keys(None, &["pub-1"]).validate().unwrap();
+        let empty = keys(Some("admin"), &["pub-1", ""]).validate().unwrap_err();
+        assert!(
+            empty.0.contains("--publish-key must not be empty"),
+            "{empty}"
+        );
+        let same = keys(Some("admin"), &["admin"]).validate().unwrap_err();
+        assert!(same.0.contains("must differ from --api-key"), "{same}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   `connect`).
 //! - [`rate_limit`]: the token bucket behind a connection's command rate.
 //! - [`sweeper`]: the background sweep that frees expired history, idle
-//!   channels and silent sources.
+//!   channels and sources unseen for `--catalog-forget-after`.
 //! - [`websocket`]: the upgrade request (origin check, limits) → a session.
 //! - [`session`]: one connection: commands, replies, heartbeat.
 //! - [`writer`]: a connection's bounded queue and its coalescing writer.
@@ -24,10 +24,15 @@
 //! - [`history`]: one channel's bounded stream with offsets and an epoch.
 //! - [`api`]: the HTTP server API (`/api/<method>`).
 //! - [`auth`]: connection JWTs and the API key.
+//! - [`api_access`]: what an API key may do (admin, or publish only).
 //! - [`permissions`]: who may subscribe, read and publish, per namespace.
 //! - [`rpc`], [`alarms`], [`catalog`]: Telltale's RPC methods and the state
 //!   they answer from.
-//! - [`collector`]: this machine's metrics and threshold alarms.
+//! - [`staleness`]: silent sources raise `<source>/silent` alarms.
+//! - [`collector`]: this machine's metrics.
+//! - [`rules`]: alarm rules as data and the engine that evaluates them for
+//!   every source.
+//! - [`reload`]: SIGHUP: alarm rules and TLS certificates read again.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`config`], [`cli`]: settings from defaults, a TOML file, env and flags.
 //! - [`channel`]: channel name rules.
@@ -36,6 +41,7 @@
 pub mod admission;
 pub mod alarms;
 pub mod api;
+pub mod api_access;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
@@ -50,9 +56,12 @@ pub mod metrics;
 pub mod node;
 pub mod permissions;
 pub mod rate_limit;
+pub mod reload;
 pub mod rpc;
+pub mod rules;
 pub mod server;
 pub mod session;
+pub mod staleness;
 pub mod sweeper;
 pub mod tls;
 pub mod websocket;

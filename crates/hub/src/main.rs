@@ -1,5 +1,6 @@
-//! `telltale-hub`: run the push server, or print a connection token with
-//! `telltale-hub token`. See `telltale-hub --help`.
+//! `telltale-hub`: run the push server, print a connection token with
+//! `telltale-hub token`, or check a config file with `--check-config FILE`.
+//! See `telltale-hub --help`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,6 +22,18 @@ async fn main() -> ExitCode {
     let mut args = Args::parse();
     if let Some(Command::Token(token)) = args.command.take() {
         return print_token(&token, args);
+    }
+    if let Some(file) = args.check_config.take() {
+        return match args.check_config(&file) {
+            Ok(verdict) => {
+                println!("{verdict}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("telltale-hub: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let config = match args.into_config() {
         Ok(config) => config,

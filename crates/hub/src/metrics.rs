@@ -9,7 +9,7 @@ use prometheus::{
 };
 
 /// The `action` labels of `permission_denied_total`.
-pub const PERMISSION_ACTIONS: [&str; 7] = [
+pub const PERMISSION_ACTIONS: [&str; 8] = [
     "subscribe",
     "history",
     "presence",
@@ -17,6 +17,8 @@ pub const PERMISSION_ACTIONS: [&str; 7] = [
     "ack",
     "silence",
     "rpc",
+    // HTTP API requests of a `--publish-key` outside its scope (403).
+    "api",
 ];
 
 /// Counters and gauges of a node.
@@ -56,6 +58,8 @@ pub struct Metrics {
     pub history_publications: IntGauge,
     /// Sources in the catalog.
     pub catalog_sources: IntGauge,
+    /// Sources whose `<source>/silent` alarm is firing.
+    pub silent_sources: IntGauge,
 }
 
 impl Metrics {
@@ -112,7 +116,7 @@ impl Metrics {
         let permission_denied = IntCounterVec::new(
             Opts::new(
                 "permission_denied_total",
-                "Client commands refused with 103 (permission denied), by action",
+                "Client commands refused with 103 (permission denied) and API requests of a publish key refused with 403, by action",
             ),
             &["action"],
         )
@@ -145,6 +149,10 @@ impl Metrics {
                 "Publications held in history, all channels together",
             ),
             catalog_sources: gauge("catalog_sources", "Sources in the catalog"),
+            silent_sources: gauge(
+                "silent_sources",
+                "Sources whose <source>/silent alarm is firing (no sample for their stale_after)",
+            ),
             connections: gauge("connections", "Open WebSocket connections"),
             subscriptions: gauge("subscriptions", "Active subscriptions"),
             messages_in: counter("messages_in_total", "Commands received from clients"),

@@ -13,7 +13,8 @@ use telltale_protocol::api::{NodeInfo, PublishResult};
 use telltale_protocol::command::{StreamPosition, SubscribeRequest};
 use telltale_protocol::reply::{ClientInfo, HistoryResult, SubscribeResult};
 use telltale_protocol::{
-    Alarm, Disconnect, ErrorCode, Publication, RawJson, ReplyError, ALARMS_CHANNEL,
+    Alarm, Disconnect, ErrorCode, MetricSample, Publication, RawJson, ReplyError, ALARMS_CHANNEL,
+    METRICS_PREFIX,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,10 +25,12 @@ use crate::auth::Authenticator;
 use crate::broker::memory::MemoryBroker;
 use crate::broker::{Broker, HistoryQuery, PublicationHandler, SweepReport};
 use crate::catalog::SourceCatalog;
+use crate::config::ConfigError;
 use crate::history::HistoryLimits;
 use crate::hub::{Connection, Hub};
 use crate::metrics::Metrics;
 use crate::permissions::{Access, Action, Permissions, Refusal};
+use crate::rules::{RuleEngine, RuleSet};
 use crate::{channel, Config};
 
 /// Options of one publish.
@@ -59,6 +62,7 @@ struct Inner {
     sessions: TaskTracker,
     admission: Arc<Admission>,
     next_connection: AtomicU64,
+    rules: RuleEngine,
 }
 
 /// This node's side of delivery: subscribers, the alarm set and the catalog.
@@ -117,6 +121,11 @@ impl Node {
         };
         let broker = Box::new(MemoryBroker::new(limits, local.clone()));
         let auth = Authenticator::new(config.token_secret.as_deref(), config.allow_anonymous);
+        // Config::load checks the rules; a Config built in code may not be.
+        let rules = RuleSet::compile(&config.rules).unwrap_or_else(|e| {
+            tracing::error!("{e}; running without alarm rules");
+            RuleSet::default()
+        });
         Self {
             inner: Arc::new(Inner {
                 uid: uuid::Uuid::new_v4().to_string(),
@@ -129,6 +138,7 @@ impl Node {
                 sessions: TaskTracker::new(),
                 admission: Arc::new(Admission::new(&config)),
                 next_connection: AtomicU64::new(1),
+                rules: RuleEngine::new(rules),
                 config,
             }),
         }
@@ -147,6 +157,29 @@ impl Node {
     /// Connection token verifier.
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// The alarm rules and their state.
+    pub fn rules(&self) -> &RuleEngine {
+        &self.inner.rules
+    }
+
+    /// Reads the `--config` file again and swaps in its alarm rules,
+    /// keeping the state of rules whose name is unchanged. `Ok(None)`
+    /// without a config file; on error the rules in use stay.
+    pub async fn reload_rules(&self) -> Result<Option<usize>, ConfigError> {
+        let Some(path) = &self.inner.config.config_path else {
+            return Ok(None);
+        };
+        // Only the file: flags and environment do not set rules.
+        let no_overrides = std::collections::BTreeMap::<String, String>::new();
+        let config = Config::load(Some(path), no_overrides)?;
+        let rules = RuleSet::compile(&config.rules)?;
+        let n = rules.len();
+        for alarm in self.inner.rules.replace(rules) {
+            self.publish_alarm(&alarm).await;
+        }
+        Ok(Some(n))
     }
 
     /// The namespace rules clients are held to.
@@ -190,7 +223,7 @@ impl Node {
         &self.inner.admission
     }
 
-    /// Frees expired history, forgets idle channels and silent sources, and
+    /// Frees expired history, forgets idle channels and idle sources, and
     /// updates the gauges that count them.
     pub fn sweep(&self) -> SweepReport {
         let local = &self.inner.local;
@@ -200,6 +233,9 @@ impl Node {
             .sweep(&|channel| local.hub.has_subscribers(channel));
         local
             .catalog
+            .forget_idle(self.inner.config.catalog_forget_after);
+        self.inner
+            .rules
             .forget_idle(self.inner.config.catalog_forget_after);
         let metrics = &local.metrics;
         metrics.streams.set(report.streams as i64);
@@ -226,8 +262,46 @@ impl Node {
         self.inner.sessions.close();
     }
 
-    /// Publishes `data` on `channel`: the one publish path.
+    /// Publishes `data` on `channel`: the one publish path. A sample on
+    /// `metrics:<source>` is then evaluated against the alarm rules, and
+    /// their transitions are published on `alarms` (after the sample, so a
+    /// subscriber to both sees the cause first).
     pub async fn publish(
+        &self,
+        channel: &str,
+        data: RawJson,
+        options: PublishOptions,
+    ) -> Result<PublishResult, ReplyError> {
+        let source = channel.strip_prefix(METRICS_PREFIX);
+        // Parsed before `data` moves into the publication. The catalog
+        // parses the same text for its names only; a sample that is not
+        // all numbers is not evaluated.
+        let sample = source
+            .filter(|_| !self.inner.rules.is_empty())
+            .and_then(|_| serde_json::from_str::<MetricSample>(data.get()).ok());
+        let result = self.publish_one(channel, data, options).await?;
+        if let (Some(source), Some(sample)) = (source, sample) {
+            let now = tokio::time::Instant::now();
+            for alarm in self.inner.rules.observe(source, &sample.values, now) {
+                self.publish_alarm(&alarm).await;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Publishes a rule's transition on `alarms`.
+    async fn publish_alarm(&self, alarm: &Alarm) {
+        let data = serde_json::value::to_raw_value(alarm).expect("alarms serialize");
+        if let Err(e) = self
+            .publish_one(ALARMS_CHANNEL, data, PublishOptions::default())
+            .await
+        {
+            tracing::warn!(id = alarm.id, error = %e, "could not publish a rule's alarm");
+        }
+    }
+
+    /// Publishes one publication, without evaluating rules.
+    async fn publish_one(
         &self,
         channel: &str,
         data: RawJson,

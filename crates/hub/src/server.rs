@@ -27,7 +27,7 @@ use crate::admission::IpPermit;
 use crate::host::AllowedHosts;
 use crate::node::Node;
 use crate::tls::Tls;
-use crate::{api, collector, sweeper, websocket, Config};
+use crate::{api, collector, staleness, sweeper, websocket, Config};
 
 /// How long shutdown waits for connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -94,19 +94,18 @@ impl Server {
             Some(tls) => {
                 let cert = tls.cert_path().display();
                 tracing::info!(%cert, "serving wss:// and https:// on {addr}");
-                #[cfg(unix)]
-                connections.spawn(crate::tls::reload_on_sighup(
-                    tls.clone(),
-                    node.shutdown_token().clone(),
-                ));
             }
             None => tracing::info!("serving ws:// and http:// on {addr}"),
         }
+        // Alarm rules always, the certificate when serving TLS.
+        #[cfg(unix)]
+        connections.spawn(crate::reload::on_sighup(node.clone(), tls.clone()));
         connections.spawn(sweeper::run(
             node.clone(),
             sweeper::interval(node.config().history_ttl),
             node.shutdown_token().clone(),
         ));
+        connections.spawn(staleness::run(node.clone(), node.shutdown_token().clone()));
         if node.config().collector {
             let source = node.config().node_name.clone();
             let interval = node.config().collector_interval;

@@ -1,7 +1,8 @@
 //! The background sweep: what clients made the hub hold is given back even
 //! when nobody touches it again. Expired history is freed, channels idle for
-//! the history meta TTL forget their stream, and sources silent for
-//! `--catalog-forget-after` leave the catalog.
+//! the history meta TTL forget their stream, and sources with no
+//! sample for `--catalog-forget-after` leave the catalog (a
+//! [silent](crate::staleness) one has its alarm resolved).
 
 use std::time::Duration;
 

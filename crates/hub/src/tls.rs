@@ -1,5 +1,5 @@
 //! TLS for the listener: `wss://` and `https://` on the one port, from a
-//! PEM certificate chain and key, read again on SIGHUP.
+//! PEM certificate chain and key, read again on SIGHUP (see [`crate::reload`]).
 //!
 //! Each new connection takes the configuration current at its accept, so
 //! a reload affects new connections only; established ones keep theirs.
@@ -59,38 +59,6 @@ impl Tls {
     /// The certificate file, for logs.
     pub fn cert_path(&self) -> &Path {
         &self.cert
-    }
-}
-
-/// Reloads `tls` on every SIGHUP until `stop` is cancelled.
-///
-/// The handler is installed by this call, not when the future first runs,
-/// so a SIGHUP that arrives once the hub accepts connections reloads
-/// instead of terminating the process (the default action).
-#[cfg(unix)]
-pub fn reload_on_sighup(
-    tls: Arc<Tls>,
-    stop: tokio_util::sync::CancellationToken,
-) -> impl std::future::Future<Output = ()> + Send {
-    use tokio::signal::unix::{signal, SignalKind};
-    let hangups = signal(SignalKind::hangup());
-    async move {
-        let mut hangups = match hangups {
-            Ok(hangups) => hangups,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP: certificates will not reload");
-                return;
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = hangups.recv() => match tls.reload() {
-                    Ok(()) => tracing::info!(cert = %tls.cert.display(), "SIGHUP: certificate reloaded"),
-                    Err(e) => tracing::error!("SIGHUP: {e}; still serving the previous certificate"),
-                },
-            }
-        }
     }
 }
 

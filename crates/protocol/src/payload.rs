@@ -157,7 +157,10 @@ pub struct CatalogSource {
     pub channel: String,
     /// Metric names seen from it, sorted.
     pub metrics: Vec<String>,
-    /// Time of its last sample, unix milliseconds.
+    /// When the hub last received a sample from it, unix milliseconds by
+    /// the hub's clock (not the sample's `ts`, which the source's clock
+    /// wrote). 0 from a hub too old to say.
+    #[serde(default)]
     pub last_seen: i64,
 }
 

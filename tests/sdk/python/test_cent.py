@@ -21,6 +21,7 @@ from cent import (
     BatchRequest,
     BroadcastRequest,
     CentApiResponseError,
+    CentTransportError,
     CentUnauthorizedError,
     ChannelsRequest,
     Client,
@@ -33,6 +34,7 @@ from cent import (
 ROOT = Path(__file__).resolve().parents[3]
 HUB_BIN = Path(os.environ.get("TELLTALE_HUB_BIN", ROOT / "target" / "debug" / "telltale-hub"))
 API_KEY = "sdk-python-api-key"
+PUBLISH_KEY = "sdk-python-publish-key"
 HISTORY_SIZE = 5
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
@@ -101,7 +103,7 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub():
-    running = Hub(["--api-key", API_KEY, "--history-size", str(HISTORY_SIZE)])
+    running = Hub(["--api-key", API_KEY, "--publish-key", PUBLISH_KEY, "--history-size", str(HISTORY_SIZE)])
     yield running
     code = running.stop()
     assert code == 0, f"hub exited with {code} after SIGTERM:\n{running.read_log()}"
@@ -193,6 +195,15 @@ def test_wrong_or_missing_api_key_is_unauthorized(hub):
                 wrong.publish(PublishRequest(channel="py:denied", data={"x": 1}))
             with pytest.raises(CentUnauthorizedError):
                 wrong.history(HistoryRequest(channel="py:denied", limit=1))
+
+
+def test_publish_key_may_publish_metrics_but_not_read_history(hub):
+    with Client(hub.api_url, PUBLISH_KEY, timeout=5.0) as publisher:
+        result = publisher.publish(PublishRequest(channel="metrics:py-1", data={"ts": 1, "values": {"cpu.total": 1.5}}))
+        assert result.offset >= 1
+        with pytest.raises(CentTransportError) as err:
+            publisher.history(HistoryRequest(channel="metrics:py-1", limit=10))
+        assert err.value.status_code == 403, str(err.value)
 
 
 def test_stale_epoch_is_an_api_error_112(client):

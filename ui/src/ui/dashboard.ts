@@ -2,7 +2,7 @@
 // loading / empty / error states when there is nothing to draw.
 import { groupMetrics } from '../data/groups';
 import { connectionView } from '../data/connection';
-import { relativeTime } from '../data/format';
+import { clockTime, relativeTime, spanText } from '../data/format';
 import type { FrameScheduler } from '../data/scheduler';
 import type { Model } from '../model';
 import { ChartView } from './chart';
@@ -135,6 +135,12 @@ export class Dashboard {
     this.refreshState();
   }
 
+  /** When a source's last sample came, if that was longer ago than it may be silent; else null. */
+  private silentSince(source: string): number | null {
+    const last = this.model.metrics.lastSeenOf(source);
+    return last !== undefined && this.model.now() - last > STALE_MS ? last : null;
+  }
+
   private refreshTabs(): void {
     const sources = this.model.metrics.sources();
     toggleClass(this.tabs, 'hidden', sources.length === 0);
@@ -176,12 +182,17 @@ export class Dashboard {
         c.state === 'reconnecting'
           ? `${v.text} — ${c.reason ?? 'connection lost'}. Charts continue from the recovered data once it is back.`
           : `${v.text} — ${c.reason ?? ''}. Showing data received before the failure.`;
+    } else if (this.source && this.silentSince(this.source) !== null) {
+      const last = this.silentSince(this.source)!;
+      tone = 'warn';
+      text = `${this.source}: no data for ${spanText(this.model.now() - last) ?? '1 s'} (last sample at ${clockTime(last)}). The charts end there: this source is not reporting.`;
     } else if (this.paused) {
       tone = 'info';
       text = 'Paused — the charts are frozen; data keeps arriving in the background. Press P or Space to resume.';
     }
     setText(this.banner, text);
     this.banner.className = `banner ${text ? 'show' : ''} ${tone}`;
+    toggleClass(this.grid, 'silent', this.source !== null && this.silentSince(this.source) !== null);
   }
 
   /** Loading / empty / error state when there is no chart to show. */

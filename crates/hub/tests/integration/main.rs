@@ -8,9 +8,13 @@ mod hostile;
 
 mod auth;
 mod bad_input;
+mod binary;
 mod delivery;
 mod lifecycle;
 mod permissions;
+mod publish_key;
 mod recovery;
 mod rpc;
+mod rules;
+mod silent;
 mod tls;

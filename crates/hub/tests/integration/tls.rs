@@ -3,11 +3,9 @@
 //! a reload (in-process, and SIGHUP to the real binary) serves the new
 //! certificate to new connections.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -20,6 +18,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::binary::HubProcess;
 use crate::support::{Hub, WAIT};
 
 /// A certificate authority made for one test.
@@ -226,73 +225,6 @@ async fn unusable_files_stop_the_hub_at_start_with_their_flag() {
         "{err}"
     );
 }
-
-/// The real binary, its stderr collected for assertions.
-struct HubProcess {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl HubProcess {
-    fn start(args: &[&str]) -> Self {
-        let bin = std::env::var("TELLTALE_HUB_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_telltale-hub").to_owned());
-        let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--allow-anonymous"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("telltale-hub starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"));
-        Self {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
-    fn hangup(&self) {
-        let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn logged(&self, text: &str) -> bool {
-        self.stderr.lock().unwrap().contains(text)
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Waits until `done` holds, checking every 50 ms, for at most [`WAIT`].
 async fn eventually(mut done: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
