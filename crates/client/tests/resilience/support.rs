@@ -321,3 +321,24 @@ pub fn token_command_line(life: u64, fallback: &Path) -> String {
         }
     }
 }
+
+/// The `telltale-tail` binary with pipes, and none of the `TELLTALE_*`
+/// settings of the environment the tests run in: each test passes its own.
+pub fn tail() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_telltale-tail"));
+    for name in [
+        "TELLTALE_SERVER",
+        "TELLTALE_TOKEN",
+        "TELLTALE_TOKEN_FILE",
+        "TELLTALE_TOKEN_COMMAND",
+        "TELLTALE_CA_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+}

@@ -1,26 +1,9 @@
 //! The `telltale-tail` binary, black-box.
 
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::Command;
 
 use crate::support::*;
-
-fn tail() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_telltale-tail"));
-    command
-        .env_remove("TELLTALE_SERVER")
-        .env_remove("TELLTALE_TOKEN")
-        .env_remove("TELLTALE_TOKEN_FILE")
-        .env_remove("TELLTALE_TOKEN_COMMAND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
 
 #[tokio::test]
 async fn tail_prints_each_publication_as_one_json_line() {

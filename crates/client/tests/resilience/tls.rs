@@ -3,12 +3,10 @@
 //! through `--ca-file`; without it, the refusal reads as a sentence.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use telltale_client::{Client, State};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use crate::support::*;
 
@@ -74,19 +72,6 @@ fn write_leaf(dir: &Path, ca: &CertifiedIssuer<'static, KeyPair>) {
     let cert = params.signed_by(&key, &**ca).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-}
-
-fn tail() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_telltale-tail"));
-    command
-        .env_remove("TELLTALE_SERVER")
-        .env_remove("TELLTALE_TOKEN")
-        .env_remove("TELLTALE_CA_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
 }
 
 #[tokio::test]
