@@ -116,6 +116,7 @@ fn alarm(id: &str, severity: Severity, title: &str) -> Alarm {
         labels: Default::default(),
         by: None,
         silenced_until: None,
+        comment: None,
     }
 }
 

@@ -5,6 +5,8 @@
 //! `connection-state` event. Another sends what is pending to the window
 //! about once per display frame, so the UI never gets one IPC message per
 //! WebSocket frame. A third discovers metric sources from the catalog.
+//! A source subscribed afresh, or whose channel had a gap, gets its recent
+//! history first ([`Backfill`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,7 +18,9 @@ use tauri::{AppHandle, Emitter, Runtime};
 use telltale_client::{Client, Event, Events, Options, Payload, Publication, State};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
+use tokio::sync::Semaphore;
 
+use crate::backfill::{self, Backfill, Ticket};
 use crate::connection::{ConnectionState, ConnectionView};
 use crate::embedded;
 use crate::notifications::{self, Notifier};
@@ -27,6 +31,12 @@ use crate::stream::{Pending, StreamBatch};
 const FRAME: Duration = Duration::from_millis(16);
 /// How often the catalog is checked for new sources.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest wait for a source's history, queueing included; its live
+/// samples are held meanwhile.
+const BACKFILL_WAIT: Duration = Duration::from_secs(10);
+/// History requests at once: after a reconnect every source asks, and many
+/// large replies at once could overflow the hub's queue for this client.
+const BACKFILLS_AT_ONCE: usize = 2;
 /// Event name of connection state changes.
 pub const CONNECTION_EVENT: &str = "connection-state";
 
@@ -37,6 +47,10 @@ pub struct Shared {
     events: Mutex<Option<Events>>,
     view: Mutex<ConnectionView>,
     channel: Mutex<Option<Channel<StreamBatch>>>,
+    /// Locked before `pending` when both are: samples enter `pending` in
+    /// the order the backfill releases them.
+    backfill: Mutex<Backfill>,
+    backfills: Semaphore,
     pending: Mutex<Pending>,
     notifier: Mutex<Notifier>,
 }
@@ -86,6 +100,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
         events: Mutex::new(Some(events)),
         view: Mutex::new(ConnectionView::new(label)),
         channel: Mutex::new(None),
+        backfill: Mutex::new(Backfill::default()),
+        backfills: Semaphore::new(BACKFILLS_AT_ONCE),
         pending: Mutex::new(Pending::default()),
         notifier: Mutex::new(Notifier::default()),
     }))
@@ -107,6 +123,18 @@ async fn read_events<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>, mut eve
             Event::Publication(publication) => on_publication(&shared, publication),
             Event::Gap { channel, .. } if channel == ALARMS_CHANNEL => {
                 tauri::async_runtime::spawn(resync_alarms(shared.clone()));
+            }
+            // A fresh subscription starts at "now", a gap skipped samples:
+            // both miss what the hub still has in history.
+            Event::Subscribed {
+                channel,
+                was_recovering: false,
+                ..
+            }
+            | Event::Gap { channel, .. } => {
+                if let Some(source) = channel.strip_prefix(METRICS_PREFIX) {
+                    start_backfill(&shared, source);
+                }
             }
             Event::Lagged { dropped } => shared.pending.lock().lagged(dropped),
             Event::Error(e) => shared.pending.lock().error(e.to_string()),
@@ -148,7 +176,10 @@ fn on_publication(shared: &Shared, publication: Publication) {
                 .channel
                 .strip_prefix(METRICS_PREFIX)
                 .unwrap_or_default();
-            shared.pending.lock().sample(source, &sample);
+            let mut backfill = shared.backfill.lock();
+            if let Some(sample) = backfill.live(source, sample) {
+                shared.pending.lock().sample(source, &sample);
+            }
         }
         Payload::Alarm(alarm) => on_alarm(shared, alarm),
         Payload::Raw => {
@@ -191,6 +222,46 @@ async fn resync_alarms(shared: Arc<Shared>) {
             .pending
             .lock()
             .error(format!("alarm resync failed: {e}")),
+    }
+}
+
+/// Holds `source`'s live samples and loads its history in the background.
+fn start_backfill(shared: &Arc<Shared>, source: &str) {
+    let ticket = shared.backfill.lock().begin(source);
+    tauri::async_runtime::spawn(run_backfill(shared.clone(), ticket));
+}
+
+/// Loads the history of `ticket`'s source and releases it with the held
+/// samples; a failure or timeout is shown in the diagnostics and releases
+/// the held samples alone.
+async fn run_backfill(shared: Arc<Shared>, ticket: Ticket) {
+    let channel = format!("{METRICS_PREFIX}{}", ticket.source);
+    // The wait for a turn counts too: live samples are never held longer.
+    let load = async {
+        let _turn = shared.backfills.acquire().await;
+        backfill::recent_samples(&shared.client, &channel).await
+    };
+    let history = match tokio::time::timeout(BACKFILL_WAIT, load).await {
+        Ok(Ok(samples)) => samples,
+        Ok(Err(e)) => {
+            let error = format!("{channel}: history not loaded, recent samples missing: {e}");
+            shared.pending.lock().error(error);
+            Vec::new()
+        }
+        Err(_) => {
+            let error = format!(
+                "{channel}: history not loaded within {} s, recent samples missing",
+                BACKFILL_WAIT.as_secs()
+            );
+            shared.pending.lock().error(error);
+            Vec::new()
+        }
+    };
+    let mut backfill = shared.backfill.lock();
+    let samples = backfill.finish(&ticket, history);
+    let mut pending = shared.pending.lock();
+    for sample in &samples {
+        pending.sample(&ticket.source, sample);
     }
 }
 

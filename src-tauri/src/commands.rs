@@ -33,14 +33,34 @@ pub async fn alarms_active(shared: State<'_, Arc<Shared>>) -> Result<Vec<Alarm>,
         .map_err(|e| format!("cannot load active alarms: {e}"))
 }
 
-/// Acknowledges an alarm (`alarms.ack`); every client sees the ack.
+/// Acknowledges an alarm (`alarms.ack`), with an optional comment for the
+/// others; every client sees the ack.
 #[tauri::command]
-pub async fn alarms_ack(shared: State<'_, Arc<Shared>>, id: String) -> Result<Alarm, String> {
+pub async fn alarms_ack(
+    shared: State<'_, Arc<Shared>>,
+    id: String,
+    comment: Option<String>,
+) -> Result<Alarm, String> {
     let client = shared.client().clone();
     client
-        .ack_alarm_as(&id, Some(shared.operator()))
+        .ack_alarm_with(&id, Some(shared.operator()), comment.as_deref())
         .await
         .map_err(|e| format!("cannot acknowledge {id}: {e}"))
+}
+
+/// Silences an alarm's notifications until `until`, unix ms
+/// (`alarms.silence`); every client sees it.
+#[tauri::command]
+pub async fn alarms_silence(
+    shared: State<'_, Arc<Shared>>,
+    id: String,
+    until: i64,
+) -> Result<Alarm, String> {
+    let client = shared.client().clone();
+    client
+        .silence_alarm(&id, until)
+        .await
+        .map_err(|e| format!("cannot silence {id}: {e}"))
 }
 
 /// Known sources and metrics (`catalog`).

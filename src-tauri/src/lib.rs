@@ -13,12 +13,15 @@
 //!   127.0.0.1 with this machine's collector.
 //! - [`bridge`]: client events → state, coalesced [`stream`] batches and
 //!   notifications.
+//! - [`backfill`]: a source's recent history, before its live samples, when
+//!   it is subscribed afresh or its channel had a gap.
 //! - [`stream`]: the batch sent to the UI about once per display frame.
 //! - [`commands`]: the `#[tauri::command]`s the UI calls.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
 #![deny(missing_docs)]
 
+pub mod backfill;
 pub mod bridge;
 pub mod commands;
 pub mod connection;
@@ -82,6 +85,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
             commands::connection_state,
             commands::alarms_active,
             commands::alarms_ack,
+            commands::alarms_silence,
             commands::catalog,
         ])
         .setup(move |app| {

@@ -137,6 +137,7 @@ mod tests {
             labels: Default::default(),
             by: None,
             silenced_until: None,
+            comment: None,
         }
     }
 

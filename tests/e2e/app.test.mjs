@@ -56,6 +56,9 @@ test('the window connects to the hub and says so', async () => {
 });
 
 test('charts receive points and keep growing', async () => {
+  // The home view is the fleet overview: open the first source to see its charts.
+  await until('a source in the sidebar', () => page(`return document.querySelector('.side-item[data-source]')?.dataset.source ?? null;`));
+  await page(`window.__telltale.openSource(document.querySelector('.side-item[data-source]').dataset.source); return true;`);
   const points = () =>
     page(`return Array.from(document.querySelectorAll('.card.chart')).map((c) => Number(c.dataset.points || 0));`);
   const first = await until('charts with points', async () => {
@@ -121,22 +124,22 @@ test('two agents become two sources; a killed one is greyed as silent, never sho
     start(AGENT, ['--hub', `http://${hub.addr}`, '--key', API_KEY, '--source', source, '--interval', '500ms']);
   const one = agent('e2e-agent-1');
   agent('e2e-agent-2');
-  await until('both agents as source tabs', () =>
+  await until('both agents in the source list', () =>
     page(`return ['e2e-agent-1', 'e2e-agent-2'].every((s) => document.querySelector('[data-source="' + s + '"]'));`),
   );
   one.kill('SIGKILL');
-  await session.click('[data-source="e2e-agent-1"]');
+  await session.click('.side-item[data-source="e2e-agent-1"]');
   const banner = await until(
     'the killed agent greyed with "no data for"',
     () =>
       page(`
-        const tab = document.querySelector('[data-source="e2e-agent-1"]');
+        const item = document.querySelector('.side-item[data-source="e2e-agent-1"]');
         const grid = document.querySelector('.chart-grid');
-        const banner = document.querySelector('.banner.show')?.textContent ?? '';
-        return tab.classList.contains('stale') && grid.classList.contains('silent') && banner.includes('no data for') ? banner : null;`),
+        const banner = document.querySelector('.dash .banner.show')?.textContent ?? '';
+        return item.dataset.state === 'silent' && grid.classList.contains('silent') && banner.includes('no data for') ? banner : null;`),
     45_000,
   );
   assert.match(banner, /^e2e-agent-1: no data for \d+ s/);
-  const healthy = await page(`return !document.querySelector('[data-source="e2e-agent-2"]').classList.contains('stale');`);
+  const healthy = await page(`return document.querySelector('.side-item[data-source="e2e-agent-2"]').dataset.state !== 'silent';`);
   assert.ok(healthy, 'the agent still running stays live');
 });

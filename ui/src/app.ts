@@ -1,35 +1,55 @@
-// Lays out the page, wires the model to the views, runs the 1 s clock and the keyboard.
+// Lays out the page, wires the model to the views, runs the 1 s clock and the keyboard, and
+// stops drawing while the window is hidden.
 import type { Backend } from './backend/types';
 import { KeyMap } from './data/keys';
-import { FrameScheduler } from './data/scheduler';
+import { FrameScheduler, type Renderable } from './data/scheduler';
 import { Model } from './model';
 import { AlarmPanel } from './ui/alarms';
-import type { ChartView } from './ui/chart';
-import { ConnectionIndicator } from './ui/connection';
+import { ConnectionBanner, ConnectionIndicator } from './ui/connection';
 import { Dashboard, WINDOWS } from './ui/dashboard';
 import { DiagnosticsPanel } from './ui/diagnostics';
 import { h, toggleClass } from './ui/dom';
+import { Overview } from './ui/overview';
+import { Sidebar } from './ui/sidebar';
+import { StatePanel } from './ui/state';
 
 export class App {
   readonly model: Model;
   readonly dashboard: Dashboard;
+  readonly overview: Overview;
   readonly alarms: AlarmPanel;
+  private readonly sidebar: Sidebar;
+  private readonly states: StatePanel;
   private readonly conn: ConnectionIndicator;
+  private readonly banner: ConnectionBanner;
   private readonly diag: DiagnosticsPanel;
+  private readonly scheduler: FrameScheduler<Renderable>;
   private readonly keys = new KeyMap();
   private readonly windowButtons: HTMLButtonElement[];
   private readonly pauseButton: HTMLButtonElement;
   private clock: ReturnType<typeof setInterval> | null = null;
+  /** The source shown, or null for the overview. */
+  private current: string | null = null;
 
   constructor(
     readonly root: HTMLElement,
     backend: Backend,
   ) {
     this.model = new Model(backend);
-    const scheduler = new FrameScheduler<ChartView>((cb) => requestAnimationFrame(cb));
-    this.dashboard = new Dashboard(this.model, scheduler);
+    this.scheduler = new FrameScheduler<Renderable>((cb) => requestAnimationFrame(cb));
+    this.dashboard = new Dashboard(this.model, this.scheduler, () => this.showOverview());
+    this.overview = new Overview(this.model, this.scheduler, { window: () => this.dashboard.window(), open: (s) => this.openSource(s) });
+    this.sidebar = new Sidebar({
+      sources: () => this.model.metrics.sources(),
+      status: (s) => this.overview.status(s),
+      current: () => this.current,
+      open: (s) => this.openSource(s),
+      showOverview: () => this.showOverview(),
+    });
+    this.states = new StatePanel(this.model);
     this.alarms = new AlarmPanel(this.model);
     this.conn = new ConnectionIndicator(this.model);
+    this.banner = new ConnectionBanner(this.model);
     this.diag = new DiagnosticsPanel(this.model);
 
     this.windowButtons = WINDOWS.map(
@@ -49,37 +69,84 @@ export class App {
       h('div', { class: 'controls' }, h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time window' }, ...this.windowButtons), this.pauseButton),
       this.conn.el,
     );
+    const views = h('div', { class: 'views' }, this.banner.el, this.states.el, this.overview.el, this.dashboard.el);
     const side = h('aside', { class: 'side' }, this.alarms.el, this.diag.el);
     const footer = h(
       'footer',
       { class: 'keys' },
       ...[
-        ['↑↓ / j k', 'select alarm'],
-        ['a', 'acknowledge'],
-        ['1 · 5 · 15', 'window'],
+        ['/', 'filter'],
+        ['← → ↑ ↓ Enter', 'open a source'],
+        ['g', 'overview'],
+        ['j k', 'select alarm'],
+        ['a · A', 'ack · with comment'],
+        ['s', 'silence 1 h'],
+        ['1 · 5 · 15 · h', 'window'],
         ['p', 'pause'],
       ].map(([k, v]) => h('span', {}, h('kbd', {}, k!), ` ${v}`)),
     );
     root.classList.remove('boot');
-    root.replaceChildren(header, h('div', { class: 'layout' }, this.dashboard.el, side), footer);
+    root.replaceChildren(header, h('div', { class: 'layout' }, this.sidebar.el, views, side), footer);
+    const refreshViews = () => this.refreshViews();
+    this.model.on('structure', refreshViews);
+    this.model.on('status', refreshViews);
+    this.model.on('connection', refreshViews);
     this.syncControls();
+    this.refreshViews();
   }
 
   async start(): Promise<void> {
     document.addEventListener('keydown', (e) => this.onKey(e));
+    // A hidden or minimised window draws nothing; it catches up in one frame when shown.
+    document.addEventListener('visibilitychange', () => {
+      this.scheduler.setPaused(document.hidden);
+      if (!document.hidden) this.second();
+    });
+    this.scheduler.setPaused(document.hidden);
     this.clock = setInterval(() => this.second(), 1000);
     await this.model.start();
   }
 
+  /** Frame timings of the last rendered frames (for the UI benchmark and diagnostics). */
+  perf(): { frames: number; p50: number; p99: number; max: number } {
+    return this.scheduler.stats();
+  }
+
   private second(): void {
+    if (document.hidden) return;
+    this.overview.refresh();
+    this.sidebar.refresh();
     this.dashboard.tick();
     this.alarms.refresh();
     this.conn.refresh();
+    this.banner.refresh();
     if (this.diag.el.open) this.diag.refresh();
+  }
+
+  showOverview(): void {
+    this.current = null;
+    this.refreshViews();
+  }
+
+  openSource(source: string): void {
+    this.current = source;
+    this.refreshViews();
+  }
+
+  /** Which of the state message, the overview and the source view is on screen. */
+  private refreshViews(): void {
+    const noSources = this.states.refresh();
+    if (this.current !== null && !this.model.metrics.sources().includes(this.current)) this.current = null;
+    this.overview.setActive(!noSources && this.current === null);
+    this.dashboard.show(noSources ? null : this.current);
+    this.sidebar.refresh();
+    toggleClass(this.sidebar.el, 'hidden', noSources);
+    this.banner.refresh();
   }
 
   setWindow(ms: number): void {
     this.dashboard.setWindow(ms);
+    this.overview.redrawAll();
     this.syncControls();
   }
 
@@ -99,10 +166,39 @@ export class App {
     toggleClass(this.pauseButton, 'active', this.dashboard.paused);
   }
 
+  /** Keys of the views themselves; false when the key is not one of them. */
+  private viewKey(key: string): boolean {
+    switch (key) {
+      case '/':
+        this.showOverview();
+        this.overview.focusFilter();
+        return true;
+      case 'g':
+        this.showOverview();
+        return true;
+      case '[':
+        this.sidebar.toggle();
+        return true;
+      case 'h':
+        this.setWindow(60 * 60_000);
+        return true;
+      case 'Escape':
+        if (this.model.alarms.selected || this.current === null) return false;
+        this.showOverview();
+        return true;
+      default:
+        return false;
+    }
+  }
+
   private onKey(e: KeyboardEvent): void {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target as HTMLElement | null;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (this.viewKey(e.key)) {
+      e.preventDefault();
+      return;
+    }
     const action = this.keys.handle(e.key, performance.now());
     if (!action) return;
     e.preventDefault();
@@ -126,6 +222,12 @@ export class App {
       case 'deselect':
         this.model.alarms.select(null);
         this.alarms.refresh();
+        break;
+      case 'silence':
+        this.alarms.silenceSelected(action.ms);
+        break;
+      case 'ackComment':
+        this.alarms.ackSelectedWithComment();
         break;
     }
   }

@@ -1,6 +1,6 @@
 // The UI's state, fed by a Backend; no DOM. Views subscribe to its change events.
 import type { Alarm, Backend, ConnectionState, Diagnostics, StreamBatch, Unsubscribe } from './backend/types';
-import { AlarmStore } from './data/alarms';
+import { AlarmStore, type AlarmAction } from './data/alarms';
 import { MetricStore } from './data/metrics';
 
 export type LoadStatus = 'loading' | 'ready' | 'error';
@@ -50,13 +50,14 @@ export class Model {
   };
   private unsubs: Unsubscribe[] = [];
   private wasLive = false;
+  /** Last moment the connection was live (unix ms), 0 before the first time. */
+  lastLiveAt = 0;
 
   constructor(
     readonly backend: Backend,
     readonly now: () => number = () => Date.now(),
-    capacity?: number,
   ) {
-    this.metrics = new MetricStore(capacity);
+    this.metrics = new MetricStore();
   }
 
   on<K extends keyof ModelEvents>(event: K, cb: ModelEvents[K]): () => void {
@@ -133,6 +134,7 @@ export class Model {
     this.connectionAt = this.now();
     this.emit('connection');
     const live = s.state === 'live';
+    if (live || this.wasLive) this.lastLiveAt = this.now();
     if (live && !this.wasLive) {
       // Back to live: alarms or sources may have changed while we were away.
       if (this.alarmsStatus !== 'loading') void this.loadAlarms();
@@ -188,19 +190,33 @@ export class Model {
     return changed;
   }
 
-  async ack(id: string): Promise<boolean> {
+  /** Acknowledge a firing alarm; a blank comment is no comment. Resolves with success. */
+  async ack(id: string, comment?: string): Promise<boolean> {
     const entry = this.alarms.get(id);
     if (!entry || entry.alarm.state !== 'firing' || entry.pending) return false;
-    this.alarms.markPending(id);
+    const note = comment?.trim() || undefined;
+    return this.change(id, 'ack', () => this.backend.alarmsAck(id, note));
+  }
+
+  /** Silence an active alarm until `until` (unix ms). Resolves with success. */
+  async silence(id: string, until: number): Promise<boolean> {
+    const entry = this.alarms.get(id);
+    if (!entry || !this.alarms.isActive(id) || entry.pending) return false;
+    return this.change(id, 'silence', () => this.backend.alarmsSilence(id, until));
+  }
+
+  /** One request about an alarm: pending on the row meanwhile, its error on the row after. */
+  private async change(id: string, action: AlarmAction, request: () => Promise<Alarm>): Promise<boolean> {
+    this.alarms.markPending(id, action);
     this.emit('alarms');
     try {
-      const updated: Alarm = await this.backend.alarmsAck(id);
+      const updated = await request();
       this.alarms.clearPending(id);
       this.alarms.apply(updated);
       this.emit('alarms');
       return true;
     } catch (e) {
-      this.alarms.markAckFailed(id, errText(e));
+      this.alarms.markFailed(id, action, errText(e));
       this.emit('alarms');
       return false;
     }

@@ -151,5 +151,6 @@ fn alarm(source: &str, check: &str, status: Status, outcome: &Outcome) -> Alarm 
         ]),
         by: None,
         silenced_until: None,
+        comment: None,
     }
 }

@@ -210,9 +210,24 @@ impl Client {
     /// Acknowledges alarm `id` naming who does it (`by`), which the hub uses
     /// when this connection is anonymous (its token's user wins otherwise).
     pub async fn ack_alarm_as(&self, id: &str, by: Option<&str>) -> Result<Alarm, Error> {
+        self.ack_alarm_with(id, by, None).await
+    }
+
+    /// [`Client::ack_alarm_as`] with a comment for the others ("restarting
+    /// the db"), published with the ack and kept on the alarm until it
+    /// resolves. The hub refuses one longer than
+    /// [`MAX_ACK_COMMENT_CHARS`](telltale_protocol::payload::MAX_ACK_COMMENT_CHARS)
+    /// characters; a blank one counts as none.
+    pub async fn ack_alarm_with(
+        &self,
+        id: &str,
+        by: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<Alarm, Error> {
         let request = AlarmId {
             id: id.into(),
             by: by.map(str::to_owned),
+            comment: comment.map(str::to_owned),
         };
         let reply: AlarmReply = self.rpc_as(RPC_ALARMS_ACK, &request).await?;
         Ok(reply.alarm)

@@ -21,7 +21,8 @@ pub struct AlarmSet {
 
 impl AlarmSet {
     /// Applies one published transition: `firing` adds or updates (keeping an
-    /// earlier acknowledgement), `acknowledged` updates, `resolved` removes.
+    /// earlier acknowledgement and its comment), `acknowledged` updates,
+    /// `resolved` removes, so the next firing is a new episode without them.
     pub fn apply(&self, alarm: Alarm) {
         let mut active = self.active.lock();
         match alarm.state {
@@ -36,6 +37,7 @@ impl AlarmSet {
                 if let Some(prev) = keep_ack {
                     alarm.state = AlarmState::Acknowledged;
                     alarm.by = alarm.by.or_else(|| prev.by.clone());
+                    alarm.comment = alarm.comment.or_else(|| prev.comment.clone());
                 }
                 if alarm.silenced_until.is_none() {
                     alarm.silenced_until = previous.and_then(|p| p.silenced_until);
@@ -99,6 +101,7 @@ mod tests {
             labels: Default::default(),
             by: None,
             silenced_until: None,
+            comment: None,
         }
     }
 
@@ -120,13 +123,26 @@ mod tests {
         set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 1));
         let mut ack = alarm("a", Severity::Warning, AlarmState::Acknowledged, 2);
         ack.by = Some("ann".into());
+        ack.comment = Some("db restart".into());
         set.apply(ack);
         set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 3));
         let a = set.get("a").unwrap();
         assert_eq!(
-            (a.state, a.by.as_deref(), a.ts),
-            (AlarmState::Acknowledged, Some("ann"), 3)
+            (a.state, a.by.as_deref(), a.comment.as_deref(), a.ts),
+            (AlarmState::Acknowledged, Some("ann"), Some("db restart"), 3)
         );
+    }
+
+    #[test]
+    fn a_new_episode_starts_without_the_old_comment() {
+        let set = AlarmSet::default();
+        let mut ack = alarm("a", Severity::Warning, AlarmState::Acknowledged, 1);
+        ack.comment = Some("db restart".into());
+        set.apply(ack);
+        set.apply(alarm("a", Severity::Warning, AlarmState::Resolved, 2));
+        set.apply(alarm("a", Severity::Warning, AlarmState::Firing, 3));
+        let a = set.get("a").unwrap();
+        assert_eq!((a.state, a.comment), (AlarmState::Firing, None));
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,7 +3,7 @@
 //! | method | data | result | needs |
 //! |---|---|---|---|
 //! | `alarms.active` | `{}` | `{"alarms":[..]}` | may subscribe to `alarms` |
-//! | `alarms.ack` | `{"id"}` | `{"alarm"}`, also published on `alarms` | capability `ack` |
+//! | `alarms.ack` | `{"id","comment"?}` | `{"alarm"}`, also published on `alarms` | capability `ack` |
 //! | `alarms.silence` | `{"id","until"}` | `{"alarm"}`, also published | capability `silence` |
 //! | `catalog` | `{}` | `{"sources":[..]}`, those the caller may subscribe to | a right on `metrics` |
 
@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use telltale_protocol::payload::{
     now_ms, ActiveAlarms, AlarmId, AlarmReply, Catalog, CatalogRequest, SilenceRequest,
-    RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE, RPC_CATALOG,
+    MAX_ACK_COMMENT_CHARS, RPC_ALARMS_ACK, RPC_ALARMS_ACTIVE, RPC_ALARMS_SILENCE, RPC_CATALOG,
 };
 use telltale_protocol::{
     Alarm, AlarmState, ErrorCode, RawJson, ReplyError, ALARMS_CHANNEL, METRICS_PREFIX,
@@ -55,11 +55,18 @@ pub async fn call(
         }
         RPC_ALARMS_ACK => {
             let by = may_change(node, caller, method, CAP_ACK)?;
-            let AlarmId { id, by: claimed } = parse(method, data, r#"{"id":"<alarm id>"}"#)?;
+            let AlarmId {
+                id,
+                by: claimed,
+                comment,
+            } = parse(method, data, r#"{"id":"<alarm id>","comment":"<text>"}"#)?;
+            let comment = ack_comment(comment)?;
             let by = by.unwrap_or_else(|| unverified(claimed));
             let alarm = change(node, &id, |alarm| {
                 alarm.state = AlarmState::Acknowledged;
                 alarm.by = Some(by);
+                // Replaced, even by none: a comment belongs to its acker.
+                alarm.comment = comment;
             })
             .await?;
             to_raw(&AlarmReply { alarm })
@@ -163,6 +170,26 @@ fn unverified(claimed: Option<String>) -> String {
     format!("{name} (unverified)")
 }
 
+/// The comment of an ack as stored: trimmed, none when blank, refused
+/// (bad request) beyond [`MAX_ACK_COMMENT_CHARS`] rather than cut, so the
+/// acker knows the others will not read what they wrote.
+fn ack_comment(comment: Option<String>) -> Result<Option<String>, ReplyError> {
+    let Some(comment) = comment else {
+        return Ok(None);
+    };
+    let comment = comment.trim();
+    let chars = comment.chars().count();
+    if chars > MAX_ACK_COMMENT_CHARS {
+        return Err(ReplyError::with_message(
+            ErrorCode::BadRequest,
+            format!(
+                "alarms.ack: comment too long: {chars} characters, at most {MAX_ACK_COMMENT_CHARS}"
+            ),
+        ));
+    }
+    Ok((!comment.is_empty()).then(|| comment.to_owned()))
+}
+
 /// Applies `edit` to an active alarm and publishes the result on `alarms`,
 /// so every client (and every node's alarm set) sees it. A change that
 /// changes nothing is answered without publishing, and one alarm is changed
@@ -180,7 +207,8 @@ async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<
     edit(&mut alarm);
     let unchanged = alarm.state == current.state
         && alarm.by == current.by
-        && alarm.silenced_until == current.silenced_until;
+        && alarm.silenced_until == current.silenced_until
+        && alarm.comment == current.comment;
     if unchanged {
         return Ok(current);
     }
@@ -233,5 +261,24 @@ mod tests {
         assert_eq!(unverified(Some("a\nb".into())), "ab (unverified)");
         let long = unverified(Some("x".repeat(100)));
         assert_eq!(long, format!("{} (unverified)", "x".repeat(64)));
+    }
+
+    #[test]
+    fn ack_comments_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(ack_comment(None).unwrap(), None);
+        assert_eq!(ack_comment(Some("  ".into())).unwrap(), None);
+        assert_eq!(
+            ack_comment(Some(" db restart \n".into()))
+                .unwrap()
+                .as_deref(),
+            Some("db restart")
+        );
+        let longest = "é".repeat(MAX_ACK_COMMENT_CHARS);
+        assert_eq!(ack_comment(Some(longest.clone())).unwrap(), Some(longest));
+        let error = ack_comment(Some("x".repeat(MAX_ACK_COMMENT_CHARS + 1))).unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadRequest.code());
+        assert!(error
+            .message
+            .contains("comment too long: 501 characters, at most 500"));
     }
 }

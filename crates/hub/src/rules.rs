@@ -586,6 +586,7 @@ fn alarm(rule: &Compiled, source: &str, metric: &str, value: f64, state: AlarmSt
         labels,
         by: None,
         silenced_until: None,
+        comment: None,
     }
 }
 

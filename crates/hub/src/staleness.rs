@@ -172,6 +172,7 @@ fn alarm(source: &str, severity: Severity, state: AlarmState, message: String) -
         labels: BTreeMap::from([("rule".to_owned(), RULE.to_owned())]),
         by: None,
         silenced_until: None,
+        comment: None,
     }
 }
 

@@ -89,6 +89,10 @@ pub struct Alarm {
     /// Silenced until this time, unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silenced_until: Option<i64>,
+    /// What the acknowledger wrote (see [`AlarmId::comment`]); kept while
+    /// the episode lasts, gone when the alarm fires again after resolving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// Result of `alarms.active`.
@@ -107,7 +111,15 @@ pub struct AlarmId {
     /// connections: an authenticated connection's user always wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// A note for the others ("restarting the db"), at most
+    /// [`MAX_ACK_COMMENT_CHARS`] characters; stored on the alarm as
+    /// [`Alarm::comment`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
+
+/// Longest `alarms.ack` comment, in characters: a note, not a report.
+pub const MAX_ACK_COMMENT_CHARS: usize = 500;
 
 /// Argument of `alarms.silence`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,6 +40,9 @@ export interface MockOptions {
   latencyMs?: number;
 }
 
+/** Longest ack comment the hub accepts, in characters (`MAX_ACK_COMMENT_CHARS`). */
+export const MAX_ACK_COMMENT_CHARS = 500;
+
 const DEFAULT_SOURCES: MockSourceSpec[] = [
   { name: 'mock-host', cores: 4, memTotalBytes: 16 * 2 ** 30 },
   { name: 'web-1', cores: 2, memTotalBytes: 8 * 2 ** 30 },
@@ -96,6 +99,8 @@ export class MockBackend implements Backend {
   readonly sent: StreamBatch[] = [];
   /** Every ack request received. */
   readonly acks: string[] = [];
+  /** Every silence request received. */
+  readonly silences: { id: string; until: number }[] = [];
 
   constructor(options: MockOptions = {}) {
     this.now = options.now ?? (() => Date.now());
@@ -174,18 +179,39 @@ export class MockBackend implements Backend {
     return [...this.active.values()].map((a) => ({ ...a }));
   }
 
-  async alarmsAck(id: string): Promise<Alarm> {
+  async alarmsAck(id: string, comment?: string): Promise<Alarm> {
     await this.delay();
     this.acks.push(id);
+    // As the hub does: trimmed, blank is none, too long is refused rather than cut.
+    const note = comment?.trim() ?? '';
+    const chars = [...note].length;
+    if (chars > MAX_ACK_COMMENT_CHARS)
+      throw new Error(`alarms.ack: comment too long: ${chars} characters, at most ${MAX_ACK_COMMENT_CHARS}`);
+    return this.changeAlarm(id, (a) => {
+      const acked: Alarm = { ...a, state: 'acknowledged', by: this.opts.user };
+      // A comment belongs to its acker: a later ack without one clears it.
+      if (note) acked.comment = note;
+      else delete acked.comment;
+      return acked;
+    });
+  }
+
+  async alarmsSilence(id: string, until: number): Promise<Alarm> {
+    await this.delay();
+    this.silences.push({ id, until });
+    return this.changeAlarm(id, (a) => ({ ...a, silenced_until: until }));
+  }
+
+  /** As the hub does: change an active alarm, publish the result on `alarms`, return it. */
+  private changeAlarm(id: string, edit: (alarm: Alarm) => Alarm): Alarm {
     if (this.state.state !== 'live') throw new Error('not connected');
     const a = this.active.get(id);
     if (!a) throw new Error(`unknown alarm id: ${id}`);
-    const acked: Alarm = { ...a, state: 'acknowledged', by: this.opts.user, ts: Math.max(this.now(), a.ts) };
-    this.active.set(id, acked);
-    // As the hub does: the ack is also published on `alarms`.
-    this.pendingAlarms.push(acked);
+    const changed: Alarm = { ...edit(a), ts: Math.max(this.now(), a.ts) };
+    this.active.set(id, changed);
+    this.pendingAlarms.push(changed);
     this.flushAlarms();
-    return { ...acked };
+    return { ...changed };
   }
 
   async catalog(): Promise<Catalog> {

@@ -55,6 +55,27 @@ describe('TauriBackend', () => {
     expect(calls[1]!.args).toEqual({ id: 'h/cpu' });
   });
 
+  it('acks with a comment only when given, and silences until a time', async () => {
+    const { backend, calls } = await setup((cmd, args) => {
+      if (cmd === 'alarms_ack') return { ...alarm, state: 'acknowledged', by: 'me', comment: args.comment };
+      if (cmd === 'alarms_silence') return { alarm: { ...alarm, silenced_until: args.until } };
+      return null;
+    });
+    expect((await backend.alarmsAck('h/cpu', 'restarting the db')).comment).toBe('restarting the db');
+    expect((await backend.alarmsAck('h/cpu')).comment).toBeUndefined();
+    expect((await backend.alarmsSilence('h/cpu', 1_700_000_600_000)).silenced_until).toBe(1_700_000_600_000);
+    expect(calls).toEqual([
+      { cmd: 'alarms_ack', args: { id: 'h/cpu', comment: 'restarting the db' } },
+      { cmd: 'alarms_ack', args: { id: 'h/cpu' } },
+      { cmd: 'alarms_silence', args: { id: 'h/cpu', until: 1_700_000_600_000 } },
+    ]);
+  });
+
+  it('names the command whose result had an unexpected shape', async () => {
+    const { backend } = await setup(() => 42);
+    await expect(backend.alarmsSilence('h/cpu', 1)).rejects.toThrow('alarms_silence returned an unexpected shape');
+  });
+
   it('accepts the RPC result shapes too ({alarms}, {alarm})', async () => {
     const { backend } = await setup((cmd) => (cmd === 'alarms_active' ? { alarms: [alarm] } : { alarm: { ...alarm, by: 'x' } }));
     expect(await backend.alarmsActive()).toEqual([alarm]);
@@ -111,5 +132,22 @@ describe('backend choice at startup', () => {
     expect(chooseBackend({ win: {}, search: '' })).toEqual({ kind: 'mock', scenario: 'normal' });
     expect(chooseBackend({ win: {}, search: '?mock&scenario=failed-auth' })).toEqual({ kind: 'mock', scenario: 'failed-auth' });
     expect(chooseBackend({ win: {}, search: '?scenario=bogus' })).toEqual({ kind: 'mock', scenario: 'normal' });
+  });
+});
+
+describe('MockBackend alarm changes', () => {
+  it('stores an ack comment, refuses an overlong one and silences', async () => {
+    const { MockBackend } = await import('./mock');
+    const mock = new MockBackend({ now: () => 10 });
+    mock.publishAlarm(alarm);
+    const acked = await mock.alarmsAck('h/cpu', '  restarting the db ');
+    expect([acked.state, acked.comment, acked.ts]).toEqual(['acknowledged', 'restarting the db', 10]);
+    expect((await mock.alarmsActive())[0]!.comment).toBe('restarting the db');
+    await expect(mock.alarmsAck('h/cpu', 'x'.repeat(501))).rejects.toThrow('comment too long: 501 characters');
+    expect((await mock.alarmsAck('h/cpu')).comment).toBeUndefined();
+    const silenced = await mock.alarmsSilence('h/cpu', 99);
+    expect([silenced.silenced_until, silenced.state]).toEqual([99, 'acknowledged']);
+    expect(mock.silences).toEqual([{ id: 'h/cpu', until: 99 }]);
+    await expect(mock.alarmsSilence('nope', 1)).rejects.toThrow('unknown alarm id: nope');
   });
 });

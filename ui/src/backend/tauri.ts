@@ -23,13 +23,13 @@ export function unwrapAlarms(result: unknown): Alarm[] {
 }
 
 /** Accept both `Alarm` and the RPC's `{alarm: Alarm}` shape. */
-export function unwrapAlarm(result: unknown): Alarm {
+export function unwrapAlarm(result: unknown, command: string = COMMANDS.alarmsAck): Alarm {
   if (result && typeof result === 'object') {
     const inner = (result as { alarm?: unknown }).alarm;
     if (inner && typeof inner === 'object') return inner as Alarm;
     if (typeof (result as { id?: unknown }).id === 'string') return result as Alarm;
   }
-  throw new Error('alarms_ack returned an unexpected shape');
+  throw new Error(`${command} returned an unexpected shape`);
 }
 
 /** Tauri command errors arrive as strings (or serialized error objects). */
@@ -83,8 +83,14 @@ export class TauriBackend implements Backend {
     return unwrapAlarms(await call<unknown>(COMMANDS.alarmsActive));
   }
 
-  async alarmsAck(id: string): Promise<Alarm> {
-    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsAck, { id }));
+  async alarmsAck(id: string, comment?: string): Promise<Alarm> {
+    // Only when given: `{id}` alone stays what older shells accept.
+    const args = comment === undefined ? { id } : { id, comment };
+    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsAck, args));
+  }
+
+  async alarmsSilence(id: string, until: number): Promise<Alarm> {
+    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsSilence, { id, until }), COMMANDS.alarmsSilence);
   }
 
   catalog(): Promise<Catalog> {

@@ -26,6 +26,8 @@ export interface Alarm {
   by?: string;
   /** Silenced until, unix ms. */
   silenced_until?: number;
+  /** Comment given with the acknowledgement. */
+  comment?: string;
 }
 
 /** One sample of a source, as published on `metrics:<source>`. */
@@ -115,8 +117,10 @@ export interface Backend {
   onAlarm(cb: (alarm: Alarm) => void): Promise<Unsubscribe>;
   connectionState(): Promise<ConnectionState>;
   alarmsActive(): Promise<Alarm[]>;
-  /** Acknowledge; resolves with the alarm after the change. */
-  alarmsAck(id: string): Promise<Alarm>;
+  /** Acknowledge, with an optional comment; resolves with the alarm after the change. */
+  alarmsAck(id: string, comment?: string): Promise<Alarm>;
+  /** Silence until `until` (unix ms); resolves with the alarm after the change. */
+  alarmsSilence(id: string, until: number): Promise<Alarm>;
   catalog(): Promise<Catalog>;
 }
 
@@ -125,6 +129,7 @@ export const COMMANDS = {
   connectStream: 'connect_stream',
   alarmsActive: 'alarms_active',
   alarmsAck: 'alarms_ack',
+  alarmsSilence: 'alarms_silence',
   catalog: 'catalog',
   connectionState: 'connection_state',
 } as const;

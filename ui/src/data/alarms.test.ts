@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MockBackend } from '../backend/mock';
 import type { Alarm } from '../backend/types';
 import { Model, UI_ALARMS } from '../model';
+import { SHOW_ALL, toggleSeverity } from './alarm-filter';
 import { AlarmStore } from './alarms';
 import { KeyMap } from './keys';
 
@@ -61,7 +62,7 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     const e = model.alarms.get('h/cpu')!;
     expect(e.alarm.state).toBe('acknowledged');
     expect(e.alarm.by).toBe('you');
-    expect(e.pending ?? false).toBe(false);
+    expect(e.pending).toBeUndefined();
     expect(model.alarms.activeSorted()).toHaveLength(1);
     // acknowledging again is a no-op: no second request
     expect(await model.ack('h/cpu')).toBe(false);
@@ -110,7 +111,8 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     mock.setConnection({ state: 'live' });
     await new Promise((r) => setTimeout(r, 0));
     expect(ids(model)).toEqual(['h/b', 'h/c']);
-    expect(model.alarms.recent().map((e) => [e.alarm.id, e.alarm.state])).toEqual([['h/a', 'resolved']]);
+    // we never saw h/a resolve: its state is unknown, not "resolved"
+    expect(model.alarms.recent().map((e) => [e.alarm.id, e.alarm.state, e.unknown])).toEqual([['h/a', 'firing', true]]);
   });
 
   it('replaces the active set from a batch (activeAlarms) before applying transitions', async () => {
@@ -119,7 +121,7 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     mock.emit({ activeAlarms: [alarm('h/y', 'critical', T0 + 1)], alarms: [alarm('h/y', 'critical', T0 + 2, { state: 'acknowledged', by: 'ann' })] });
     expect(ids(model)).toEqual(['h/y']);
     expect(model.alarms.get('h/y')!.alarm.by).toBe('ann');
-    expect(model.alarms.get('h/x')!.alarm.state).toBe('resolved');
+    expect(model.alarms.get('h/x')!.unknown).toBe(true);
   });
 
   it('records a failed acknowledge on the row and lets the user retry', async () => {
@@ -128,12 +130,12 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     mock.setConnection({ state: 'reconnecting', retryInSecs: 3 });
     expect(await model.ack('h/cpu')).toBe(false);
     const e = model.alarms.get('h/cpu')!;
-    expect(e.error).toBe('not connected');
-    expect(e.pending).toBe(false);
+    expect(e.failed).toEqual({ action: 'ack', error: 'not connected' });
+    expect(e.pending).toBeUndefined();
     expect(e.alarm.state).toBe('firing');
     mock.setConnection({ state: 'live' });
     expect(await model.ack('h/cpu')).toBe(true);
-    expect(model.alarms.get('h/cpu')!.error).toBeUndefined();
+    expect(model.alarms.get('h/cpu')!.failed).toBeUndefined();
   });
 
   it('counts malformed alarms instead of showing them', async () => {
@@ -164,6 +166,8 @@ describe('keyboard', () => {
     expect(k.handle('j', 0)).toEqual({ type: 'select', delta: 1 });
     expect(k.handle('ArrowUp', 10)).toEqual({ type: 'select', delta: -1 });
     expect(k.handle('a', 20)).toEqual({ type: 'ack' });
+    expect(k.handle('A', 21)).toEqual({ type: 'ackComment' });
+    expect(k.handle('s', 22)).toEqual({ type: 'silence', ms: 3_600_000 });
     expect(k.handle('5', 30)).toEqual({ type: 'window', minutes: 5 });
     expect(k.handle('1', 1000)).toEqual({ type: 'window', minutes: 1 });
     expect(k.handle('5', 1300)).toEqual({ type: 'window', minutes: 15 });
@@ -171,5 +175,127 @@ describe('keyboard', () => {
     expect(k.handle('1', 5000)).toEqual({ type: 'window', minutes: 1 });
     expect(k.handle('5', 6000)).toEqual({ type: 'window', minutes: 5 }); // too slow for a chord
     expect(k.handle('x', 7000)).toBeNull();
+  });
+});
+
+describe('alarms the hub forgot (restart, lost history)', () => {
+  it('marks an active alarm missing from an authoritative set unknown, keeping its state', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('h/a', 'warning', T0));
+    s.apply(alarm('h/b', 'critical', T0 + 10, { state: 'acknowledged', by: 'ann' }));
+    s.select('h/b');
+    s.replaceActive([]);
+    expect(s.activeSorted()).toEqual([]);
+    expect(s.recent().map((e) => [e.alarm.id, e.alarm.state, e.unknown, e.since])).toEqual([
+      ['h/b', 'acknowledged', true, T0 + 10],
+      ['h/a', 'firing', true, T0],
+    ]);
+    expect(s.selected).toBeNull();
+  });
+
+  it('lets a later real transition replace the unknown entry', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('h/a', 'warning', T0));
+    s.apply(alarm('h/b', 'warning', T0));
+    s.replaceActive([]);
+    s.apply(alarm('h/a', 'warning', T0 + 1000, { state: 'resolved' }));
+    const a = s.get('h/a')!;
+    expect([a.alarm.state, a.unknown, a.since]).toEqual(['resolved', undefined, T0]);
+    s.apply(alarm('h/b', 'warning', T0 + 2000));
+    expect(s.activeSorted().map((e) => e.alarm.id)).toEqual(['h/b']);
+    expect(s.get('h/b')!.unknown).toBeUndefined();
+    expect(s.recent().map((e) => e.alarm.id)).toEqual(['h/a']);
+  });
+
+  it('brings an unknown alarm back when the hub lists it again', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('h/a', 'warning', T0));
+    s.replaceActive([]);
+    s.replaceActive([alarm('h/a', 'warning', T0)]);
+    expect(s.activeSorted().map((e) => [e.alarm.id, e.unknown])).toEqual([['h/a', undefined]]);
+    expect(s.recent()).toEqual([]);
+  });
+});
+
+describe('silence and ack comments', () => {
+  it('silences through alarms_silence and keeps the silence over repeated firings', async () => {
+    const { mock, model, advance } = await started();
+    // As the hub answers alarms.silence: the alarm after the change, stamped now.
+    mock.alarmsSilence = async (id: string, until: number) => ({ ...model.alarms.get(id)!.alarm, silenced_until: until, ts: T0 + 1000 });
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0));
+    advance(1000);
+    const until = T0 + 3_600_000;
+    expect(await model.silence('h/cpu', until)).toBe(true);
+    expect(model.alarms.get('h/cpu')!.alarm.silenced_until).toBe(until);
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0 + 5000, { value: 97 }));
+    expect(model.alarms.get('h/cpu')!.alarm).toMatchObject({ value: 97, silenced_until: until, state: 'firing' });
+  });
+
+  it('marks a silence pending while in flight and records its failure', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0));
+    mock.alarmsSilence = async () => {
+      throw new Error('not connected');
+    };
+    const req = model.silence('h/cpu', T0 + 1000);
+    expect(model.alarms.get('h/cpu')!.pending).toBe('silence');
+    expect(await model.ack('h/cpu')).toBe(false); // one request at a time
+    expect(await req).toBe(false);
+    const e = model.alarms.get('h/cpu')!;
+    expect(e.pending).toBeUndefined();
+    expect(e.failed).toEqual({ action: 'silence', error: 'not connected' });
+    expect(e.alarm.silenced_until).toBeUndefined();
+  });
+
+  it('does not silence what is not active', async () => {
+    const { mock, model } = await started();
+    mock.publishAlarm(alarm('h/cpu', 'critical', T0, { state: 'resolved' }));
+    expect(await model.silence('h/cpu', T0 + 1000)).toBe(false);
+    expect(await model.silence('h/none', T0 + 1000)).toBe(false);
+  });
+
+  it('sends a trimmed ack comment, and no comment for a blank one', async () => {
+    const calls: [string, string | undefined][] = [];
+    const { mock, model } = await started();
+    mock.alarmsAck = async (id: string, comment?: string) => {
+      calls.push([id, comment]);
+      return alarm(id, 'critical', T0 + 1, { state: 'acknowledged', by: 'ann', comment });
+    };
+    mock.publishAlarm(alarm('h/a', 'critical', T0));
+    mock.publishAlarm(alarm('h/b', 'critical', T0));
+    expect(await model.ack('h/a', '  rebooting ')).toBe(true);
+    expect(await model.ack('h/b', '   ')).toBe(true);
+    expect(calls).toEqual([
+      ['h/a', 'rebooting'],
+      ['h/b', undefined],
+    ]);
+    expect(model.alarms.get('h/a')!.alarm).toMatchObject({ state: 'acknowledged', by: 'ann', comment: 'rebooting' });
+  });
+
+  it('keeps who acked and their comment when the alarm fires again in the same episode', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('h/a', 'warning', T0));
+    s.apply(alarm('h/a', 'warning', T0 + 1, { state: 'acknowledged', by: 'ann', comment: 'rebooting' }));
+    s.apply(alarm('h/a', 'warning', T0 + 2, { value: 3 }));
+    expect(s.get('h/a')!.alarm).toMatchObject({ state: 'acknowledged', by: 'ann', comment: 'rebooting', value: 3 });
+  });
+});
+
+describe('filter and selection', () => {
+  it('lists and selects only what the filter lets through; counts stay whole', () => {
+    const s = new AlarmStore();
+    s.apply(alarm('web/c', 'critical', T0));
+    s.apply(alarm('db/w', 'warning', T0));
+    s.apply(alarm('web/i', 'info', T0));
+    s.select('web/i');
+    s.setFilter(toggleSeverity(SHOW_ALL, 'info'));
+    expect(s.visibleSorted().map((e) => e.alarm.id)).toEqual(['web/c', 'db/w']);
+    expect(s.selected).toBeNull(); // hidden, so the keyboard cannot ack it
+    expect(s.moveSelection(-1)).toBe('db/w');
+    s.setFilter({ ...SHOW_ALL, source: 'web' });
+    expect(s.visibleSorted().map((e) => e.alarm.id)).toEqual(['web/c', 'web/i']);
+    s.select('db/w');
+    expect(s.selected).toBeNull();
+    expect(s.counts()).toEqual({ critical: 1, warning: 1, info: 1 });
   });
 });

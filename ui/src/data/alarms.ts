@@ -1,17 +1,26 @@
 // The alarm panel's model: active alarms (firing or acknowledged) and recently resolved
 // ones, deduplicated by alarm id (an id lives in at most one of the two lists).
 import type { Alarm, Severity } from '../backend/types';
+import { SHOW_ALL, matchesFilter, type AlarmFilter } from './alarm-filter';
 
 export const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
+
+/** What the user can ask the hub to do with an alarm. */
+export type AlarmAction = 'ack' | 'silence';
 
 export interface AlarmEntry {
   alarm: Alarm;
   /** Start of this episode (first firing seen), unix ms; repeated firings keep it. */
   since: number;
-  /** An acknowledge request is in flight. */
-  pending?: boolean;
-  /** Last acknowledge error. */
-  error?: string;
+  /** A request is in flight (one at a time: the hub refuses rapid changes to one alarm). */
+  pending?: AlarmAction;
+  /** The last request that failed, and why. */
+  failed?: { action: AlarmAction; error: string };
+  /**
+   * In the recent list without a resolve we saw: an authoritative active set (e.g. after a
+   * hub restart) no longer had it. `alarm.state` is the last state we did see.
+   */
+  unknown?: boolean;
 }
 
 function rank(s: unknown): number {
@@ -44,6 +53,7 @@ export class AlarmStore {
   private readonly active = new Map<string, AlarmEntry>();
   private readonly recentList: AlarmEntry[] = [];
   private selectedId: string | null = null;
+  private shown: AlarmFilter = SHOW_ALL;
   /** Alarms refused as malformed. */
   invalid = 0;
 
@@ -54,9 +64,27 @@ export class AlarmStore {
     return [...this.active.values()].sort(compareEntries);
   }
 
-  /** Resolved alarms, newest first. */
+  /** Active alarms the filter lets through, sorted for display. */
+  visibleSorted(): AlarmEntry[] {
+    return this.activeSorted().filter((e) => matchesFilter(e.alarm, this.shown));
+  }
+
+  /** Resolved (or unknown) alarms, newest first. */
   recent(): AlarmEntry[] {
     return [...this.recentList];
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  get filter(): AlarmFilter {
+    return this.shown;
+  }
+
+  /** What the panel lists; the selection (and so the keyboard) only reaches those. */
+  setFilter(f: AlarmFilter): void {
+    this.shown = f;
   }
 
   get(id: string): AlarmEntry | undefined {
@@ -102,10 +130,13 @@ export class AlarmStore {
     const activePrev = this.active.get(alarm.id);
     this.removeRecent(alarm.id);
     let next = alarm;
-    // A repeated firing (value update) must not lose an acknowledgement made meanwhile
-    // unless the hub says the episode restarted (it would then be resolved first).
-    if (activePrev?.alarm.state === 'acknowledged' && alarm.state === 'firing') {
-      next = { ...alarm, state: 'acknowledged', by: activePrev.alarm.by };
+    // As the hub does: a repeated firing (value update) keeps an acknowledgement (and its
+    // comment) and a silence made meanwhile; a restarted episode is resolved first.
+    if (activePrev && alarm.state === 'firing') {
+      const p = activePrev.alarm;
+      if (p.state === 'acknowledged')
+        next = { ...next, state: 'acknowledged', by: alarm.by ?? p.by, comment: alarm.comment ?? p.comment };
+      if (alarm.silenced_until === undefined && p.silenced_until !== undefined) next = { ...next, silenced_until: p.silenced_until };
     }
     this.active.set(alarm.id, {
       alarm: next,
@@ -116,7 +147,8 @@ export class AlarmStore {
 
   /**
    * Replace the active set with an authoritative one (`alarms.active`). Active alarms
-   * missing from it resolved while we were not looking: they move to the recent list.
+   * missing from it move to the recent list as `unknown`, not resolved: we saw no resolve,
+   * and a restarted hub forgets what was active without resolving it.
    */
   replaceActive(alarms: readonly unknown[]): void {
     const incoming = new Map<string, Alarm>();
@@ -127,7 +159,7 @@ export class AlarmStore {
     for (const [id, entry] of [...this.active]) {
       if (!incoming.has(id)) {
         this.active.delete(id);
-        this.pushRecent({ alarm: { ...entry.alarm, state: 'resolved' }, since: entry.since });
+        this.pushRecent({ alarm: entry.alarm, since: entry.since, unknown: true });
       }
     }
     for (const a of incoming.values()) {
@@ -140,43 +172,47 @@ export class AlarmStore {
     if (this.selectedId && !this.active.has(this.selectedId)) this.selectedId = null;
   }
 
-  // ---- acknowledge bookkeeping ----
+  // ---- request bookkeeping (acknowledge, silence) ----
 
-  markPending(id: string): void {
+  markPending(id: string, action: AlarmAction): void {
     const e = this.active.get(id);
     if (e) {
-      e.pending = true;
-      delete e.error;
+      e.pending = action;
+      delete e.failed;
     }
   }
 
-  markAckFailed(id: string, error: string): void {
+  markFailed(id: string, action: AlarmAction, error: string): void {
     const e = this.active.get(id);
     if (e) {
-      e.pending = false;
-      e.error = error;
+      delete e.pending;
+      e.failed = { action, error };
     }
   }
 
   clearPending(id: string): void {
     const e = this.active.get(id);
-    if (e) e.pending = false;
+    if (e) delete e.pending;
   }
 
   // ---- selection (keyboard) ----
 
   get selected(): string | null {
-    if (this.selectedId && this.active.has(this.selectedId)) return this.selectedId;
-    return null;
+    return this.selectedId && this.isVisible(this.selectedId) ? this.selectedId : null;
   }
 
   select(id: string | null): void {
-    this.selectedId = id && this.active.has(id) ? id : null;
+    this.selectedId = id && this.isVisible(id) ? id : null;
+  }
+
+  private isVisible(id: string): boolean {
+    const e = this.active.get(id);
+    return !!e && matchesFilter(e.alarm, this.shown);
   }
 
   /** Move the selection by `delta` rows in display order (clamped); selects the first row if none. */
   moveSelection(delta: number): string | null {
-    const rows = this.activeSorted();
+    const rows = this.visibleSorted();
     if (rows.length === 0) {
       this.selectedId = null;
       return null;

@@ -2,10 +2,11 @@
 // has never heard of still get a chart: `temp.gpu_celsius` lands on a "temp" chart.
 //
 //   family = `a.b` for indexed names `a.b.N` (cpu.core.3 → cpu.core), else the first segment
-//   unit   = from the suffix (_percent, _bytes_per_s, _bytes) or the known families (cpu, load)
+//   unit   = from the suffix (_percent, _bytes_per_s, _bytes, _seconds, _ms, _celsius, _ratio)
+//            or the known families (cpu, load); counters (_count, _total) and the rest: plain
 //   group  = family + unit
 
-export type Unit = 'percent' | 'bytes' | 'bytesPerSec' | 'load' | 'plain';
+export type Unit = 'percent' | 'bytes' | 'bytesPerSec' | 'load' | 'seconds' | 'millis' | 'celsius' | 'ratio' | 'plain';
 
 export interface ChartGroup {
   key: string;
@@ -28,6 +29,12 @@ export function unitOf(name: string): Unit {
   if (/(_percent|_pct)$/.test(name)) return 'percent';
   if (/(_bytes_per_s|_bytes_per_sec|_bps)$/.test(name)) return 'bytesPerSec';
   if (/_bytes$/.test(name)) return 'bytes';
+  // Anchored, so a counter of seconds (`cpu_seconds_total`) stays plain: a rate-less
+  // counter must not share a y-scale with durations.
+  if (/(_seconds|_secs)$/.test(name)) return 'seconds';
+  if (/(_ms|_millis)$/.test(name)) return 'millis';
+  if (/_celsius$/.test(name)) return 'celsius';
+  if (/_ratio$/.test(name)) return 'ratio';
   if (/^load\.\d+$/.test(name)) return 'load';
   if (name === 'cpu.total' || /^cpu\.core\.\d+$/.test(name) || /^cpu\.(user|system|iowait|idle|steal|nice)$/.test(name))
     return 'percent';
@@ -54,6 +61,10 @@ const UNIT_LABEL: Record<Unit, string> = {
   bytes: 'bytes',
   bytesPerSec: 'bytes/s',
   load: 'load',
+  seconds: 's',
+  millis: 'ms',
+  celsius: '°C',
+  ratio: '0–1',
   plain: '',
 };
 
@@ -65,12 +76,15 @@ function titleFor(key: string, unit: Unit): string {
   return label ? `${family} (${label})` : family;
 }
 
+/** One collator for every comparison: localeCompare with options builds one per call. */
+const NATURAL = new Intl.Collator('en', { numeric: true });
+
 /** Natural order: "core 2" before "core 10"; `*.total` first. */
 export function naturalCompare(a: string, b: string): number {
   const ta = a.endsWith('.total') ? 0 : 1;
   const tb = b.endsWith('.total') ? 0 : 1;
   if (ta !== tb) return ta - tb;
-  return a.localeCompare(b, 'en', { numeric: true });
+  return NATURAL.compare(a, b);
 }
 
 export function groupMetrics(names: Iterable<string>): ChartGroup[] {
@@ -118,6 +132,17 @@ export function formatBytes(v: number, digits = 1): string {
   return `${v < 0 ? '-' : ''}${s} ${BIN[i]}`;
 }
 
+/** A duration in the unit that keeps it readable: "420 µs", "12.5 ms", "3.20 s", "4.5 min", "2.0 h". */
+function formatSeconds(s: number): string {
+  const a = Math.abs(s);
+  if (a === 0) return '0 s';
+  if (a < 1e-3) return `${+(s * 1e6).toPrecision(3)} µs`;
+  if (a < 1) return `${+(s * 1e3).toPrecision(3)} ms`;
+  if (a < 60) return `${s.toFixed(2)} s`;
+  if (a < 3600) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
 export function formatValue(unit: Unit, v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   switch (unit) {
@@ -129,6 +154,15 @@ export function formatValue(unit: Unit, v: number | null | undefined): string {
       return `${formatBytes(v)}/s`;
     case 'load':
       return v.toFixed(2);
+    case 'seconds':
+      return formatSeconds(v);
+    case 'millis':
+      return formatSeconds(v / 1000);
+    case 'celsius':
+      return `${v.toFixed(1)} °C`;
+    case 'ratio':
+      // Read as a share: 0.25 → "25.0 %".
+      return `${(v * 100).toFixed(1)} %`;
     case 'plain':
       return Math.abs(v) >= 1000 || Number.isInteger(v) ? v.toLocaleString('en', { maximumFractionDigits: 0 }) : v.toPrecision(3);
   }
@@ -151,6 +185,14 @@ export function formatAxis(unit: Unit, v: number): string {
       return `${formatBytes(v, 0)}/s`;
     case 'load':
       return String(+v.toFixed(2));
+    case 'seconds':
+      return `${+v.toPrecision(3)}s`;
+    case 'millis':
+      return `${+v.toPrecision(3)}ms`;
+    case 'celsius':
+      return `${+v.toPrecision(3)}°`;
+    case 'ratio':
+      return `${+(v * 100).toPrecision(3)}%`;
     case 'plain':
       return Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : String(+v.toPrecision(3));
   }

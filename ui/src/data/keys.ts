@@ -1,5 +1,6 @@
 // Keyboard shortcuts as a pure mapping from keys to actions.
 //   ↓ / j, ↑ / k  select next / previous alarm      a      acknowledge the selected alarm
+//   Shift+A       acknowledge with a comment         s      silence the selected alarm for 1 h
 //   1, 5, 15      1 / 5 / 15 min window ("15" = 1 then 5 within 700 ms)
 //   p / Space     pause / resume                     Esc    clear the selection
 
@@ -7,10 +8,14 @@ export type KeyAction =
   | { type: 'window'; minutes: 1 | 5 | 15 }
   | { type: 'select'; delta: 1 | -1 }
   | { type: 'ack' }
+  | { type: 'ackComment' }
+  | { type: 'silence'; ms: number }
   | { type: 'pause' }
   | { type: 'deselect' };
 
 export const CHORD_MS = 700;
+/** How long `s` silences: long enough to fix the cause, short enough not to forget it. */
+export const SILENCE_KEY_MS = 3_600_000;
 
 export class KeyMap {
   private lastKey = '';
@@ -30,6 +35,10 @@ export class KeyMap {
         return { type: 'select', delta: -1 };
       case 'a':
         return { type: 'ack' };
+      case 'A':
+        return { type: 'ackComment' };
+      case 's':
+        return { type: 'silence', ms: SILENCE_KEY_MS };
       case '1':
         return { type: 'window', minutes: 1 };
       case '5':

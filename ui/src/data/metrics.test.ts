@@ -12,28 +12,28 @@ function clock(start = T0) {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 }
 
-async function started(opts: ConstructorParameters<typeof MockBackend>[0] = {}, capacity?: number) {
+async function started(opts: ConstructorParameters<typeof MockBackend>[0] = {}) {
   const c = clock();
   const mock = new MockBackend({ now: c.now, ...opts });
-  const model = new Model(mock, c.now, capacity);
+  const model = new Model(mock, c.now);
   await model.start();
   return { mock, model, c };
 }
 
-describe('batch decode into ring buffers (through the mock backend)', () => {
+describe('batch decode into per-source series (through the mock backend)', () => {
   it('stores the history batch column by column, aligned with ts', async () => {
     const { mock, model } = await started({ historySecs: 60 });
     expect(model.metrics.sources()).toEqual(['mock-host', 'web-1']);
     const batch = mock.sent[0]!;
     for (const block of batch.metrics!) {
-      const ring = model.metrics.ring(block.source)!;
-      expect(ring.length).toBe(60);
-      expect(ring.firstTs).toBe(T0 - 60_000);
-      expect(ring.lastTs).toBe(T0 - 1000);
+      const series = model.metrics.series(block.source)!;
+      expect(series.length).toBe(60);
+      expect(series.firstTs).toBe(T0 - 60_000);
+      expect(series.lastTs).toBe(T0 - 1000);
       // every value lands in the right column at the right row
-      block.names.forEach((name, j) => {
-        block.ts.forEach((_, i) => expect(ring.valueAt(name, i)).toBe(block.values[j]![i]));
-      });
+      const q = series.query(T0 - 60_000, T0, block.names, 1000);
+      expect(Array.from(q.x)).toEqual(block.ts);
+      expect(q.ys).toEqual(block.values);
     }
     expect(model.metrics.names('mock-host')).toContain('cpu.core.3');
     expect(model.metrics.names('web-1')).not.toContain('cpu.core.2');
@@ -43,20 +43,27 @@ describe('batch decode into ring buffers (through the mock backend)', () => {
     const { mock, model, c } = await started({ historySecs: 10 });
     c.advance(1000);
     mock.tick();
-    const ring = model.metrics.ring('mock-host')!;
-    expect(ring.length).toBe(11);
-    expect(ring.lastTs).toBe(T0 + 1000);
+    const series = model.metrics.series('mock-host')!;
+    expect(series.length).toBe(11);
+    expect(series.lastTs).toBe(T0 + 1000);
     const replay = mock.sent[mock.sent.length - 1]!;
     model.applyBatch(replay);
-    expect(ring.length).toBe(11);
-    expect(ring.dropped).toBe(1);
+    expect(series.length).toBe(11);
+    expect(series.dropped).toBe(1);
   });
 
-  it('keeps only the newest samples when the history exceeds the capacity', async () => {
-    const { model } = await started({ historySecs: 100 }, 32);
-    const ring = model.metrics.ring('web-1')!;
-    expect(ring.length).toBe(32);
-    expect(ring.firstTs).toBe(T0 - 32_000);
+  it('keeps history by time: raw rows are bounded, older samples stay covered by buckets', () => {
+    const store = new MetricStore({ rawSpanMs: 10_000, maxRawRows: 1024 });
+    const ts = Array.from({ length: 3000 }, (_, i) => T0 + i * 1000);
+    const res = store.applyBlocks([{ source: 'a', ts, names: ['x'], values: [ts.map((_, i) => i % 10)] }]);
+    expect(res.accepted).toBe(3000);
+    const series = store.series('a')!;
+    expect(series.length).toBe(1024);
+    expect(series.firstTs).toBe(T0);
+    expect(store.lastSeenOf('a')).toBe(T0 + 2_999_000);
+    expect(store.bytes()).toBe(series.bytes());
+    store.applyBlocks([{ source: 'b', ts: [T0], names: ['x'], values: [[1]] }]);
+    expect(store.bytes()).toBe(series.bytes() + store.series('b')!.bytes());
   });
 
   it('reads null values as gaps and tells listeners which sources changed', async () => {
@@ -68,7 +75,7 @@ describe('batch decode into ring buffers (through the mock backend)', () => {
     mock.emit({ metrics: [{ source: 'edge', ts: [1, 2, 3], names: ['temp.gpu_celsius', 'cpu.total'], values: [[50, null, 52], [1, 2, 3]] }] });
     expect(touched).toEqual([['edge']]);
     expect(structure).toBe(1);
-    const s = model.metrics.ring('edge')!.slice(0, 10, ['temp.gpu_celsius']);
+    const s = model.metrics.series('edge')!.query(0, 10, ['temp.gpu_celsius'], 800);
     expect(s.ys[0]).toEqual([50, null, 52]);
   });
 
@@ -83,8 +90,8 @@ describe('batch decode into ring buffers (through the mock backend)', () => {
       ],
     } as unknown as StreamBatch;
     expect(() => mock.emit(bad)).not.toThrow();
-    expect(model.metrics.ring('ok')!.length).toBe(1);
-    expect(model.metrics.ring('short')).toBeUndefined();
+    expect(model.metrics.series('ok')!.length).toBe(1);
+    expect(model.metrics.series('short')).toBeUndefined();
     const d = model.diagnostics();
     expect(d.invalid[UI_STREAM]).toBe(3);
     expect(d.lastError).toMatch(/not an object/);
@@ -103,7 +110,7 @@ describe('batch decode into ring buffers (through the mock backend)', () => {
     expect(store.applyCatalog(await mock.catalog())).toBe(true);
     expect(store.applyCatalog(await mock.catalog())).toBe(false);
     expect(store.names('mock-host')).toContain('load.15');
-    expect(store.ring('mock-host')).toBeUndefined();
+    expect(store.series('mock-host')).toBeUndefined();
   });
 });
 

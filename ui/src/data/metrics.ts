@@ -1,10 +1,9 @@
-// Decodes StreamBatch.metrics into per-source ring buffers, defensively: a malformed
-// block is counted and skipped, never thrown.
+// Decodes StreamBatch.metrics into per-source time-based history (series.ts),
+// defensively: a malformed block is counted and skipped, never thrown.
 import type { Catalog, MetricBlock } from '../backend/types';
-import { SeriesRing } from './ring';
-
-/** 15 min at 4 samples/s fits; at the collector's 1 sample/s this is ~68 min. */
-export const DEFAULT_CAPACITY = 4096;
+import type { SeriesOptions } from './series';
+import { naturalCompare } from './groups';
+import { SourceSeries } from './series';
 
 export interface ApplyResult {
   /** Sources that received at least one sample. */
@@ -36,18 +35,30 @@ function blockError(b: unknown): string | null {
 }
 
 export class MetricStore {
-  private readonly rings = new Map<string, SeriesRing>();
+  private readonly store = new Map<string, SourceSeries>();
   private readonly known = new Map<string, Set<string>>();
+  /** sources() in order, kept until a source is added: sorting 500 names each second is not free. */
+  private sorted: string[] | null = null;
   private readonly lastSeen = new Map<string, number>();
 
-  constructor(readonly capacity = DEFAULT_CAPACITY) {}
+  /** `opts` apply to every source's history; tests shrink them. */
+  constructor(private readonly opts: SeriesOptions = {}) {}
 
-  ring(source: string): SeriesRing | undefined {
-    return this.rings.get(source);
+  series(source: string): SourceSeries | undefined {
+    return this.store.get(source);
   }
 
-  sources(): string[] {
-    return [...this.known.keys()].sort();
+  /** Approximate bytes held by every source's history. */
+  bytes(): number {
+    let sum = 0;
+    for (const s of this.store.values()) sum += s.bytes();
+    return sum;
+  }
+
+  /** Every source, in natural order. Shared: do not modify. */
+  sources(): readonly string[] {
+    this.sorted ??= [...this.known.keys()].sort(naturalCompare);
+    return this.sorted;
   }
 
   /** Names known for a source, from the catalog and the stream. */
@@ -65,6 +76,7 @@ export class MetricStore {
     if (!set) {
       set = new Set();
       this.known.set(source, set);
+      this.sorted = null;
       fresh = true;
     }
     if (name !== undefined && !set.has(name)) {
@@ -101,29 +113,29 @@ export class MetricStore {
         continue;
       }
       const b = raw as MetricBlock;
-      let ring = this.rings.get(b.source);
-      if (!ring) {
-        ring = new SeriesRing(this.capacity);
-        this.rings.set(b.source, ring);
+      let series = this.store.get(b.source);
+      if (!series) {
+        series = new SourceSeries(this.opts);
+        this.store.set(b.source, series);
       }
       res.discovered = this.learn(b.source) || res.discovered;
       const names = b.names.map(String);
       for (const n of names) res.discovered = this.learn(b.source, n) || res.discovered;
       for (let i = 0; i < b.ts.length; i++) {
-        const slot = ring.beginRow(Number(b.ts[i]));
+        const slot = series.beginRow(Number(b.ts[i]));
         if (slot < 0) {
           res.dropped++;
           continue;
         }
         for (let j = 0; j < names.length; j++) {
           const v = b.values[j]![i];
-          if (typeof v === 'number' && Number.isFinite(v)) ring.set(slot, names[j]!, v);
+          if (typeof v === 'number' && Number.isFinite(v)) series.set(slot, names[j]!, v);
         }
         res.accepted++;
         res.touched.add(b.source);
       }
-      if (ring.length > 0) {
-        const last = ring.lastTs;
+      if (series.length > 0) {
+        const last = series.lastTs;
         if (last > (this.lastSeen.get(b.source) ?? 0)) this.lastSeen.set(b.source, last);
       }
     }

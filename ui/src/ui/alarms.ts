@@ -1,200 +1,119 @@
-// The alarm panel: active alarms (severity, then newest first) with acknowledge, and the
-// recently resolved ones. Rows are keyed by alarm id and updated in place, so a click is
-// never lost to a re-render and relative times can refresh every second.
+// The alarm panel: filters, active alarms (severity, then newest first) with acknowledge and
+// silence, and the recently resolved ones. Rows are keyed by alarm id and patched in place,
+// so a click or a half-typed comment is never lost to a re-render, and the per-second
+// refresh only rewrites texts that changed.
+import './alarms.css';
+import type { Severity } from '../backend/types';
+import { SEVERITIES, SHOW_ALL, alarmSources, matchesFilter, toggleSeverity } from '../data/alarm-filter';
+import { UNKNOWN_TEXT, titleText } from '../data/alarm-text';
 import type { AlarmEntry } from '../data/alarms';
-import { relativeTime } from '../data/format';
+import { clockTime, relativeTime } from '../data/format';
 import type { Model } from '../model';
+import { AlarmRow, setAttr, setClass, type RowHost } from './alarm-row';
 import { h, setText, toggleClass } from './dom';
 
-interface Row {
-  el: HTMLElement;
-  title: HTMLElement;
-  meta: HTMLElement;
-  time: HTMLElement;
-  message: HTMLElement;
-  badge: HTMLElement;
-  button: HTMLButtonElement;
-  error: HTMLElement;
-}
+type StateKind = 'filtered' | 'failed' | 'loading' | 'error' | 'clear';
 
 interface RecentRow {
-  el: HTMLElement;
+  el: HTMLLIElement;
   title: HTMLElement;
   time: HTMLElement;
+  note: HTMLElement;
 }
 
 export class AlarmPanel {
   readonly el: HTMLElement;
-  private readonly counts: HTMLElement;
-  private readonly list: HTMLElement;
-  private readonly state: HTMLElement;
-  private readonly recentList: HTMLElement;
-  private readonly recentHead: HTMLElement;
-  private readonly rows = new Map<string, Row>();
+  private readonly asOf = h('span', { class: 'as-of hidden' });
+  private readonly counts = new Map<Severity, HTMLElement>();
+  private readonly chips = new Map<Severity, HTMLButtonElement>();
+  private readonly sourceInput: HTMLInputElement;
+  private readonly sourceList = h('datalist', { id: 'alarm-sources' });
+  private readonly list = h('ol', { class: 'alarm-list', role: 'listbox', 'aria-label': 'Active alarms' });
+  private readonly state = h('div', { class: 'alarm-state' });
+  private readonly recentHead = h('h3', { class: 'sub-head' }, 'Recently resolved');
+  private readonly recentList = h('ol', { class: 'recent-list' });
+  private readonly rows = new Map<string, AlarmRow>();
   private readonly recentRows = new Map<string, RecentRow>();
+  private readonly host: RowHost;
+  /** The row whose menu or comment field is open. */
+  private openRow: AlarmRow | null = null;
+  /** Whether the connection was live at the last refresh, and when it last stopped being. */
+  private wasLive = false;
+  private lastLiveAt: number | null = null;
+  private sourcesKey = '';
 
   constructor(private readonly model: Model) {
-    this.counts = h('div', { class: 'alarm-counts' });
-    this.list = h('ol', { class: 'alarm-list', role: 'listbox', 'aria-label': 'Active alarms' });
-    this.state = h('div', { class: 'alarm-state' });
-    this.recentHead = h('h3', { class: 'sub-head' }, 'Recently resolved');
-    this.recentList = h('ol', { class: 'recent-list' });
+    this.host = {
+      select: (id) => {
+        model.alarms.select(id);
+        this.refresh();
+      },
+      ack: (id, comment) => {
+        model.alarms.select(id);
+        void model.ack(id, comment);
+      },
+      silence: (id, until) => void model.silence(id, until),
+      opened: (row) => {
+        if (this.openRow && this.openRow !== row) this.openRow.close();
+        this.openRow = row;
+      },
+      now: () => model.now(),
+    };
+
+    for (const s of SEVERITIES) this.counts.set(s, h('span', { class: `count sev-${s} hidden` }));
+    // No counts on the chips: the header already shows them, whatever the filter.
+    for (const s of SEVERITIES)
+      this.chips.set(s, h('button', { class: `chip sev-${s}`, type: 'button', 'data-severity': s, 'aria-pressed': 'true', title: `Show ${s} alarms`, onclick: () => this.toggle(s) }, s));
+    this.sourceInput = h('input', { class: 'alarm-source-filter', type: 'search', list: 'alarm-sources', placeholder: 'Source…', 'aria-label': 'Filter alarms by source' });
+    this.sourceInput.addEventListener('input', () => {
+      model.alarms.setFilter({ ...model.alarms.filter, source: this.sourceInput.value });
+      this.refresh();
+    });
+
     this.el = h(
       'section',
       { class: 'panel alarms', 'aria-label': 'Alarms' },
-      h('header', { class: 'panel-head' }, h('h2', {}, 'Alarms'), this.counts),
+      h('header', { class: 'panel-head' }, h('div', { class: 'panel-title' }, h('h2', {}, 'Alarms'), this.asOf), h('div', { class: 'alarm-counts' }, ...this.counts.values())),
+      h('div', { class: 'alarm-filter', role: 'group', 'aria-label': 'Filter alarms' }, ...this.chips.values(), this.sourceInput, this.sourceList),
       h('div', { class: 'alarm-scroll' }, this.state, this.list, this.recentHead, this.recentList),
     );
+    // A click anywhere else closes an open silence menu or comment field.
+    document.addEventListener('pointerdown', (ev) => {
+      if (this.openRow && !this.openRow.owns(ev.target as Node)) {
+        this.openRow.close();
+        this.openRow = null;
+      }
+    });
     model.on('alarms', () => this.refresh());
     model.on('status', () => this.refresh());
     model.on('connection', () => this.refresh());
     this.refresh();
   }
 
-  /** Re-evaluate everything (cheap: a handful of rows). Called on changes and every second. */
+  /** Re-evaluate everything; cheap and write-free when nothing changed (runs every second). */
   refresh(): void {
     const m = this.model;
     const now = m.now();
-    const active = m.alarms.activeSorted();
-    const selected = m.alarms.selected;
-
-    // Counts per severity.
-    const c = m.alarms.counts();
-    this.counts.replaceChildren(
-      ...(['critical', 'warning', 'info'] as const)
-        .filter((s) => c[s] > 0)
-        .map((s) => h('span', { class: `count sev-${s}`, title: `${c[s]} ${s}` }, String(c[s]))),
-    );
-
-    // State line when the list is empty.
-    let stateText: HTMLElement | null = null;
-    if (active.length === 0) {
-      if (m.connection?.state === 'failed')
-        stateText = h(
-          'div',
-          { class: 'alarm-empty' },
-          h('div', { class: 'state-icon calm' }, '–'),
-          h('p', {}, 'Not connected'),
-          h('p', { class: 'muted' }, 'Active alarms show here once Telltale reaches the hub.'),
-        );
-      else if (m.alarmsStatus === 'loading')
-        stateText = h('div', { class: 'alarm-empty' }, h('div', { class: 'spinner small' }), h('p', {}, 'Loading alarms…'));
-      else if (m.alarmsStatus === 'error')
-        stateText = h(
-          'div',
-          { class: 'alarm-empty error' },
-          h('p', {}, 'Could not load the active alarms'),
-          h('p', { class: 'muted' }, m.alarmsError),
-          h('button', { class: 'btn small', type: 'button', onclick: () => void m.loadAlarms() }, 'Retry'),
-        );
-      else
-        stateText = h(
-          'div',
-          { class: 'alarm-empty ok' },
-          h('div', { class: 'ok-mark' }, '✓'),
-          h('p', {}, 'All clear'),
-          h('p', { class: 'muted' }, 'No active alarms. New ones appear here as they fire.'),
-        );
-    }
-    const stateKey = stateText ? `${m.alarmsStatus}|${m.alarmsError}|${m.connection?.state === 'failed'}` : '';
-    if (this.state.dataset.key !== stateKey) {
-      this.state.dataset.key = stateKey;
-      this.state.replaceChildren(...(stateText ? [stateText] : []));
-    }
-
-    // Active rows, keyed by id.
-    const seen = new Set<string>();
-    active.forEach((e, i) => {
-      seen.add(e.alarm.id);
-      let row = this.rows.get(e.alarm.id);
-      if (!row) {
-        row = this.makeRow(e.alarm.id);
-        this.rows.set(e.alarm.id, row);
-      }
-      this.fillRow(row, e, now, e.alarm.id === selected);
-      if (this.list.children[i] !== row.el) this.list.insertBefore(row.el, this.list.children[i] ?? null);
-    });
-    for (const [id, row] of this.rows) {
-      if (!seen.has(id)) {
-        row.el.remove();
-        this.rows.delete(id);
-      }
-    }
-
-    // Recent (resolved) rows.
-    const recent = m.alarms.recent();
-    toggleClass(this.recentHead, 'hidden', recent.length === 0);
-    const seenRecent = new Set<string>();
-    recent.forEach((e, i) => {
-      seenRecent.add(e.alarm.id);
-      let r = this.recentRows.get(e.alarm.id);
-      if (!r) {
-        const title = h('span', { class: 'r-title' });
-        const time = h('span', { class: 'r-time' });
-        r = { el: h('li', { class: 'recent' }, h('i', { class: 'r-dot' }), title, time), title, time };
-        this.recentRows.set(e.alarm.id, r);
-      }
-      r.el.className = `recent sev-${e.alarm.severity}`;
-      setText(r.title, `${e.alarm.title} · ${e.alarm.source}`);
-      setText(r.time, `resolved ${relativeTime(e.alarm.ts, now)}`);
-      r.el.title = e.alarm.message ?? '';
-      if (this.recentList.children[i] !== r.el) this.recentList.insertBefore(r.el, this.recentList.children[i] ?? null);
-    });
-    for (const [id, r] of this.recentRows) {
-      if (!seenRecent.has(id)) {
-        r.el.remove();
-        this.recentRows.delete(id);
-      }
-    }
+    this.refreshConnection();
+    this.refreshCounts();
+    this.refreshSources();
+    const visible = m.alarms.visibleSorted();
+    this.refreshState(visible.length);
+    this.refreshActive(visible, now);
+    this.refreshRecent(now);
   }
 
-  private makeRow(id: string): Row {
-    const title = h('span', { class: 'a-title' });
-    const badge = h('span', { class: 'a-badge' });
-    const meta = h('span', { class: 'a-meta' });
-    const time = h('span', { class: 'a-time' });
-    const message = h('p', { class: 'a-msg' });
-    const error = h('p', { class: 'a-err' });
-    const button = h('button', { class: 'btn ack', type: 'button', title: 'Acknowledge (a)' }, 'Ack') as HTMLButtonElement;
-    button.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      this.model.alarms.select(id);
-      void this.model.ack(id);
-    });
-    const el = h(
-      'li',
-      { class: 'alarm', role: 'option', 'data-id': id, tabindex: -1 },
-      h('div', { class: 'a-top' }, title, badge),
-      h('div', { class: 'a-line' }, meta, time),
-      message,
-      h('div', { class: 'a-actions' }, error, button),
-    );
-    el.addEventListener('click', () => {
-      this.model.alarms.select(id);
-      this.refresh();
-    });
-    return { el, title, meta, time, message, badge, button, error };
+  /** `s`: silence the selected alarm for `ms`. */
+  silenceSelected(ms: number): void {
+    const id = this.model.alarms.selected;
+    if (id) void this.model.silence(id, this.model.now() + ms);
   }
 
-  private fillRow(row: Row, e: AlarmEntry, now: number, selected: boolean): void {
-    const a = e.alarm;
-    const acked = a.state === 'acknowledged';
-    row.el.className = `alarm sev-${a.severity} st-${a.state}${selected ? ' selected' : ''}${e.pending ? ' pending' : ''}`;
-    row.el.setAttribute('aria-selected', String(selected));
-    row.el.dataset.state = a.state;
-    setText(row.title, a.title || a.id);
-    setText(row.badge, acked ? (a.by ? `ACK · ${a.by}` : 'ACKNOWLEDGED') : a.severity.toUpperCase());
-    const value = a.value !== undefined && Number.isFinite(a.value) ? ` · value ${+a.value.toFixed(2)}` : '';
-    setText(row.meta, `${a.source}${value}`);
-    setText(row.time, acked ? `acked ${relativeTime(a.ts, now)}` : relativeTime(e.since, now));
-    row.time.title = new Date(acked ? a.ts : e.since).toLocaleString();
-    setText(row.message, a.message ?? '');
-    toggleClass(row.message, 'hidden', !a.message);
-    setText(row.error, e.error ? `Ack failed: ${e.error}` : '');
-    const label = e.pending ? 'Acking…' : acked ? 'Acked' : 'Ack';
-    setText(row.button, label);
-    row.button.disabled = acked || !!e.pending;
-    toggleClass(row.button, 'hidden', acked);
+  /** Shift+A: open the comment field of the selected alarm; Enter acks, Esc cancels. */
+  ackSelectedWithComment(): void {
+    const id = this.model.alarms.selected;
+    const row = id ? this.rows.get(id) : undefined;
+    row?.openComment();
   }
 
   /** Bring the selected row into view (after a keyboard move). */
@@ -202,5 +121,181 @@ export class AlarmPanel {
     const id = this.model.alarms.selected;
     const row = id ? this.rows.get(id) : undefined;
     row?.el.scrollIntoView({ block: 'nearest' });
+  }
+
+  private toggle(s: Severity): void {
+    const f = toggleSeverity(this.model.alarms.filter, s);
+    this.model.alarms.setFilter(f);
+    this.refresh();
+  }
+
+  /** Grey the panel while not live, and say how old what it shows is. */
+  private refreshConnection(): void {
+    const c = this.model.connection;
+    const live = c?.state === 'live';
+    if (this.wasLive && !live) this.lastLiveAt = this.model.connectionAt;
+    this.wasLive = live;
+    // Before the first connection state there is nothing to distrust yet.
+    const stale = c !== null && !live;
+    toggleClass(this.el, 'stale', stale);
+    toggleClass(this.asOf, 'hidden', !stale);
+    if (stale) setText(this.asOf, this.lastLiveAt === null ? 'not live yet' : `as of ${clockTime(this.lastLiveAt, false)}`);
+  }
+
+  private refreshCounts(): void {
+    const c = this.model.alarms.counts();
+    for (const s of SEVERITIES) {
+      const count = this.counts.get(s)!;
+      setText(count, String(c[s]));
+      setAttr(count, 'title', `${c[s]} ${s}`);
+      toggleClass(count, 'hidden', c[s] === 0);
+      const chip = this.chips.get(s)!;
+      const on = this.model.alarms.filter.severities.has(s);
+      toggleClass(chip, 'off', !on);
+      setAttr(chip, 'aria-pressed', String(on));
+    }
+    const title = titleText(c);
+    if (document.title !== title) document.title = title;
+  }
+
+  /** Suggestions for the source filter: the sources that have an active or recent alarm. */
+  private refreshSources(): void {
+    const a = this.model.alarms;
+    const sources = alarmSources([...a.activeSorted(), ...a.recent()].map((e) => e.alarm));
+    const key = sources.join('\n');
+    if (key === this.sourcesKey) return;
+    this.sourcesKey = key;
+    this.sourceList.replaceChildren(...sources.map((s) => h('option', { value: s })));
+  }
+
+  /** The line shown instead of rows: loading, error, all clear, nothing matches. */
+  private refreshState(visible: number): void {
+    const m = this.model;
+    const active = m.alarms.activeSorted().length;
+    let kind: StateKind | null = null;
+    if (visible > 0) kind = null;
+    else if (active > 0) kind = 'filtered';
+    else if (m.connection?.state === 'failed') kind = 'failed';
+    else if (m.alarmsStatus === 'loading') kind = 'loading';
+    else if (m.alarmsStatus === 'error') kind = 'error';
+    else kind = 'clear';
+    // Rebuilt only when what it says changes.
+    const key = kind === null ? '' : `${kind}|${kind === 'filtered' ? active : kind === 'error' ? m.alarmsError : ''}`;
+    if (this.state.dataset.key === key) return;
+    this.state.dataset.key = key;
+    this.state.replaceChildren(...(kind ? [this.stateView(kind, active)] : []));
+  }
+
+  private stateView(kind: StateKind, active: number): HTMLElement {
+    const m = this.model;
+    switch (kind) {
+      case 'filtered':
+        return h(
+          'div',
+          { class: 'alarm-empty' },
+          h('p', {}, 'No alarm matches the filter'),
+          h('p', { class: 'muted' }, `${active} active ${active === 1 ? 'alarm is' : 'alarms are'} hidden.`),
+          h('button', { class: 'btn small', type: 'button', onclick: () => this.showAll() }, 'Show all'),
+        );
+      case 'failed':
+        return h(
+          'div',
+          { class: 'alarm-empty' },
+          h('div', { class: 'state-icon calm' }, '–'),
+          h('p', {}, 'Not connected'),
+          h('p', { class: 'muted' }, 'Active alarms show here once Telltale reaches the hub.'),
+        );
+      case 'loading':
+        return h('div', { class: 'alarm-empty' }, h('div', { class: 'spinner small' }), h('p', {}, 'Loading alarms…'));
+      case 'error':
+        return h(
+          'div',
+          { class: 'alarm-empty error' },
+          h('p', {}, 'Could not load the active alarms'),
+          h('p', { class: 'muted' }, m.alarmsError),
+          h('button', { class: 'btn small', type: 'button', onclick: () => void m.loadAlarms() }, 'Retry'),
+        );
+      case 'clear':
+        return h(
+          'div',
+          { class: 'alarm-empty ok' },
+          h('div', { class: 'ok-mark' }, '✓'),
+          h('p', {}, 'All clear'),
+          h('p', { class: 'muted' }, 'No active alarms. New ones appear here as they fire.'),
+        );
+    }
+  }
+
+  private showAll(): void {
+    this.sourceInput.value = '';
+    this.model.alarms.setFilter(SHOW_ALL);
+    this.refresh();
+  }
+
+  private refreshActive(visible: AlarmEntry[], now: number): void {
+    const selected = this.model.alarms.selected;
+    const seen = new Set<string>();
+    visible.forEach((e, i) => {
+      seen.add(e.alarm.id);
+      let row = this.rows.get(e.alarm.id);
+      if (!row) {
+        row = new AlarmRow(e.alarm.id, this.host);
+        this.rows.set(e.alarm.id, row);
+      }
+      row.fill(e, now, e.alarm.id === selected);
+      if (this.list.children[i] !== row.el) this.list.insertBefore(row.el, this.list.children[i] ?? null);
+    });
+    for (const [id, row] of this.rows) {
+      if (!seen.has(id)) {
+        row.el.remove();
+        this.rows.delete(id);
+        if (this.openRow === row) this.openRow = null;
+      }
+    }
+  }
+
+  private refreshRecent(now: number): void {
+    const f = this.model.alarms.filter;
+    const recent = this.model.alarms.recent().filter((e) => matchesFilter(e.alarm, f));
+    toggleClass(this.recentHead, 'hidden', recent.length === 0);
+    setText(this.recentHead, recent.some((e) => e.unknown) ? 'No longer active' : 'Recently resolved');
+    const seen = new Set<string>();
+    recent.forEach((e, i) => {
+      seen.add(e.alarm.id);
+      let r = this.recentRows.get(e.alarm.id);
+      if (!r) {
+        r = this.makeRecentRow(e.alarm.id);
+        this.recentRows.set(e.alarm.id, r);
+      }
+      this.fillRecentRow(r, e, now);
+      if (this.recentList.children[i] !== r.el) this.recentList.insertBefore(r.el, this.recentList.children[i] ?? null);
+    });
+    for (const [id, r] of this.recentRows) {
+      if (!seen.has(id)) {
+        r.el.remove();
+        this.recentRows.delete(id);
+      }
+    }
+  }
+
+  private makeRecentRow(id: string): RecentRow {
+    const title = h('span', { class: 'r-title' });
+    const time = h('span', { class: 'r-time' });
+    const note = h('span', { class: 'r-note' });
+    const el = h('li', { class: 'recent', 'data-id': id }, h('i', { class: 'r-dot' }), title, time, note);
+    return { el, title, time, note };
+  }
+
+  private fillRecentRow(r: RecentRow, e: AlarmEntry, now: number): void {
+    const a = e.alarm;
+    setClass(r.el, `recent sev-${a.severity}${e.unknown ? ' unknown' : ''}`);
+    setAttr(r.el, 'data-state', a.state);
+    if (e.unknown) setAttr(r.el, 'data-unknown', 'true');
+    else if (r.el.hasAttribute('data-unknown')) r.el.removeAttribute('data-unknown');
+    setText(r.title, `${a.title} · ${a.source}`);
+    // An unknown alarm has no resolve time: say what we last saw instead.
+    setText(r.time, e.unknown ? `was ${a.state} since ${clockTime(e.since, false)}` : `resolved ${relativeTime(a.ts, now)}`);
+    setText(r.note, e.unknown ? UNKNOWN_TEXT : '');
+    setAttr(r.el, 'title', a.message ?? '');
   }
 }

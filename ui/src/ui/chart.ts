@@ -1,17 +1,21 @@
-// One chart card: a uPlot line chart of one metric group of one source, with a compact
-// legend that reads the hovered sample (or the latest one), and an empty-state overlay.
+// One chart card: a uPlot line chart of one metric group of one source, with a legend that
+// reads the hovered sample (or the newest one, with its age when it is old), and an
+// empty-state overlay. A group of more than LEGEND_MAX series shows its top few in the
+// legend and the rest behind "+N more", so the legend never pushes the plot away.
 import uPlot from 'uplot';
+import { staleAfter } from '../data/fleet';
 import type { ChartGroup } from '../data/groups';
 import { axisIncrs, formatAxis, formatValue, seriesLabel } from '../data/groups';
-import { clockTime, relativeTime } from '../data/format';
-import type { SeriesRing } from '../data/ring';
+import { clockTime, relativeTime, spanText } from '../data/format';
+import { LEGEND_MAX, legendRows } from '../data/legend';
 import type { Renderable } from '../data/scheduler';
+import type { SourceSeries } from '../data/series';
 import { h, setText, toggleClass } from './dom';
 
 export const PALETTE = ['#4cc9f0', '#f78c6b', '#a3e635', '#c084fc', '#facc15', '#2dd4bf', '#fb7185', '#60a5fa', '#fdba74', '#86efac', '#f0abfc', '#93c5fd'];
 
 export interface ChartContext {
-  ring(): SeriesRing | undefined;
+  series(): SourceSeries | undefined;
   /** [from, to] in unix ms. */
   window(): [number, number];
   now(): number;
@@ -23,6 +27,8 @@ const S = 1000;
 const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200].map((x) => x * S);
 
 interface LegendItem {
+  /** Index of the series in `names` (uPlot series index - 1). */
+  index: number;
   el: HTMLElement;
   value: HTMLElement;
 }
@@ -32,14 +38,23 @@ export class ChartView implements Renderable {
   private readonly body: HTMLElement;
   private readonly overlay: HTMLElement;
   private readonly legendEl: HTMLElement;
+  private readonly moreEl: HTMLButtonElement;
+  private readonly panel: HTMLElement;
+  private readonly search: HTMLInputElement;
+  private readonly panelList: HTMLElement;
   private readonly stamp: HTMLElement;
   private legend: LegendItem[] = [];
+  private panelItems: LegendItem[] = [];
   private plot: uPlot | null = null;
   private names: string[] = [];
   private data: uPlot.AlignedData = [new Float64Array(0)];
   private ro: ResizeObserver | null = null;
   /** setData calls, for tests and diagnostics. */
   renders = 0;
+  /** When it last drew (ctx.now()), for pacing. */
+  renderedAt = -Infinity;
+  /** New data arrived that is not drawn yet. */
+  owed = false;
 
   constructor(
     private group: ChartGroup,
@@ -47,13 +62,23 @@ export class ChartView implements Renderable {
   ) {
     this.stamp = h('span', { class: 'chart-stamp' });
     this.legendEl = h('div', { class: 'chart-legend' });
+    this.moreEl = h('button', { class: 'lg-more hidden', type: 'button', title: 'Every series of this chart, with a search' }) as HTMLButtonElement;
+    this.moreEl.addEventListener('click', () => this.togglePanel());
+    this.search = h('input', { class: 'lg-search', type: 'search', placeholder: 'Search series', 'aria-label': 'Search series', spellcheck: 'false' }) as HTMLInputElement;
+    this.search.addEventListener('input', () => this.fillPanel());
+    this.search.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.togglePanel(false);
+      e.stopPropagation();
+    });
+    this.panelList = h('div', { class: 'lg-list' });
+    this.panel = h('div', { class: 'lg-panel hidden' }, this.search, this.panelList);
     this.overlay = h('div', { class: 'chart-empty' }, 'Waiting for data…');
-    this.body = h('div', { class: 'chart-body' }, this.overlay);
+    this.body = h('div', { class: 'chart-body' }, this.overlay, this.panel);
     this.el = h(
       'section',
       { class: 'card chart', 'data-group': group.key },
       h('header', { class: 'chart-head' }, h('h3', {}, group.title), this.stamp),
-      this.legendEl,
+      h('div', { class: 'chart-legend-row' }, this.legendEl, this.moreEl),
       this.body,
     );
     this.setGroup(group);
@@ -72,12 +97,19 @@ export class ChartView implements Renderable {
     this.group = group;
     if (same && this.plot) return;
     this.names = [...group.names];
-    this.buildLegend();
+    this.legend = [];
+    this.legendEl.replaceChildren();
     if (this.plot) {
       this.plot.destroy();
       this.plot = null;
       this.build();
     }
+  }
+
+  /** Milliseconds of the window one pixel stands for: redrawing faster moves nothing. */
+  msPerPixel(): number {
+    const [from, to] = this.ctx.window();
+    return (to - from) / Math.max(1, this.plot?.width ?? this.width());
   }
 
   private width(): number {
@@ -93,28 +125,67 @@ export class ChartView implements Renderable {
     if (w !== this.plot.width) this.plot.setSize({ width: w, height: HEIGHT });
   }
 
-  private buildLegend(): void {
-    this.legendEl.replaceChildren();
-    this.legend = this.names.map((name, i) => {
-      const color = PALETTE[i % PALETTE.length]!;
-      const value = h('span', { class: 'lg-val' }, '–');
-      const el = h(
-        'button',
-        { class: 'lg', type: 'button', title: `${name} — click to hide/show`, tabindex: -1 },
-        h('i', { class: 'lg-sw', style: `background:${color}` }),
-        h('span', { class: 'lg-name' }, seriesLabel(name)),
-        value,
-      );
-      el.addEventListener('click', () => {
-        if (!this.plot) return;
-        const s = this.plot.series[i + 1];
-        if (!s) return;
-        this.plot.setSeries(i + 1, { show: !s.show });
-        toggleClass(el, 'off', !this.plot.series[i + 1]!.show);
-      });
-      this.legendEl.append(el);
-      return { el, value };
+  private color(i: number): string {
+    return PALETTE[i % PALETTE.length]!;
+  }
+
+  private legendItem(index: number): LegendItem {
+    const name = this.names[index]!;
+    const value = h('span', { class: 'lg-val' }, '–');
+    const el = h(
+      'button',
+      { class: 'lg', type: 'button', title: `${name} — click to hide/show`, tabindex: -1 },
+      h('i', { class: 'lg-sw', style: `background:${this.color(index)}` }),
+      h('span', { class: 'lg-name' }, seriesLabel(name)),
+      value,
+    );
+    el.addEventListener('click', () => {
+      if (!this.plot) return;
+      const s = this.plot.series[index + 1];
+      if (!s) return;
+      this.plot.setSeries(index + 1, { show: !s.show });
+      this.syncShown();
     });
+    return { index, el, value };
+  }
+
+  private syncShown(): void {
+    for (const item of [...this.legend, ...this.panelItems]) toggleClass(item.el, 'off', this.plot?.series[item.index + 1]?.show === false);
+  }
+
+  /** The legend rows for the newest values: all series, or the top ones and "+N more". */
+  private layoutLegend(): void {
+    const series = this.ctx.series();
+    const latest = (name: string) => series?.latest(name)?.value ?? null;
+    const rows = legendRows(this.names, latest, { max: LEGEND_MAX, query: '' });
+    const indices = rows.shown.map((n) => this.names.indexOf(n));
+    const same = indices.length === this.legend.length && indices.every((i, k) => i === this.legend[k]!.index);
+    if (!same) {
+      this.legend = indices.map((i) => this.legendItem(i));
+      this.legendEl.replaceChildren(...this.legend.map((l) => l.el));
+      this.syncShown();
+    }
+    toggleClass(this.moreEl, 'hidden', rows.hidden === 0);
+    setText(this.moreEl, `+${rows.hidden} more`);
+  }
+
+  private togglePanel(open = this.panel.classList.contains('hidden')): void {
+    toggleClass(this.panel, 'hidden', !open);
+    toggleClass(this.moreEl, 'active', open);
+    if (open) {
+      this.fillPanel();
+      this.search.focus();
+    } else this.panelItems = [];
+  }
+
+  private fillPanel(): void {
+    const series = this.ctx.series();
+    const latest = (name: string) => series?.latest(name)?.value ?? null;
+    const rows = legendRows(this.names, latest, { max: this.names.length, query: this.search.value });
+    this.panelItems = rows.shown.map((n) => this.legendItem(this.names.indexOf(n)));
+    this.panelList.replaceChildren(...this.panelItems.map((l) => l.el));
+    this.syncShown();
+    this.updateLegend(null);
   }
 
   private build(): void {
@@ -123,7 +194,7 @@ export class ChartView implements Renderable {
     const series: uPlot.Series[] = [
       {},
       ...this.names.map((name, i) => {
-        const color = PALETTE[i % PALETTE.length]!;
+        const color = this.color(i);
         const s: uPlot.Series = {
           label: seriesLabel(name),
           stroke: color,
@@ -174,7 +245,7 @@ export class ChartView implements Renderable {
           incrs: TIME_INCRS,
           values: (_u, ticks, _i, _space, incr) => ticks.map((t) => clockTime(t, incr < 60_000)),
         },
-        { ...axisStyle, size: 58, space: 28, incrs: axisIncrs(unit), values: (_u, ticks) => ticks.map((v) => formatAxis(unit, v)) },
+        { ...axisStyle, size: unit === 'bytes' || unit === 'bytesPerSec' ? 72 : 58, space: 28, incrs: axisIncrs(unit), values: (_u, ticks) => ticks.map((v) => formatAxis(unit, v)) },
       ],
       series,
       hooks: {
@@ -193,35 +264,49 @@ export class ChartView implements Renderable {
     return u.cursor.idx ?? null;
   }
 
-  /** Latest values (idx null) or the hovered sample's. */
+  /** Newest values (idx null), dimmed with their age when the source went quiet; or the hovered sample's. */
   private updateLegend(idx: number | null): void {
     const x = this.data[0] as ArrayLike<number>;
     const n = x.length;
     const unit = this.group.unit;
+    const items = [...this.legend, ...this.panelItems];
     if (idx === null) {
-      const ring = this.ctx.ring();
-      this.legend.forEach((item, i) => setText(item.value, formatValue(unit, ring ? ring.latest(this.names[i]!) : NaN)));
-      const last = ring && ring.length ? ring.lastTs : NaN;
-      setText(this.stamp, Number.isFinite(last) ? `latest ${clockTime(last)}` : '');
+      const series = this.ctx.series();
+      const last = series ? series.lastTs : NaN;
+      const now = this.ctx.now();
+      const stale = Number.isFinite(last) && now - last > staleAfter(series!.interval());
+      for (const item of items) {
+        const latest = series?.latest(this.names[item.index]!);
+        setText(item.value, formatValue(unit, latest ? latest.value : NaN));
+        toggleClass(item.value, 'stale', stale);
+      }
+      const text = !Number.isFinite(last) ? '' : stale ? `no data for ${spanText(now - last) ?? '1 s'}` : `latest ${clockTime(last)}`;
+      setText(this.stamp, text);
+      this.stamp.title = Number.isFinite(last) ? `Newest sample at ${clockTime(last)}` : '';
       toggleClass(this.stamp, 'hover', false);
+      toggleClass(this.stamp, 'stale', stale);
       return;
     }
     if (idx < 0 || idx >= n) return;
-    this.legend.forEach((item, i) => {
-      const col = this.data[i + 1] as ArrayLike<number | null> | undefined;
+    for (const item of items) {
+      const col = this.data[item.index + 1] as ArrayLike<number | null> | undefined;
       setText(item.value, formatValue(unit, col ? col[idx] : null));
-    });
+      toggleClass(item.value, 'stale', false);
+    }
     setText(this.stamp, clockTime(x[idx]!));
     toggleClass(this.stamp, 'hover', true);
+    toggleClass(this.stamp, 'stale', false);
   }
 
   render(): void {
     if (!this.plot) return;
+    this.owed = false;
+    this.renderedAt = this.ctx.now();
     const [from, to] = this.ctx.window();
-    const ring = this.ctx.ring();
+    const series = this.ctx.series();
     let points = 0;
-    if (ring) {
-      const s = ring.slice(from, to, this.names);
+    if (series) {
+      const s = series.query(from, to, this.names, this.plot.width);
       this.data = [s.x, ...s.ys];
       for (const col of s.ys) for (const v of col) if (v !== null) { points++; break; }
     } else {
@@ -232,13 +317,15 @@ export class ChartView implements Renderable {
     // For end-to-end tests (WebDriver reads it) and for people inspecting the DOM.
     const xs = this.data[0] as ArrayLike<number>;
     this.el.dataset.points = String(xs.length);
+    this.el.dataset.first = xs.length ? String(xs[0]) : '';
     this.el.dataset.last = xs.length ? String(xs[xs.length - 1]) : '';
     const empty = points === 0;
     toggleClass(this.overlay, 'show', empty);
     if (empty) {
-      const last = ring && ring.length ? ring.lastTs : NaN;
+      const last = series ? series.lastTs : NaN;
       setText(this.overlay, Number.isFinite(last) ? `No samples in this window · last one ${relativeTime(last, this.ctx.now())}` : 'Waiting for data…');
     }
+    this.layoutLegend();
     this.updateLegend(this.cursorIdx(this.plot));
   }
 

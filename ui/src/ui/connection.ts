@@ -1,7 +1,8 @@
 // The connection pill in the header; re-evaluated every second for the countdown.
 import { connectionView } from '../data/connection';
 import type { Model } from '../model';
-import { h, setText } from './dom';
+import { clockTime } from '../data/format';
+import { h, setText, toggleClass } from './dom';
 
 export class ConnectionIndicator {
   readonly el: HTMLElement;
@@ -24,5 +25,35 @@ export class ConnectionIndicator {
     setText(this.text, v.text);
     setText(this.detail, v.detail);
     this.el.title = `${v.text}\n${v.detail}`;
+  }
+}
+
+/**
+ * The strip above every view while the hub is not reachable. It sits outside the scrolling
+ * area, so it stays in sight however far down the page is.
+ */
+export class ConnectionBanner {
+  readonly el: HTMLElement;
+
+  constructor(private readonly model: Model) {
+    this.el = h('div', { class: 'conn-banner hidden', role: 'alert' });
+    model.on('connection', () => this.refresh());
+  }
+
+  refresh(): void {
+    const m = this.model;
+    const c = m.connection;
+    const down = c !== null && m.metrics.sources().length > 0 && (c.state === 'reconnecting' || c.state === 'failed');
+    toggleClass(this.el, 'hidden', !down);
+    if (!down) return;
+    const v = connectionView(c, m.connectionAt, m.now());
+    const since = m.lastLiveAt ? ` Data and alarms are as of ${clockTime(m.lastLiveAt, false)}.` : '';
+    const text =
+      c.state === 'reconnecting'
+        ? `${v.text} — ${c.reason ?? 'connection lost'}.${since} Charts continue from the recovered data once it is back.`
+        : `${v.text} — ${c.reason ?? ''}.${since} Showing data received before the failure.`;
+    setText(this.el, text);
+    const cls = `conn-banner ${v.tone}`;
+    if (this.el.className !== cls) this.el.className = cls;
   }
 }

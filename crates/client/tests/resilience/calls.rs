@@ -121,6 +121,29 @@ async fn rpc_history_and_alarm_calls_return_typed_results() {
 }
 
 #[tokio::test]
+async fn ack_with_a_comment_carries_it_and_an_overlong_one_is_refused() {
+    let hub = Hub::start().await;
+    let (client, mut events) = subscribed_client(options(&hub.ws_url())).await;
+    hub.alarm(1).await;
+    alarms_until(&mut events, 1).await;
+
+    let overlong = "x".repeat(501);
+    let err = client
+        .ack_alarm_with("test/1", None, Some(&overlong))
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_code(), Some(107), "{err:?}");
+    assert!(err.to_string().contains("comment too long"), "{err}");
+
+    let acked = client
+        .ack_alarm_with("test/1", Some("ann"), Some("restarting the db"))
+        .await
+        .unwrap();
+    assert_eq!(acked.state, telltale_client::AlarmState::Acknowledged);
+    assert_eq!(acked.comment.as_deref(), Some("restarting the db"));
+}
+
+#[tokio::test]
 async fn catalog_follows_the_hubs_pages_to_every_source() {
     // A small queue makes the hub answer the catalog in many pages.
     let hub = Hub::with(|c| {

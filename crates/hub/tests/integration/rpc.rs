@@ -134,6 +134,67 @@ async fn ack_is_published_to_every_client_and_shows_in_active() {
 }
 
 #[tokio::test]
+async fn ack_comment_is_published_kept_while_firing_and_bounded() {
+    let hub = Hub::with(|c| c.anonymous_ack = true).await;
+    hub.publish("alarms", alarm("web1/db", "critical", "firing", 1))
+        .await;
+    let mut watcher = Client::anonymous(&hub).await;
+    watcher.subscribe("alarms").await;
+    let mut acker = Client::anonymous(&hub).await;
+
+    let overlong = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "web1/db", "comment": "x".repeat(501)}}),
+        )
+        .await;
+    assert_eq!(overlong["error"]["code"], 107, "{overlong}");
+    assert_eq!(
+        overlong["error"]["message"],
+        "alarms.ack: comment too long: 501 characters, at most 500"
+    );
+
+    let reply = acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": "web1/db", "by": "ann", "comment": " restarting the db "}}),
+        )
+        .await;
+    assert_eq!(
+        reply["rpc"]["data"]["alarm"]["comment"], "restarting the db",
+        "{reply}"
+    );
+    let (_, _, data) = watcher.next_publication().await;
+    assert_eq!(
+        (data["state"].as_str(), data["comment"].as_str()),
+        (Some("acknowledged"), Some("restarting the db")),
+        "{data}"
+    );
+
+    // A repeated firing keeps it; after resolving, a new episode has none.
+    hub.publish("alarms", alarm("web1/db", "critical", "firing", 2))
+        .await;
+    let active = watcher
+        .call("rpc", json!({"method": "alarms.active"}))
+        .await;
+    assert_eq!(
+        active["rpc"]["data"]["alarms"][0]["comment"],
+        "restarting the db"
+    );
+    hub.publish("alarms", alarm("web1/db", "critical", "resolved", 3))
+        .await;
+    hub.publish("alarms", alarm("web1/db", "critical", "firing", 4))
+        .await;
+    let active = watcher
+        .call("rpc", json!({"method": "alarms.active"}))
+        .await;
+    let again = &active["rpc"]["data"]["alarms"][0];
+    assert_eq!(again["state"], "firing", "{active}");
+    assert!(again.get("comment").is_none(), "{active}");
+    hub.stop().await;
+}
+
+#[tokio::test]
 async fn collector_publishes_host_metrics_and_fills_the_catalog() {
     let hub = Hub::with(|c| {
         c.collector = true;

@@ -1,0 +1,217 @@
+// One active alarm in the panel, built once and then only patched: a refresh with nothing
+// new writes nothing, and an open menu or a half-typed comment survives the 1 s refresh.
+import { ackNote, firingSince, parseClock, untilText } from '../data/alarm-text';
+import type { AlarmEntry } from '../data/alarms';
+import { h, setText, toggleClass } from './dom';
+
+/** What a row asks of its panel. */
+export interface RowHost {
+  select(id: string): void;
+  ack(id: string, comment?: string): void;
+  silence(id: string, until: number): void;
+  /** A row opened its menu or comment field: the others close theirs. */
+  opened(row: AlarmRow): void;
+  now(): number;
+}
+
+/** The silence menu's fixed choices, in ms (also the `data-silence` hooks). */
+const SILENCE_CHOICES: readonly [number, string][] = [
+  [3_600_000, '1 h'],
+  [4 * 3_600_000, '4 h'],
+];
+
+export class AlarmRow {
+  readonly el: HTMLLIElement;
+  private readonly title = h('span', { class: 'a-title' });
+  private readonly badge = h('span', { class: 'a-badge' });
+  private readonly meta = h('span', { class: 'a-meta' });
+  private readonly time = h('span', { class: 'a-time' });
+  private readonly message = h('p', { class: 'a-msg' });
+  private readonly ackNote = h('span', { class: 'a-ack-note' });
+  private readonly silenceNote = h('span', { class: 'a-silence-note' });
+  private readonly error = h('p', { class: 'a-err' });
+  private readonly ackButton: HTMLButtonElement;
+  private readonly commentButton: HTMLButtonElement;
+  private readonly silenceButton: HTMLButtonElement;
+  private readonly menu: HTMLElement;
+  private readonly untilInput: HTMLInputElement;
+  private readonly commentForm: HTMLElement;
+  private readonly commentInput: HTMLInputElement;
+
+  constructor(
+    readonly id: string,
+    private readonly host: RowHost,
+  ) {
+    this.ackButton = h('button', { class: 'btn ack', type: 'button', title: 'Acknowledge (a)', onclick: () => host.ack(id) }, 'Ack');
+    this.commentButton = h(
+      'button',
+      { class: 'btn ack-comment', type: 'button', title: 'Acknowledge with a comment (Shift+A)', onclick: () => this.openComment() },
+      'Ack…',
+    );
+    this.silenceButton = h(
+      'button',
+      { class: 'btn silence', type: 'button', title: 'Silence (s: 1 h)', 'aria-haspopup': 'menu', onclick: () => this.toggleMenu() },
+      'Silence',
+    );
+
+    this.untilInput = h('input', { class: 'silence-until hidden', type: 'text', inputmode: 'numeric', placeholder: 'HH:MM', maxlength: 5, 'aria-label': 'Silence until (HH:MM, today or tomorrow)' });
+    this.untilInput.addEventListener('keydown', (ev) => this.onUntilKey(ev));
+    this.menu = h(
+      'div',
+      { class: 'silence-menu hidden', role: 'menu' },
+      h('span', { class: 'menu-label' }, 'Silence for'),
+      ...SILENCE_CHOICES.map(([ms, label]) =>
+        h('button', { class: 'btn small', type: 'button', role: 'menuitem', 'data-silence': ms, onclick: () => this.silenceFor(ms) }, label),
+      ),
+      h('button', { class: 'btn small', type: 'button', role: 'menuitem', 'data-silence': 'until', onclick: () => this.showUntil() }, 'until…'),
+      this.untilInput,
+    );
+    this.menu.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape') return;
+      // Not the app's Esc (clear the selection): this one only closes the menu.
+      ev.stopPropagation();
+      this.close();
+      this.silenceButton.focus();
+    });
+
+    this.commentInput = h('input', { class: 'ack-comment-input', type: 'text', maxlength: 500, placeholder: 'Comment for the others · Enter acks · Esc cancels', 'aria-label': 'Acknowledge with comment' });
+    this.commentInput.addEventListener('keydown', (ev) => this.onCommentKey(ev));
+    this.commentForm = h('div', { class: 'ack-comment-form hidden' }, this.commentInput);
+
+    this.el = h(
+      'li',
+      { class: 'alarm', role: 'option', 'data-id': id, tabindex: -1 },
+      h('div', { class: 'a-top' }, this.title, this.badge),
+      h('div', { class: 'a-line' }, this.meta, this.time),
+      this.message,
+      h('div', { class: 'a-notes' }, this.ackNote, this.silenceNote),
+      h('div', { class: 'a-actions' }, this.error, this.silenceButton, this.commentButton, this.ackButton),
+      this.menu,
+      this.commentForm,
+    );
+    // Clicks on controls act on this row but must not re-select through the row's handler.
+    for (const el of [this.menu, this.commentForm, this.ackButton, this.commentButton, this.silenceButton])
+      el.addEventListener('click', (ev) => ev.stopPropagation());
+    this.el.addEventListener('click', () => host.select(id));
+  }
+
+  /** Patch the row to `e`; writes only what differs from what is shown. */
+  fill(e: AlarmEntry, now: number, selected: boolean): void {
+    const a = e.alarm;
+    const acked = a.state === 'acknowledged';
+    const silenced = a.silenced_until !== undefined && a.silenced_until > now;
+    setClass(
+      this.el,
+      `alarm sev-${a.severity} st-${a.state}${selected ? ' selected' : ''}${e.pending ? ' pending' : ''}${silenced ? ' silenced' : ''}`,
+    );
+    setAttr(this.el, 'aria-selected', String(selected));
+    setAttr(this.el, 'data-state', a.state);
+    setText(this.title, a.title || a.id);
+    setText(this.badge, acked ? (a.by ? `ACK · ${a.by}` : 'ACKNOWLEDGED') : a.severity.toUpperCase());
+    const value = a.value !== undefined && Number.isFinite(a.value) ? ` · value ${+a.value.toFixed(2)}` : '';
+    setText(this.meta, `${a.source}${value}`);
+    setText(this.time, firingSince(e.since, now));
+    setAttr(this.time, 'title', new Date(e.since).toLocaleString());
+    setText(this.message, a.message ?? '');
+    toggleClass(this.message, 'hidden', !a.message);
+    setText(this.ackNote, ackNote(a));
+    setText(this.silenceNote, silenced ? `silenced until ${untilText(a.silenced_until!, now)}` : '');
+    setText(this.error, e.failed ? `${e.failed.action === 'ack' ? 'Ack' : 'Silence'} failed: ${e.failed.error}` : '');
+
+    setText(this.ackButton, e.pending === 'ack' ? 'Acking…' : 'Ack');
+    setText(this.silenceButton, e.pending === 'silence' ? 'Silencing…' : 'Silence');
+    setDisabled(this.ackButton, !!e.pending);
+    setDisabled(this.commentButton, !!e.pending);
+    setDisabled(this.silenceButton, !!e.pending);
+    toggleClass(this.ackButton, 'hidden', acked);
+    toggleClass(this.commentButton, 'hidden', acked);
+    // Someone else acked it meanwhile: there is nothing left to comment on.
+    if (acked && this.isOpen(this.commentForm)) this.close();
+  }
+
+  /** Open the one-line comment for an acknowledgement (the Ack… button, Shift+A). */
+  openComment(): void {
+    if (this.commentButton.disabled || this.commentButton.classList.contains('hidden')) return;
+    this.host.opened(this);
+    toggleClass(this.menu, 'hidden', true);
+    toggleClass(this.commentForm, 'hidden', false);
+    this.commentInput.focus();
+  }
+
+  /** Close the menu and the comment field, dropping what was typed. */
+  close(): void {
+    toggleClass(this.menu, 'hidden', true);
+    toggleClass(this.untilInput, 'hidden', true);
+    toggleClass(this.untilInput, 'invalid', false);
+    toggleClass(this.commentForm, 'hidden', true);
+    this.untilInput.value = '';
+    this.commentInput.value = '';
+    setAttr(this.silenceButton, 'aria-expanded', 'false');
+  }
+
+  /** Whether a click at `target` belongs to this row's open menu (or its button). */
+  owns(target: Node): boolean {
+    return this.menu.contains(target) || this.silenceButton.contains(target) || this.commentForm.contains(target);
+  }
+
+  private isOpen(el: HTMLElement): boolean {
+    return !el.classList.contains('hidden');
+  }
+
+  private toggleMenu(): void {
+    if (this.isOpen(this.menu)) {
+      this.close();
+      return;
+    }
+    this.host.opened(this);
+    toggleClass(this.commentForm, 'hidden', true);
+    toggleClass(this.menu, 'hidden', false);
+    setAttr(this.silenceButton, 'aria-expanded', 'true');
+    this.menu.querySelector<HTMLButtonElement>('[data-silence]')?.focus();
+  }
+
+  private silenceFor(ms: number): void {
+    this.close();
+    this.host.silence(this.id, this.host.now() + ms);
+  }
+
+  private showUntil(): void {
+    toggleClass(this.untilInput, 'hidden', false);
+    this.untilInput.focus();
+  }
+
+  private onUntilKey(ev: KeyboardEvent): void {
+    if (ev.key !== 'Enter') return;
+    const until = parseClock(this.untilInput.value, this.host.now());
+    toggleClass(this.untilInput, 'invalid', until === null);
+    if (until === null) return;
+    this.close();
+    this.host.silence(this.id, until);
+  }
+
+  private onCommentKey(ev: KeyboardEvent): void {
+    if (ev.key === 'Enter') {
+      const comment = this.commentInput.value;
+      this.close();
+      this.host.ack(this.id, comment);
+    } else if (ev.key === 'Escape') {
+      ev.stopPropagation();
+      this.close();
+    }
+  }
+}
+
+// Writes that skip equal values: re-setting even an identical attribute or class makes
+// WebKit invalidate style, which a per-second refresh of every row would pay for.
+
+export function setClass(el: Element, className: string): void {
+  if (el.className !== className) el.className = className;
+}
+
+export function setAttr(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+function setDisabled(b: HTMLButtonElement, disabled: boolean): void {
+  if (b.disabled !== disabled) b.disabled = disabled;
+}
