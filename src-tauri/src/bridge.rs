@@ -266,10 +266,12 @@ async fn run_backfill(shared: Arc<Shared>, ticket: Ticket) {
 }
 
 async fn send_frames(shared: Arc<Shared>) {
-    let mut frames = tokio::time::interval(FRAME);
-    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let ready = shared.pending.lock().ready();
     loop {
-        frames.tick().await;
+        // Asleep while nothing arrives: an idle window costs no wake-ups here.
+        ready.notified().await;
+        // Then gather a frame's worth, so the UI gets one message per frame.
+        tokio::time::sleep(FRAME).await;
         let channel = shared.channel.lock().clone();
         let Some(channel) = channel else {
             shared.pending.lock().trim_unsent();

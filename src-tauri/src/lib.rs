@@ -32,13 +32,14 @@ pub mod stream;
 
 use std::sync::Arc;
 
-use tauri::{Builder, Manager, Runtime};
+use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
 
 use crate::bridge::Shared;
 use crate::settings::Settings;
 
 /// Starts the app; returns the process exit code.
 pub fn run() -> i32 {
+    prefer_software_compositing();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -90,7 +91,40 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
         ])
         .setup(move |app| {
             bridge::spawn(app.handle().clone(), shared.clone());
-            let _ = app.get_webview_window("main");
+            open_main_window(app)?;
             Ok(())
         })
+}
+
+/// Opens the window of tauri.conf.json (marked `"create": false` so it is
+/// built here): the page's title, which carries the alarm counts
+/// ("Telltale — 2 critical"), becomes the window's title in the task bar.
+fn open_main_window<R: Runtime>(app: &App<R>) -> tauri::Result<()> {
+    let config = app.config().app.windows.iter().find(|w| !w.create).cloned();
+    if let Some(config) = config {
+        WebviewWindowBuilder::from_config(app.handle(), &config)?
+            .on_document_title_changed(|window, title| {
+                if let Err(e) = window.set_title(&title) {
+                    tracing::debug!(error = %e, "cannot set the window title");
+                }
+            })
+            .build()?;
+    }
+    Ok(())
+}
+
+/// WebKitGTK composites the page through OpenGL when it can. Where that GL
+/// is a software one (llvmpipe: no GPU, Xvfb, many VMs) every text change
+/// next to a chart recomposites the whole window: measured, the source view
+/// idled at ~10 % of a core that way and ~2.5 % without. The page is 2D
+/// canvases and text, which WebKit paints well without compositing, so it is
+/// off unless the user set `WEBKIT_DISABLE_COMPOSITING_MODE` themselves or
+/// asks for it with `TELLTALE_GPU_COMPOSITING=1`.
+fn prefer_software_compositing() {
+    const WEBKIT: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    let wanted = std::env::var_os("TELLTALE_GPU_COMPOSITING").is_some_and(|v| v == "1");
+    if !wanted && std::env::var_os(WEBKIT).is_none() {
+        // Called first thing in `run`, before any thread is started.
+        std::env::set_var(WEBKIT, "1");
+    }
 }

@@ -3,9 +3,11 @@
 //! transitions in order, diagnostics when they change.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use telltale_protocol::{Alarm, MetricSample};
+use tokio::sync::Notify;
 
 /// Samples kept per source while no window listens (15 min at 1 Hz).
 const MAX_ROWS_WITHOUT_UI: usize = 900;
@@ -94,11 +96,20 @@ pub struct Pending {
     alarms: Vec<Alarm>,
     diagnostics: Diagnostics,
     diagnostics_changed: bool,
+    /// Woken when something is added, so the sender sleeps while nothing
+    /// arrives instead of waking every frame.
+    ready: Arc<Notify>,
 }
 
 impl Pending {
+    /// Notified (a permit is kept) whenever something is added.
+    pub fn ready(&self) -> Arc<Notify> {
+        self.ready.clone()
+    }
+
     /// Adds one sample of `source`.
     pub fn sample(&mut self, source: &str, sample: &MetricSample) {
+        self.ready.notify_one();
         let index = *self.by_source.entry(source.to_owned()).or_insert_with(|| {
             self.blocks.push(MetricBlock {
                 source: source.to_owned(),
@@ -111,17 +122,20 @@ impl Pending {
 
     /// Adds one alarm transition.
     pub fn alarm(&mut self, alarm: Alarm) {
+        self.ready.notify_one();
         self.alarms.push(alarm);
     }
 
     /// Replaces the active set (transitions received before it are older).
     pub fn active(&mut self, alarms: Vec<Alarm>) {
+        self.ready.notify_one();
         self.alarms.clear();
         self.active = Some(alarms);
     }
 
     /// Counts a publication whose payload did not decode.
     pub fn invalid(&mut self, channel: &str, error: String) {
+        self.ready.notify_one();
         *self
             .diagnostics
             .invalid
@@ -133,18 +147,21 @@ impl Pending {
 
     /// Records an error that did not end the connection.
     pub fn error(&mut self, error: String) {
+        self.ready.notify_one();
         self.diagnostics.last_error = Some(error);
         self.diagnostics_changed = true;
     }
 
     /// Counts dropped metric publications.
     pub fn lagged(&mut self, dropped: u64) {
+        self.ready.notify_one();
         self.diagnostics.lagged += dropped;
         self.diagnostics_changed = true;
     }
 
     /// Starts the counters over (a new window connected).
     pub fn reset_diagnostics(&mut self) {
+        self.ready.notify_one();
         self.diagnostics = Diagnostics::default();
         self.diagnostics_changed = true;
     }

@@ -53,8 +53,6 @@ export class ChartView implements Renderable {
   renders = 0;
   /** When it last drew (ctx.now()), for pacing. */
   renderedAt = -Infinity;
-  /** New data arrived that is not drawn yet. */
-  owed = false;
 
   constructor(
     private group: ChartGroup,
@@ -257,6 +255,11 @@ export class ChartView implements Renderable {
     this.render();
   }
 
+  /** The legend's newest values and ages, without redrawing the plot. */
+  refreshLegend(): void {
+    if (this.plot && this.cursorIdx(this.plot) === null) this.updateLegend(null);
+  }
+
   /** The sample under the (possibly synced) cursor, or null when the cursor is away. */
   private cursorIdx(u: uPlot): number | null {
     const left = u.cursor.left;
@@ -300,7 +303,6 @@ export class ChartView implements Renderable {
 
   render(): void {
     if (!this.plot) return;
-    this.owed = false;
     this.renderedAt = this.ctx.now();
     const [from, to] = this.ctx.window();
     const series = this.ctx.series();

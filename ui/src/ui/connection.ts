@@ -20,11 +20,15 @@ export class ConnectionIndicator {
   refresh(): void {
     const m = this.model;
     const v = connectionView(m.connection, m.connectionAt, m.now());
-    this.el.className = `conn tone-${v.tone}`;
-    this.el.dataset.state = m.connection?.state ?? 'none';
+    // Written only when they change: this runs every second.
+    const cls = `conn tone-${v.tone}`;
+    if (this.el.className !== cls) this.el.className = cls;
+    const state = m.connection?.state ?? 'none';
+    if (this.el.dataset.state !== state) this.el.dataset.state = state;
     setText(this.text, v.text);
     setText(this.detail, v.detail);
-    this.el.title = `${v.text}\n${v.detail}`;
+    const title = `${v.text}\n${v.detail}`;
+    if (this.el.title !== title) this.el.title = title;
   }
 }
 

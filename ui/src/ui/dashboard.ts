@@ -103,18 +103,23 @@ export class Dashboard {
     if (!this.active) return;
     const now = this.model.now();
     if (!this.paused)
-      for (const c of this.charts.values()) if (c.owed || now - c.renderedAt >= SLIDE_MS - 50) this.scheduler.markDirty(c);
+      for (const c of this.charts.values()) {
+        // Redraw when the window slid by a pixel (at most once a second); else only the legend's text.
+        if (now - c.renderedAt >= Math.max(SLIDE_MS - 50, c.msPerPixel())) this.scheduler.markDirty(c);
+        else c.refreshLegend();
+      }
     this.refreshBanner();
   }
 
-  /** New samples: redraw the charts whose last draw is at least a pixel of time old. */
+  /**
+   * New samples: redraw the charts whose last draw is at least a pixel of time old. The
+   * others wait for a later batch or the clock's tick, so a fast source costs one redraw
+   * per pixel of time, not one per sample.
+   */
   private onData(): void {
     if (!this.active || this.paused) return;
     const now = this.model.now();
-    for (const c of this.charts.values()) {
-      if (now - c.renderedAt >= Math.max(16, c.msPerPixel())) this.scheduler.markDirty(c);
-      else c.owed = true;
-    }
+    for (const c of this.charts.values()) if (now - c.renderedAt >= Math.max(16, c.msPerPixel())) this.scheduler.markDirty(c);
   }
 
   private markAll(): void {

@@ -18,6 +18,8 @@ export interface OverviewContext {
 
 const SPARK_W = 100;
 const SPARK_H = 18;
+/** Newer samples than this read "now". */
+const FRESH_MS = 5_000;
 
 const SHORT: Record<string, string> = {
   'cpu.total': 'cpu',
@@ -54,6 +56,8 @@ class Tile implements Renderable {
   /** New samples since the last draw. */
   changed = true;
   onScreen = false;
+  /** When the sparklines were last drawn (model clock). */
+  drawnAt = -Infinity;
 
   constructor(
     readonly source: string,
@@ -104,12 +108,14 @@ class Tile implements Renderable {
     let text: string;
     if (last === undefined) text = 'no data';
     else if (this.state === 'silent') text = `silent ${span ?? ''}`.trim();
-    else text = span ? `${span} ago` : 'now';
+    // Within a few seconds is "now": a text that changes every second costs a repaint each time.
+    else text = now - last < FRESH_MS ? 'now' : `${span} ago`;
     setText(this.age, text);
   }
 
   render(): void {
     this.changed = false;
+    this.drawnAt = this.model.now();
     const series = this.model.metrics.series(this.source);
     const [from, to] = this.ctx.window();
     const stale = this.state === 'silent';
@@ -182,7 +188,10 @@ export class Overview {
 
   /** The window changed: every tile on screen redraws. */
   redrawAll(): void {
-    for (const t of this.shown) t.changed = true;
+    for (const t of this.shown) {
+      t.changed = true;
+      t.drawnAt = -Infinity;
+    }
     this.refresh();
   }
 
@@ -221,10 +230,13 @@ export class Overview {
     this.el.dataset.count = String(shown.length);
     this.summarise(sources.length, shown.length, counts);
     if (!this.active) return;
+    // A sparkline pixel spans (window / width) ms: drawing more often than that moves nothing.
+    const [from, to] = this.ctx.window();
+    const pixelMs = (to - from) / SPARK_W;
     for (const t of shown) {
       if (!t.onScreen) continue;
       t.refreshAge(now);
-      if (t.changed) this.scheduler.markDirty(t);
+      if (t.changed && now - t.drawnAt >= pixelMs) this.scheduler.markDirty(t);
     }
   }
 
