@@ -16,7 +16,7 @@ export interface OverviewContext {
   open(source: string): void;
 }
 
-const SPARK_W = 100;
+const SPARK_W = 84;
 const SPARK_H = 18;
 /** Newer samples than this read "now". */
 const FRESH_MS = 5_000;
