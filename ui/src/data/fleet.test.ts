@@ -30,6 +30,13 @@ describe('tileState', () => {
     expect(tileState(facts(NOW, [alarm('h', 'warning'), alarm('h', 'info')]), NOW)).toBe('warning');
     expect(tileState(facts(NOW, [alarm('h', 'critical', 'acknowledged')]), NOW)).toBe('ok');
   });
+
+  it("shows the hub's own silent alarm as silent, not critical, even before the samples look old", () => {
+    const silent: Alarm = { ...alarm('h', 'critical'), id: 'h/silent' };
+    expect(tileState(facts(NOW - 1000, [silent]), NOW)).toBe('silent');
+    expect(tileState(facts(NOW - 60_000, [silent]), NOW)).toBe('silent');
+    expect(tileState(facts(NOW - 60_000, [silent, alarm('h', 'critical')]), NOW)).toBe('critical');
+  });
 });
 
 describe('order and filter', () => {

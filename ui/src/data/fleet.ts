@@ -40,15 +40,24 @@ export function worstFiring(alarms: readonly Alarm[]): Severity | null {
   return null;
 }
 
+/** The id of the alarm the hub raises when `source` goes silent. */
+export function silentAlarmId(source: string): string {
+  return `${source}/silent`;
+}
+
 /**
  * Critical first: someone must act. A silent source comes next, above warnings, because
  * nothing it says can be trusted until it reports again (a dead host must never look healthy).
+ * The hub's own `<source>/silent` alarm is that same fact, so it makes the tile silent
+ * (even before this window saw the samples stop), not critical.
  */
 export function tileState(f: SourceFacts, now: number): TileState {
-  const worst = worstFiring(f.alarms);
+  const silentId = silentAlarmId(f.source);
+  const worst = worstFiring(f.alarms.filter((a) => a.id !== silentId));
   if (worst === 'critical') return 'critical';
+  const hubSaysSilent = f.alarms.some((a) => a.id === silentId && a.state !== 'resolved');
+  if (hubSaysSilent || (f.lastSeen !== undefined && now - f.lastSeen > staleAfter(f.interval))) return 'silent';
   if (f.lastSeen === undefined) return worst ?? 'nodata';
-  if (now - f.lastSeen > staleAfter(f.interval)) return 'silent';
   return worst ?? 'ok';
 }
 
