@@ -32,7 +32,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
+.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
@@ -42,6 +42,7 @@ help:
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
 	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
 	@echo 'make bench   fan-out and idle benchmark vs a Node ws server (release build); writes docs/benchmarks.md'
+	@echo 'make bench-ui  desktop UI under Xvfb: CPU, memory and frame times at idle, 500 sources, 200 series at 100 Hz (docs/benchmarks.md)'
 	@echo 'make soak    5-minute soak of the release hub: 2,000 churning clients, publishers, a slow client, an attacker'
 	@echo 'make fuzz    every cargo-fuzz target for 10 minutes (FUZZ_SECONDS=600)'
 	@echo 'make deps    install missing Debian packages, npm and Python dependencies, tauri-driver'
@@ -118,6 +119,15 @@ test-e2e: deps build
 	TELLTALE_APP=$(APP_BIN) TELLTALE_ARTIFACTS=$(ARTIFACTS) \
 	  timeout --kill-after=10 600 xvfb-run -a -s '-screen 0 1280x800x24' \
 	  dbus-run-session -- node --experimental-websocket --no-warnings --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+
+# The desktop UI benchmark: the real app under Xvfb, as test-e2e runs it; figures
+# only (no target fails it). BENCH_UI_ARGS='--only idle --seconds 20' for a quick run.
+BENCH_UI_ARGS ?=
+bench-ui: deps build
+	$(call step,desktop UI benchmark under Xvfb: idle / 500 sources / 200 series at 100 Hz (about 10 minutes; docs/benchmarks.md "Desktop UI"))
+	TELLTALE_APP=$(APP_BIN) TELLTALE_BENCH_UI_COMMAND='make bench-ui$(if $(BENCH_UI_ARGS), BENCH_UI_ARGS="$(BENCH_UI_ARGS)")' \
+	  timeout --kill-after=10 1800 xvfb-run -a -s '-screen 0 1280x800x24' \
+	  dbus-run-session -- node --experimental-websocket --no-warnings tests/e2e/ui-bench.mjs --write docs/benchmarks.md $(BENCH_UI_ARGS)
 
 run: ui
 	$(call step,cargo build -p telltale (the desktop app, UI embedded))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameScheduler } from './scheduler';
+import { FRAME_BUDGET_MS, FrameScheduler } from './scheduler';
 
 function fakeFrames() {
   const queue: ((t: number) => void)[] = [];
@@ -121,5 +121,21 @@ describe('FrameScheduler', () => {
     f.frame();
     expect(a.n).toBe(1);
     expect(s.frames).toBe(1);
+  });
+  it('spreads targets over frames once a frame has used its budget, drawing each once', () => {
+    const f = fakeFrames();
+    let now = 0;
+    const s = new FrameScheduler(f.raf, () => now);
+    // Each render costs 5 ms of the fake clock: a 12 ms budget fits three per frame.
+    const charts = Array.from({ length: 7 }, () => ({ n: 0, render() { this.n++; now += 5; } }));
+    for (const c of charts) s.markDirty(c);
+    f.frame();
+    expect(charts.map((c) => c.n)).toEqual([1, 1, 1, 0, 0, 0, 0]);
+    expect(f.pending()).toBe(1);
+    f.frame();
+    f.frame();
+    expect(charts.map((c) => c.n)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect(f.pending()).toBe(0);
+    expect(s.stats().max).toBeLessThan(FRAME_BUDGET_MS + 5);
   });
 });
