@@ -22,6 +22,11 @@ export function staleAfter(intervalMs: number): number {
   return Number.isFinite(intervalMs) ? Math.max(MIN_STALE_MS, 3 * intervalMs) : MIN_STALE_MS;
 }
 
+/** Whether a source whose newest sample came at `lastSeen` (unix ms) counts as silent at `now`. */
+export function isStale(lastSeen: number | undefined, intervalMs: number, now: number): boolean {
+  return lastSeen !== undefined && Number.isFinite(lastSeen) && now - lastSeen > staleAfter(intervalMs);
+}
+
 export interface SourceFacts {
   source: string;
   /** Newest sample ts (unix ms), undefined before the first. */
@@ -56,7 +61,7 @@ export function tileState(f: SourceFacts, now: number): TileState {
   const worst = worstFiring(f.alarms.filter((a) => a.id !== silentId));
   if (worst === 'critical') return 'critical';
   const hubSaysSilent = f.alarms.some((a) => a.id === silentId && a.state !== 'resolved');
-  if (hubSaysSilent || (f.lastSeen !== undefined && now - f.lastSeen > staleAfter(f.interval))) return 'silent';
+  if (hubSaysSilent || isStale(f.lastSeen, f.interval, now)) return 'silent';
   if (f.lastSeen === undefined) return worst ?? 'nodata';
   return worst ?? 'ok';
 }

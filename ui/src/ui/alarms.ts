@@ -38,8 +38,6 @@ export class AlarmPanel {
   /** The row whose menu or comment field is open. */
   private openRow: AlarmRow | null = null;
   /** Whether the connection was live at the last refresh, and when it last stopped being. */
-  private wasLive = false;
-  private lastLiveAt: number | null = null;
   private sourcesKey = '';
 
   constructor(private readonly model: Model) {
@@ -133,13 +131,11 @@ export class AlarmPanel {
   private refreshConnection(): void {
     const c = this.model.connection;
     const live = c?.state === 'live';
-    if (this.wasLive && !live) this.lastLiveAt = this.model.connectionAt;
-    this.wasLive = live;
     // Before the first connection state there is nothing to distrust yet.
     const stale = c !== null && !live;
     toggleClass(this.el, 'stale', stale);
     toggleClass(this.asOf, 'hidden', !stale);
-    if (stale) setText(this.asOf, this.lastLiveAt === null ? 'not live yet' : `as of ${clockTime(this.lastLiveAt, false)}`);
+    if (stale) setText(this.asOf, this.model.lastLiveAt === 0 ? 'not live yet' : `as of ${clockTime(this.model.lastLiveAt, false)}`);
   }
 
   private refreshCounts(): void {

@@ -3,7 +3,7 @@
 // empty-state overlay. A group of more than LEGEND_MAX series shows its top few in the
 // legend and the rest behind "+N more", so the legend never pushes the plot away.
 import uPlot from 'uplot';
-import { staleAfter } from '../data/fleet';
+import { isStale } from '../data/fleet';
 import type { ChartGroup } from '../data/groups';
 import { axisIncrs, formatAxis, formatValue, seriesLabel } from '../data/groups';
 import { clockTime, relativeTime, spanText } from '../data/format';
@@ -277,7 +277,7 @@ export class ChartView implements Renderable {
       const series = this.ctx.series();
       const last = series ? series.lastTs : NaN;
       const now = this.ctx.now();
-      const stale = Number.isFinite(last) && now - last > staleAfter(series!.interval());
+      const stale = isStale(last, series ? series.interval() : NaN, now);
       for (const item of items) {
         const latest = series?.latest(this.names[item.index]!);
         setText(item.value, formatValue(unit, latest ? latest.value : NaN));

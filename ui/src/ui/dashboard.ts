@@ -1,6 +1,6 @@
 // The source view: one chart per metric group of the selected source, its silent / paused
 // banner, and the pacing of redraws (only when data or the visible window moved a pixel).
-import { staleAfter } from '../data/fleet';
+import { isStale } from '../data/fleet';
 import { groupMetrics } from '../data/groups';
 import { clockTime, relativeTime, spanText } from '../data/format';
 import type { FrameScheduler, Renderable } from '../data/scheduler';
@@ -162,8 +162,7 @@ export class Dashboard {
   private silentSince(source: string): number | null {
     const last = this.model.metrics.lastSeenOf(source);
     const series = this.model.metrics.series(source);
-    const limit = staleAfter(series ? series.interval() : NaN);
-    return last !== undefined && this.model.now() - last > limit ? last : null;
+    return isStale(last, series ? series.interval() : NaN, this.model.now()) ? last! : null;
   }
 
   private refreshBanner(): void {
