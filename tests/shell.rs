@@ -15,7 +15,7 @@ use tauri::test::{
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindowBuilder};
 use telltale::bridge::Shared;
-use telltale::settings::Settings;
+use telltale::args::LaunchArgs;
 use telltale::stream::StreamBatch;
 use telltale_hub::{Config, Node, Server};
 use telltale_protocol::payload::now_ms;
@@ -80,7 +80,7 @@ fn start_hub() -> (SocketAddr, Node) {
 
 /// The app on the mock runtime, connected to `url`, with its bridge running.
 fn start_app(url: &str) -> (App<MockRuntime>, Arc<Shared>) {
-    let settings = Settings::parse_from(["telltale", "--server", url]).unwrap();
+    let settings = LaunchArgs::parse_from(["telltale", "--server", url]).unwrap();
     let shared = block_on(telltale::bridge::start(settings)).unwrap();
     let app = telltale::run_app(mock_builder(), shared.clone())
         .build(mock_context(noop_assets()))

@@ -24,7 +24,7 @@ use crate::backfill::{self, Backfill, Ticket};
 use crate::connection::{ConnectionState, ConnectionView};
 use crate::embedded;
 use crate::notifications::{self, Notifier};
-use crate::settings::Settings;
+use crate::args::LaunchArgs;
 use crate::stream::{Pending, StreamBatch};
 
 /// How often pending data is sent to the window (about one display frame).
@@ -80,7 +80,7 @@ impl Shared {
 }
 
 /// Starts the embedded hub when no server is configured, and the client.
-pub async fn start(settings: Settings) -> anyhow::Result<Arc<Shared>> {
+pub async fn start(settings: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
     let (url, label) = match &settings.server {
         Some(endpoint) => (endpoint.as_str().to_owned(), endpoint.as_str().to_owned()),
         None => {

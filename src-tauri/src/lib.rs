@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //!
-//! - [`settings`]: `--server`, the token (`--token`, `--token-file` or
+//! - [`args`]: `--server`, the token (`--token`, `--token-file` or
 //!   `--token-command`) and `--ca-file`, each with a `TELLTALE_*` variable,
 //!   validated at start.
 //! - [`embedded`]: with no server configured, a hub in-process on
@@ -27,6 +27,7 @@ pub mod commands;
 pub mod connection;
 pub mod embedded;
 pub mod notifications;
+pub mod args;
 pub mod settings;
 pub mod stream;
 
@@ -35,7 +36,7 @@ use std::sync::Arc;
 use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
 
 use crate::bridge::Shared;
-use crate::settings::Settings;
+use crate::args::LaunchArgs;
 
 /// Starts the app; returns the process exit code.
 pub fn run() -> i32 {
@@ -48,7 +49,7 @@ pub fn run() -> i32 {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = match Settings::from_env_and_args() {
+    let settings = match LaunchArgs::from_env_and_args() {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("telltale: {message}");

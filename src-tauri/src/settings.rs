@@ -1,124 +1,187 @@
-//! Where to connect: a remote hub (`--server`, `TELLTALE_SERVER`) or, by
-//! default, a hub embedded in the app.
+//! What the user chose in the app, persisted in the app config dir: the
+//! server list, chart window, theme, notification preferences, tray and
+//! start-up behaviour.
 //!
-//! For a `wss://` hub with a private CA or a self-signed certificate,
-//! `--ca-file` (`TELLTALE_CA_FILE`) names a PEM file to trust besides the
-//! system's certificate authorities; it is read when the client starts.
+//! The same types cross IPC (`settings_get` / `settings_set`), so every
+//! field has a default: a file written by an older version still loads.
 
-use clap::Parser;
-use telltale_client::{Endpoint, HubAccess};
+use serde::{Deserialize, Serialize};
+use telltale_protocol::Severity;
 
-/// Telltale desktop: realtime graphs and native alarm notifications.
-///
-/// With no server it runs a hub in-process with this machine's own metrics.
-#[derive(Debug, Parser)]
-#[command(name = "telltale", version)]
-struct Args {
-    /// Hub to connect to, e.g. ws://hub.example:8000/connection/websocket
-    /// (wss:// for TLS)
-    #[arg(long, env = "TELLTALE_SERVER", value_name = "URL")]
-    server: Option<String>,
-
-    #[command(flatten)]
-    access: HubAccess,
-}
-
-/// Validated settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything the settings view edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Settings {
-    /// The remote hub, or `None` for the embedded one.
-    pub server: Option<Endpoint>,
-    /// The token source and certificates for the remote hub.
-    pub access: HubAccess,
+    /// Remote hubs, in the order the user listed them.
+    pub servers: Vec<ServerEntry>,
+    /// The hub embedded in the app, with this machine's metrics.
+    pub embedded: bool,
+    /// Chart window, seconds.
+    pub chart_window_secs: u32,
+    /// Colour scheme.
+    pub theme: Theme,
+    /// Which alarms notify, and how.
+    pub notifications: NotifyPrefs,
+    /// Closing the window hides it to the tray instead of quitting.
+    pub close_to_tray: bool,
+    /// Start when the user logs in.
+    pub autostart: bool,
+    /// Start hidden in the tray (with `autostart`, or always).
+    pub start_hidden: bool,
 }
 
-impl Settings {
-    /// Reads flags and environment; the error is a message for the user.
-    pub fn from_env_and_args() -> Result<Self, String> {
-        Self::parse_from(std::env::args_os())
-    }
-
-    /// Reads `args` (and the environment).
-    pub fn parse_from<I, T>(args: I) -> Result<Self, String>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        let args = Args::try_parse_from(args).map_err(|e| e.to_string())?;
-        let server = match args.server.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(url) => Some(Endpoint::parse(url).map_err(|e| format!("--server: {e}"))?),
-        };
-        Ok(Self {
-            server,
-            access: args.access.non_empty(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
-
-    #[test]
-    fn no_server_means_embedded() {
-        let settings = Settings::parse_from(["telltale"]).unwrap();
-        assert_eq!(settings.server, None);
-    }
-
-    #[test]
-    fn malformed_server_url_shows_the_expected_form() {
-        let err = Settings::parse_from(["telltale", "--server", "localhost:8000"]).unwrap_err();
-        assert!(err.contains("--server"), "{err}");
-        assert!(err.contains("ws://HOST:PORT/connection/websocket"), "{err}");
-        let ok = Settings::parse_from([
-            "telltale",
-            "--server",
-            "ws://127.0.0.1:8000/connection/websocket",
-        ]);
-        assert_eq!(ok.unwrap().server.unwrap().port(), 8000);
-    }
-
-    #[test]
-    fn one_kind_of_token() {
-        let file = Settings::parse_from(["telltale", "--token-file", "/run/telltale/jwt"]).unwrap();
-        assert_eq!(
-            file.access.token_file,
-            Some(PathBuf::from("/run/telltale/jwt"))
-        );
-        let command =
-            Settings::parse_from(["telltale", "--token-command", "pass telltale"]).unwrap();
-        assert_eq!(
-            command.access.token_command.as_deref(),
-            Some("pass telltale")
-        );
-        for args in [
-            ["--token", "t", "--token-file", "/f"],
-            ["--token", "t", "--token-command", "c"],
-            ["--token-file", "/f", "--token-command", "c"],
-        ] {
-            let err = Settings::parse_from(["telltale"].into_iter().chain(args)).unwrap_err();
-            assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            embedded: true,
+            chart_window_secs: 300,
+            theme: Theme::System,
+            notifications: NotifyPrefs::default(),
+            close_to_tray: true,
+            autostart: false,
+            start_hidden: false,
         }
     }
+}
 
-    #[test]
-    fn wss_server_with_a_ca_file() {
-        let settings = Settings::parse_from([
-            "telltale",
-            "--server",
-            "wss://hub.example/connection/websocket",
-            "--ca-file",
-            "/etc/telltale/hub-ca.pem",
-        ])
-        .unwrap();
-        let server = settings.server.unwrap();
-        assert_eq!((server.is_tls(), server.port()), (true, 443));
-        assert_eq!(
-            settings.access.ca_file,
-            Some(PathBuf::from("/etc/telltale/hub-ca.pem"))
-        );
+/// One remote hub in the server list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerEntry {
+    /// Stable key (never shown; survives renames). Alarms, samples and
+    /// connection states carry it.
+    pub id: String,
+    /// Name shown next to everything that comes from this hub.
+    pub name: String,
+    /// `ws://` or `wss://` URL of the hub's WebSocket endpoint.
+    pub url: String,
+    /// Where the connection token comes from.
+    #[serde(default)]
+    pub token: TokenSource,
+    /// Connected when true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Added by `--server` for this run only; never saved.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub temporary: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Where a server's token comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TokenSource {
+    /// Anonymous.
+    #[default]
+    None,
+    /// A token the user pasted. `value` is only set on its way in from the
+    /// UI (to be stored) and in the file when no keyring answers; it is
+    /// never sent back to the UI.
+    #[serde(rename_all = "camelCase")]
+    Fixed {
+        /// The token, on its way to the keyring or in the 0600 file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+        /// Where it is kept: `keyring` or `file` (filled in by the app).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stored: Option<String>,
+    },
+    /// A file read again at every (re)connect.
+    File {
+        /// Path of the token file.
+        path: String,
+    },
+    /// A shell command whose output is the token, run again when the hub
+    /// says the token expired.
+    Command {
+        /// The command line.
+        command: String,
+    },
+}
+
+/// Colour scheme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the desktop.
+    #[default]
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// Which alarms notify, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NotifyPrefs {
+    /// Alarms below this severity never notify.
+    pub min_severity: Severity,
+    /// Sources that never notify, as `<server id>/<source>`.
+    pub muted_sources: Vec<String>,
+    /// Server ids that never notify.
+    pub muted_servers: Vec<String>,
+    /// Do not disturb until this time, unix ms (`None`: off).
+    pub dnd_until: Option<i64>,
+    /// Critical alarms notify even during do not disturb.
+    pub critical_breaks_dnd: bool,
+    /// Sound name (freedesktop sound theme, e.g. `dialog-warning`) per
+    /// severity; empty for none.
+    pub sounds: SeveritySounds,
+    /// Notify again every this many minutes until acknowledged (`None`:
+    /// once).
+    pub repeat_mins: Option<u32>,
+    /// An alarm that resolves and fires again within this many seconds
+    /// does not notify twice.
+    pub flap_hold_secs: u32,
+    /// Personal snoozes: alarms hidden for this user only, until a time.
+    pub snoozes: Vec<Snooze>,
+}
+
+impl Default for NotifyPrefs {
+    fn default() -> Self {
+        Self {
+            min_severity: Severity::Info,
+            muted_sources: Vec::new(),
+            muted_servers: Vec::new(),
+            dnd_until: None,
+            critical_breaks_dnd: true,
+            sounds: SeveritySounds::default(),
+            repeat_mins: None,
+            flap_hold_secs: 60,
+            snoozes: Vec::new(),
+        }
     }
+}
+
+/// Sound names per severity; empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeveritySounds {
+    /// For critical alarms.
+    pub critical: String,
+    /// For warnings.
+    pub warning: String,
+    /// For info alarms.
+    pub info: String,
+}
+
+/// One personal snooze.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snooze {
+    /// Server id.
+    pub server: String,
+    /// Alarm id.
+    pub id: String,
+    /// Hidden until, unix ms.
+    pub until: i64,
 }
