@@ -14,8 +14,8 @@ use tauri::test::{
 };
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindowBuilder};
-use telltale::bridge::Shared;
 use telltale::args::LaunchArgs;
+use telltale::bridge::Shared;
 use telltale::stream::StreamBatch;
 use telltale_hub::{Config, Node, Server};
 use telltale_protocol::payload::now_ms;
@@ -191,7 +191,8 @@ fn commands_answer_from_the_hub() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let state = loop {
-        let state = invoke(&webview, "connection_state", json!({})).unwrap();
+        let states = invoke(&webview, "connection_states", json!({})).unwrap();
+        let state = states[0].clone();
         if state["state"] == "live" || Instant::now() > deadline {
             break state;
         }
@@ -199,14 +200,15 @@ fn commands_answer_from_the_hub() {
     };
     assert_eq!(state["state"], "live", "{state}");
     assert_eq!(state["server"], url);
+    let server = state["serverId"].as_str().unwrap().to_owned();
 
-    let active = invoke(&webview, "alarms_active", json!({})).unwrap();
+    let active = invoke(&webview, "alarms_active", json!({"server": server})).unwrap();
     assert_eq!(active[0]["id"], "h/disk", "{active}");
 
     let acked = invoke(
         &webview,
         "alarms_ack",
-        json!({"id": "h/disk", "comment": "replacing the disk"}),
+        json!({"server": server, "id": "h/disk", "comment": "replacing the disk"}),
     )
     .unwrap();
     assert_eq!(acked["state"], "acknowledged", "{acked}");
@@ -218,18 +220,23 @@ fn commands_answer_from_the_hub() {
     let too_long = invoke(
         &webview,
         "alarms_ack",
-        json!({"id": "h/mem", "comment": "x".repeat(501)}),
+        json!({"server": server, "id": "h/mem", "comment": "x".repeat(501)}),
     )
     .unwrap_err();
     assert!(
-        too_long.as_str().unwrap().contains("comment too long"),
+        too_long["message"]
+            .as_str()
+            .unwrap()
+            .contains("comment too long"),
         "{too_long}"
     );
+    assert_eq!(too_long["code"], "hub", "{too_long}");
+    assert_eq!(too_long["hubCode"], 107, "{too_long}");
 
     let silenced = invoke(
         &webview,
         "alarms_silence",
-        json!({"id": "h/mem", "until": 4_102_444_800_000i64}),
+        json!({"server": server, "id": "h/mem", "until": 4_102_444_800_000i64}),
     )
     .unwrap();
     assert_eq!(
@@ -239,24 +246,38 @@ fn commands_answer_from_the_hub() {
     let gone = invoke(
         &webview,
         "alarms_silence",
-        json!({"id": "nope", "until": 1}),
+        json!({"server": server, "id": "nope", "until": 1}),
     )
     .unwrap_err();
     assert!(
-        gone.as_str().unwrap().starts_with("cannot silence nope"),
+        gone["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot silence nope"),
         "{gone}"
     );
 
-    let missing = invoke(&webview, "alarms_ack", json!({"id": "nope"})).unwrap_err();
+    let missing = invoke(
+        &webview,
+        "alarms_ack",
+        json!({"server": server, "id": "nope"}),
+    );
+    let missing = missing.unwrap_err();
     assert!(
-        missing
+        missing["message"]
             .as_str()
             .unwrap()
             .starts_with("cannot acknowledge nope"),
         "{missing}"
     );
+    let elsewhere = invoke(
+        &webview,
+        "alarms_ack",
+        json!({"server": "gone", "id": "h/mem"}),
+    );
+    assert_eq!(elsewhere.unwrap_err()["code"], "unknown_server");
 
-    let catalog = invoke(&webview, "catalog", json!({})).unwrap();
+    let catalog = invoke(&webview, "catalog", json!({"server": server})).unwrap();
     assert!(catalog["sources"].is_array(), "{catalog}");
 }
 

@@ -8,7 +8,8 @@ use telltale_client::State;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionState {
-    /// `connecting`, `live`, `reconnecting` or `failed`.
+    /// `connecting`, `live`, `reconnecting`, `failed`, or `off` (the
+    /// server was switched off or removed: the UI drops its data).
     pub state: &'static str,
     /// Why the app is not live.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -16,8 +17,10 @@ pub struct ConnectionState {
     /// With `reconnecting`: seconds until the next attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_in_secs: Option<u64>,
-    /// The hub the app talks to.
+    /// The hub's name, shown next to everything that comes from it.
     pub server: String,
+    /// The hub's stable id, on every sample and alarm from it.
+    pub server_id: String,
 }
 
 /// Close codes and reply errors that mean the token was refused.
@@ -29,22 +32,25 @@ fn is_auth_failure(code: u16) -> bool {
 #[derive(Debug)]
 pub struct ConnectionView {
     server: String,
+    server_id: String,
     auth_failed: bool,
     last_reason: Option<String>,
     current: ConnectionState,
 }
 
 impl ConnectionView {
-    /// Starts as `connecting` to `server`.
-    pub fn new(server: String) -> Self {
+    /// Starts as `connecting` to the hub `server_id`, named `server`.
+    pub fn new(server_id: String, server: String) -> Self {
         let current = ConnectionState {
             state: "connecting",
             reason: None,
             retry_in_secs: None,
             server: server.clone(),
+            server_id: server_id.clone(),
         };
         Self {
             server,
+            server_id,
             auth_failed: false,
             last_reason: None,
             current,
@@ -93,7 +99,16 @@ impl ConnectionView {
             reason,
             retry_in_secs: retry,
             server: self.server.clone(),
+            server_id: self.server_id.clone(),
         };
+        &self.current
+    }
+
+    /// The state once the server is switched off or removed.
+    pub fn off(&mut self) -> &ConnectionState {
+        self.current.state = "off";
+        self.current.reason = None;
+        self.current.retry_in_secs = None;
         &self.current
     }
 }
@@ -106,7 +121,7 @@ mod tests {
 
     #[test]
     fn reconnecting_carries_the_reason_and_countdown() {
-        let mut view = ConnectionView::new("ws://h/c".into());
+        let mut view = ConnectionView::new("h".into(), "ws://h/c".into());
         view.apply(&State::Disconnected {
             code: 1,
             reason: "connection refused".into(),
@@ -128,7 +143,7 @@ mod tests {
 
     #[test]
     fn rejected_token_is_an_authentication_failure() {
-        let mut view = ConnectionView::new("ws://h/c".into());
+        let mut view = ConnectionView::new("h".into(), "ws://h/c".into());
         let state = view.apply(&State::Disconnected {
             code: 3500,
             reason: "invalid token".into(),
@@ -140,5 +155,6 @@ mod tests {
         assert!(view.auth_failed());
         assert!(json.get("retryInSecs").is_none());
         assert_eq!(json["server"], "ws://h/c");
+        assert_eq!(json["serverId"], "h");
     }
 }

@@ -11,23 +11,28 @@
 //!   validated at start.
 //! - [`embedded`]: with no server configured, a hub in-process on
 //!   127.0.0.1 with this machine's collector.
-//! - [`bridge`]: client events → state, coalesced [`stream`] batches and
-//!   notifications.
+//! - [`link`]: one hub in the server list: its client, connection state and
+//!   backfill; every hub runs the same code.
+//! - [`bridge`]: every hub's events → coalesced [`stream`] batches tagged
+//!   with the hub's id, and notifications.
 //! - [`backfill`]: a source's recent history, before its live samples, when
 //!   it is subscribed afresh or its channel had a gap.
 //! - [`stream`]: the batch sent to the UI about once per display frame.
-//! - [`commands`]: the `#[tauri::command]`s the UI calls.
+//! - [`commands`]: the `#[tauri::command]`s the UI calls; they fail with an
+//!   [`error::CommandError`] that has a code.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod backfill;
 pub mod bridge;
 pub mod commands;
 pub mod connection;
 pub mod embedded;
+pub mod error;
+pub mod link;
 pub mod notifications;
-pub mod args;
 pub mod settings;
 pub mod stream;
 
@@ -35,8 +40,8 @@ use std::sync::Arc;
 
 use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
 
-use crate::bridge::Shared;
 use crate::args::LaunchArgs;
+use crate::bridge::Shared;
 
 /// Starts the app; returns the process exit code.
 pub fn run() -> i32 {
@@ -84,7 +89,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
         .manage(shared.clone())
         .invoke_handler(tauri::generate_handler![
             commands::connect_stream,
-            commands::connection_state,
+            commands::connection_states,
             commands::alarms_active,
             commands::alarms_ack,
             commands::alarms_silence,

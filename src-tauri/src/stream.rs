@@ -1,6 +1,7 @@
 //! The batch the UI receives about once per display frame over a
 //! `tauri::ipc::Channel`: samples column-major per source, alarm
-//! transitions in order, diagnostics when they change.
+//! transitions in order, diagnostics when they change. Samples and alarms
+//! carry the id of the hub they came from: several hubs share one stream.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,20 +20,41 @@ pub struct StreamBatch {
     /// New samples per source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<MetricBlock>,
-    /// The complete active alarm set, after a resync.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active_alarms: Option<Vec<Alarm>>,
+    /// Complete active alarm sets of the hubs that resynced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub active_alarms: Vec<ActiveSet>,
     /// Alarm transitions in arrival order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub alarms: Vec<Alarm>,
+    pub alarms: Vec<ServerAlarm>,
     /// Counters, when they changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Diagnostics>,
 }
 
+/// One hub's complete active alarm set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActiveSet {
+    /// The hub's id.
+    pub server: String,
+    /// Its active alarms.
+    pub alarms: Vec<Alarm>,
+}
+
+/// An alarm transition and the hub it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerAlarm {
+    /// The hub's id.
+    pub server: String,
+    /// The transition.
+    #[serde(flatten)]
+    pub alarm: Alarm,
+}
+
 /// Samples of one source; `values[j][i]` is `names[j]` at `ts[i]`.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct MetricBlock {
+    /// The hub's id.
+    pub server: String,
     /// Source name.
     pub source: String,
     /// Sample times, unix ms, ascending.
@@ -91,9 +113,10 @@ pub struct Diagnostics {
 #[derive(Debug, Default)]
 pub struct Pending {
     blocks: Vec<MetricBlock>,
-    by_source: HashMap<String, usize>,
-    active: Option<Vec<Alarm>>,
-    alarms: Vec<Alarm>,
+    /// (server, source) → index in `blocks`.
+    by_source: HashMap<(String, String), usize>,
+    active: Vec<ActiveSet>,
+    alarms: Vec<ServerAlarm>,
     diagnostics: Diagnostics,
     diagnostics_changed: bool,
     /// Woken when something is added, so the sender sleeps while nothing
@@ -107,11 +130,13 @@ impl Pending {
         self.ready.clone()
     }
 
-    /// Adds one sample of `source`.
-    pub fn sample(&mut self, source: &str, sample: &MetricSample) {
+    /// Adds one sample of `source` on hub `server`.
+    pub fn sample(&mut self, server: &str, source: &str, sample: &MetricSample) {
         self.ready.notify_one();
-        let index = *self.by_source.entry(source.to_owned()).or_insert_with(|| {
+        let key = (server.to_owned(), source.to_owned());
+        let index = *self.by_source.entry(key).or_insert_with(|| {
             self.blocks.push(MetricBlock {
+                server: server.to_owned(),
                 source: source.to_owned(),
                 ..MetricBlock::default()
             });
@@ -120,17 +145,31 @@ impl Pending {
         self.blocks[index].push(sample);
     }
 
-    /// Adds one alarm transition.
-    pub fn alarm(&mut self, alarm: Alarm) {
+    /// Adds one alarm transition from hub `server`.
+    pub fn alarm(&mut self, server: &str, alarm: Alarm) {
         self.ready.notify_one();
-        self.alarms.push(alarm);
+        let server = server.to_owned();
+        self.alarms.push(ServerAlarm { server, alarm });
     }
 
-    /// Replaces the active set (transitions received before it are older).
-    pub fn active(&mut self, alarms: Vec<Alarm>) {
+    /// Replaces hub `server`'s active set (its transitions received before
+    /// it are older).
+    pub fn active(&mut self, server: &str, alarms: Vec<Alarm>) {
         self.ready.notify_one();
-        self.alarms.clear();
-        self.active = Some(alarms);
+        self.alarms.retain(|a| a.server != server);
+        self.active.retain(|set| set.server != server);
+        let server = server.to_owned();
+        self.active.push(ActiveSet { server, alarms });
+    }
+
+    /// Drops what is pending from hub `server` (switched off or removed).
+    pub fn forget_server(&mut self, server: &str) {
+        self.alarms.retain(|a| a.server != server);
+        self.active.retain(|set| set.server != server);
+        self.blocks.retain(|b| b.server != server);
+        self.by_source = (self.blocks.iter().enumerate())
+            .map(|(i, b)| ((b.server.clone(), b.source.clone()), i))
+            .collect();
     }
 
     /// Counts a publication whose payload did not decode.
@@ -175,7 +214,7 @@ impl Pending {
 
     /// Everything pending as one batch, or `None` when nothing changed.
     pub fn take(&mut self) -> Option<StreamBatch> {
-        let empty = self.blocks.is_empty() && self.active.is_none() && self.alarms.is_empty();
+        let empty = self.blocks.is_empty() && self.active.is_empty() && self.alarms.is_empty();
         if empty && !self.diagnostics_changed {
             return None;
         }
@@ -184,7 +223,7 @@ impl Pending {
             std::mem::take(&mut self.diagnostics_changed).then(|| self.diagnostics.clone());
         Some(StreamBatch {
             metrics: std::mem::take(&mut self.blocks),
-            active_alarms: self.active.take(),
+            active_alarms: std::mem::take(&mut self.active),
             alarms: std::mem::take(&mut self.alarms),
             diagnostics,
         })
@@ -205,9 +244,13 @@ mod tests {
     #[test]
     fn samples_are_column_major_with_gaps_as_null() {
         let mut pending = Pending::default();
-        pending.sample("h", &sample(1, &[("cpu.total", 10.0)]));
-        pending.sample("h", &sample(2, &[("cpu.total", 20.0), ("load.1", 0.5)]));
-        pending.sample("g", &sample(2, &[("cpu.total", 1.0)]));
+        pending.sample("s", "h", &sample(1, &[("cpu.total", 10.0)]));
+        pending.sample(
+            "s",
+            "h",
+            &sample(2, &[("cpu.total", 20.0), ("load.1", 0.5)]),
+        );
+        pending.sample("s", "g", &sample(2, &[("cpu.total", 1.0)]));
         let batch = pending.take().unwrap();
         assert_eq!(batch.metrics.len(), 2);
         let h = &batch.metrics[0];
@@ -219,6 +262,7 @@ mod tests {
         );
         let json = serde_json::to_value(&batch).unwrap();
         assert_eq!(json["metrics"][0]["values"][1][0], serde_json::Value::Null);
+        assert_eq!(json["metrics"][0]["server"], "s");
         assert!(json.get("alarms").is_none() && json.get("diagnostics").is_none());
         assert!(pending.take().is_none(), "nothing new");
     }
@@ -240,7 +284,7 @@ mod tests {
     fn unsent_samples_are_bounded() {
         let mut pending = Pending::default();
         for ts in 0..(MAX_ROWS_WITHOUT_UI as i64 + 10) {
-            pending.sample("h", &sample(ts, &[("x", 1.0)]));
+            pending.sample("s", "h", &sample(ts, &[("x", 1.0)]));
         }
         pending.trim_unsent();
         let batch = pending.take().unwrap();
