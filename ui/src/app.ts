@@ -12,6 +12,7 @@ import { h, toggleClass } from './ui/dom';
 import { Overview } from './ui/overview';
 import { Sidebar } from './ui/sidebar';
 import { StatePanel } from './ui/state';
+import { nameOf } from './data/servers';
 
 export class App {
   readonly model: Model;
@@ -45,6 +46,8 @@ export class App {
       current: () => this.current,
       open: (s) => this.openSource(s),
       showOverview: () => this.showOverview(),
+      label: (s) => this.model.servers.label(s),
+      serverLabel: (s) => this.model.servers.serverLabel(s),
     });
     this.states = new StatePanel(this.model);
     this.alarms = new AlarmPanel(this.model);
@@ -128,8 +131,10 @@ export class App {
     this.refreshViews();
   }
 
+  /** Opens a source by its key, or by its plain name (the first hub that has it). */
   openSource(source: string): void {
-    this.current = source;
+    const sources = this.model.metrics.sources();
+    this.current = sources.includes(source) ? source : (sources.find((k) => nameOf(k) === source) ?? source);
     this.refreshViews();
   }
 

@@ -1,7 +1,8 @@
 // The UI's state, fed by a Backend; no DOM. Views subscribe to its change events.
-import type { Alarm, Backend, ConnectionState, Diagnostics, StreamBatch, Unsubscribe } from './backend/types';
+import type { Alarm, Backend, ConnectionState, Diagnostics, MetricBlock, StreamBatch, Unsubscribe } from './backend/types';
 import { AlarmStore, type AlarmAction } from './data/alarms';
 import { MetricStore } from './data/metrics';
+import { ServerNames, qualify, splitKey } from './data/servers';
 
 export type LoadStatus = 'loading' | 'ready' | 'error';
 
@@ -22,9 +23,17 @@ type Listeners = { [K in keyof ModelEvents]: Set<ModelEvents[K]> };
 export const UI_STREAM = 'ui: stream batch';
 export const UI_ALARMS = 'ui: alarm payload';
 
+/** Phases from worst to best: the summary of several hubs is the worst one. */
+const PHASE_ORDER: ConnectionState['state'][] = ['failed', 'reconnecting', 'connecting', 'live'];
+
 export class Model {
   readonly metrics: MetricStore;
   readonly alarms = new AlarmStore();
+  /** The hubs in the list, by id (their names label sources and alarms). */
+  readonly servers = new ServerNames();
+  /** Each hub's state, in list order. */
+  private readonly states = new Map<string, { state: ConnectionState; at: number }>();
+  /** The summary of every hub's state: the worst one (see `connections()` for each). */
   connection: ConnectionState | null = null;
   /** When `connection` was received (for the reconnect countdown). */
   connectionAt = 0;
@@ -78,7 +87,6 @@ export class Model {
   async start(): Promise<void> {
     const b = this.backend;
     this.unsubs.push(await b.onConnectionState((s) => this.setConnection(s)));
-    this.unsubs.push(await b.onAlarm((a) => this.applyAlarms([a])));
     const stream = b.connectStream((batch) => this.applyBatch(batch)).then(
       (u) => void this.unsubs.push(u),
       (e) => {
@@ -87,14 +95,29 @@ export class Model {
         this.emit('status');
       },
     );
-    const state = b.connectionState().then(
-      (s) => {
+    const states = b.connectionStates().then(
+      (list) => {
         // An event may have arrived meanwhile; it is newer.
-        if (!this.connection) this.setConnection(s);
+        for (const s of list) if (!this.states.has(s.serverId)) this.setConnection(s);
+        if (list.length === 0) {
+          this.catalogStatus = this.alarmsStatus = 'ready';
+          this.emit('status');
+        }
       },
-      (e) => this.noteError(`connection_state: ${errText(e)}`),
+      (e) => this.noteError(`connection_states: ${errText(e)}`),
     );
-    await Promise.all([stream, state, this.loadCatalog(), this.loadAlarms()]);
+    await Promise.all([stream, states]);
+    await Promise.all([this.loadCatalog(), this.loadAlarms()]);
+  }
+
+  /** Each hub's state, in list order. */
+  connections(): ConnectionState[] {
+    return [...this.states.values()].map((s) => s.state);
+  }
+
+  /** When a hub's state was received. */
+  connectionAtOf(server: string): number {
+    return this.states.get(server)?.at ?? 0;
   }
 
   stop(): void {
@@ -102,44 +125,85 @@ export class Model {
     this.unsubs = [];
   }
 
-  async loadCatalog(): Promise<void> {
-    try {
-      const cat = await this.backend.catalog();
-      if (this.metrics.applyCatalog(cat)) this.emit('structure');
-      this.catalogStatus = 'ready';
-      this.catalogError = '';
-    } catch (e) {
-      this.catalogStatus = this.metrics.sources().length ? 'ready' : 'error';
-      this.catalogError = errText(e);
-    }
+  /** Every hub's catalog (or only `servers`'); the status is the worst of them. */
+  async loadCatalog(servers: string[] = this.servers.ids()): Promise<void> {
+    const errors: string[] = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        try {
+          const cat = await this.backend.catalog(server);
+          const sources = (cat?.sources ?? []).map((src) => ({ ...src, source: qualify(server, src.source) }));
+          if (this.servers.has(server) && this.metrics.applyCatalog({ sources })) this.emit('structure');
+        } catch (e) {
+          errors.push(this.servers.several ? `${this.servers.name(server)}: ${errText(e)}` : errText(e));
+        }
+      }),
+    );
+    this.catalogStatus = errors.length && !this.metrics.sources().length ? 'error' : 'ready';
+    this.catalogError = errors.join('; ');
     this.emit('status');
   }
 
-  async loadAlarms(): Promise<void> {
-    try {
-      const list = await this.backend.alarmsActive();
-      this.alarms.replaceActive(list);
-      this.alarmsStatus = 'ready';
-      this.alarmsError = '';
-    } catch (e) {
-      this.alarmsStatus = 'error';
-      this.alarmsError = errText(e);
-    }
+  /** Every hub's active alarms (or only `servers`'). */
+  async loadAlarms(servers: string[] = this.servers.ids()): Promise<void> {
+    const errors: string[] = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        try {
+          const list = await this.backend.alarmsActive(server);
+          if (this.servers.has(server)) this.alarms.replaceActive(list.map((a) => this.qualifyAlarm(server, a)), server);
+        } catch (e) {
+          errors.push(this.servers.several ? `${this.servers.name(server)}: ${errText(e)}` : errText(e));
+        }
+      }),
+    );
+    this.alarmsStatus = errors.length ? 'error' : 'ready';
+    this.alarmsError = errors.join('; ');
     this.emit('alarms');
     this.emit('status');
   }
 
+  /** An alarm as the UI keys it: id and source qualified by the hub. */
+  private qualifyAlarm(server: string, a: Alarm): Alarm {
+    if (!a || typeof a !== 'object' || typeof a.id !== 'string') return a;
+    return { ...a, id: qualify(server, a.id), source: qualify(server, typeof a.source === 'string' ? a.source : ''), server };
+  }
+
+  /** One hub's state changed; a hub seen for the first time is loaded, an `off` one dropped. */
   setConnection(s: ConnectionState): void {
-    this.connection = s;
-    this.connectionAt = this.now();
-    this.emit('connection');
-    const live = s.state === 'live';
-    if (live || this.wasLive) this.lastLiveAt = this.now();
-    if (live && !this.wasLive) {
-      // Back to live: alarms or sources may have changed while we were away.
-      if (this.alarmsStatus !== 'loading') void this.loadAlarms();
-      if (this.catalogStatus !== 'loading') void this.loadCatalog();
+    const server = s.serverId ?? '';
+    const known = this.states.has(server);
+    if (s.state === 'off') {
+      this.states.delete(server);
+      this.servers.delete(server);
+      this.metrics.forgetServer(server);
+      this.alarms.forgetServer(server);
+      this.emit('structure');
+      this.emit('alarms');
+    } else {
+      this.states.set(server, { state: s, at: this.now() });
+      if (this.servers.set(server, s.server)) this.emit('structure');
     }
+    this.summarize();
+    this.emit('connection');
+    // A hub added after start: its data so far. (Resyncs after a reconnect come from the
+    // shell on the stream, so nothing is reloaded here when a known hub goes live again.)
+    if (!known && s.state !== 'off' && this.alarmsStatus !== 'loading') {
+      void this.loadAlarms([server]);
+      void this.loadCatalog([server]);
+    }
+  }
+
+  /** `connection` is the worst hub's state, so one pill and banner speak for all. */
+  private summarize(): void {
+    let worst: { state: ConnectionState; at: number } | null = null;
+    for (const s of this.states.values()) {
+      if (!worst || PHASE_ORDER.indexOf(s.state.state) < PHASE_ORDER.indexOf(worst.state.state)) worst = s;
+    }
+    this.connection = worst?.state ?? null;
+    this.connectionAt = worst?.at ?? this.now();
+    const live = this.connection?.state === 'live';
+    if (live || this.wasLive) this.lastLiveAt = this.now();
     this.wasLive = live;
   }
 
@@ -150,7 +214,8 @@ export class Model {
       return;
     }
     if (batch.metrics !== undefined) {
-      const res = this.metrics.applyBlocks(batch.metrics);
+      const blocks = Array.isArray(batch.metrics) ? batch.metrics.map((b) => this.qualifyBlock(b)) : batch.metrics;
+      const res = this.metrics.applyBlocks(blocks);
       for (const r of res.rejected) this.noteInvalid(UI_STREAM, r);
       if (res.discovered) this.emit('structure');
       if (res.touched.size) this.emit('metrics', res.touched);
@@ -158,16 +223,25 @@ export class Model {
     let alarmsChanged = false;
     if (batch.activeAlarms !== undefined) {
       if (Array.isArray(batch.activeAlarms)) {
-        const before = this.alarms.invalid;
-        this.alarms.replaceActive(batch.activeAlarms);
-        if (this.alarms.invalid > before) this.noteInvalid(UI_ALARMS, 'malformed alarm in activeAlarms', this.alarms.invalid - before);
-        this.alarmsStatus = 'ready';
-        alarmsChanged = true;
+        for (const set of batch.activeAlarms) {
+          if (!set || typeof set.server !== 'string' || !Array.isArray(set.alarms)) {
+            this.noteInvalid(UI_STREAM, 'activeAlarms entry without a server and its alarms');
+            continue;
+          }
+          if (!this.servers.has(set.server)) continue;
+          const before = this.alarms.invalid;
+          this.alarms.replaceActive(set.alarms.map((a) => this.qualifyAlarm(set.server, a)), set.server);
+          if (this.alarms.invalid > before) this.noteInvalid(UI_ALARMS, 'malformed alarm in activeAlarms', this.alarms.invalid - before);
+          alarmsChanged = true;
+        }
+        if (alarmsChanged) this.alarmsStatus = 'ready';
       } else this.noteInvalid(UI_STREAM, 'activeAlarms is not an array');
     }
     if (batch.alarms !== undefined) {
-      if (Array.isArray(batch.alarms)) alarmsChanged = this.applyAlarms(batch.alarms, false) || alarmsChanged;
-      else this.noteInvalid(UI_STREAM, 'alarms is not an array');
+      if (Array.isArray(batch.alarms)) {
+        const list = batch.alarms.map((a) => (a && typeof a.server === 'string' ? this.qualifyAlarm(a.server, a) : a));
+        alarmsChanged = this.applyAlarms(list, false) || alarmsChanged;
+      } else this.noteInvalid(UI_STREAM, 'alarms is not an array');
     }
     if (alarmsChanged) this.emit('alarms');
     if (batch.diagnostics && typeof batch.diagnostics === 'object') {
@@ -176,6 +250,12 @@ export class Model {
       this.backendDiag = { invalid: { ...(d.invalid ?? {}) }, lastError: d.lastError, lagged: d.lagged };
       this.emit('diagnostics');
     }
+  }
+
+  /** A block keyed by the hub's qualified source (a block without a hub stays invalid). */
+  private qualifyBlock(b: MetricBlock): MetricBlock {
+    if (!b || typeof b !== 'object' || typeof b.server !== 'string' || typeof b.source !== 'string') return { ...b, source: '' };
+    return { ...b, source: qualify(b.server, b.source) };
   }
 
   /** Returns whether anything changed. */
@@ -195,14 +275,16 @@ export class Model {
     const entry = this.alarms.get(id);
     if (!entry || entry.alarm.state !== 'firing' || entry.pending) return false;
     const note = comment?.trim() || undefined;
-    return this.change(id, 'ack', () => this.backend.alarmsAck(id, note));
+    const { server, name } = splitKey(id);
+    return this.change(id, 'ack', () => this.backend.alarmsAck(server, name, note));
   }
 
   /** Silence an active alarm until `until` (unix ms). Resolves with success. */
   async silence(id: string, until: number): Promise<boolean> {
     const entry = this.alarms.get(id);
     if (!entry || !this.alarms.isActive(id) || entry.pending) return false;
-    return this.change(id, 'silence', () => this.backend.alarmsSilence(id, until));
+    const { server, name } = splitKey(id);
+    return this.change(id, 'silence', () => this.backend.alarmsSilence(server, name, until));
   }
 
   /** One request about an alarm: pending on the row meanwhile, its error on the row after. */
@@ -212,7 +294,7 @@ export class Model {
     try {
       const updated = await request();
       this.alarms.clearPending(id);
-      this.alarms.apply(updated);
+      this.alarms.apply(this.qualifyAlarm(splitKey(id).server, updated));
       this.emit('alarms');
       return true;
     } catch (e) {

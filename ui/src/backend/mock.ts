@@ -49,6 +49,8 @@ const DEFAULT_SOURCES: MockSourceSpec[] = [
 ];
 
 export const MOCK_SERVER = 'mock://127.0.0.1 (browser preview)';
+/** The mock's hub id (one hub). */
+export const MOCK_SERVER_ID = 'mock';
 
 /** mulberry32: small deterministic PRNG. */
 function prng(seed: number): () => number {
@@ -86,7 +88,6 @@ export class MockBackend implements Backend {
   private readonly sources: SourceState[];
   private readonly batchListeners = new Set<(b: StreamBatch) => void>();
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
-  private readonly alarmListeners = new Set<(a: Alarm) => void>();
   private readonly active = new Map<string, Alarm>();
   private pendingAlarms: Alarm[] = [];
   private diagnostics: Diagnostics = { invalid: {} };
@@ -127,11 +128,11 @@ export class MockBackend implements Backend {
         load: [0.8, 0.7, 0.6],
       },
     }));
-    this.state = { state: autoStart ? 'connecting' : 'live', server: MOCK_SERVER };
+    this.state = { state: autoStart ? 'connecting' : 'live', server: MOCK_SERVER, serverId: MOCK_SERVER_ID };
     if (this.opts.scenario === 'failed-auth')
-      this.state = { state: 'failed', reason: 'unauthorized: invalid token (close 3500)', server: 'ws://hub.example:8000/connection/websocket' };
+      this.state = { state: 'failed', reason: 'unauthorized: invalid token (close 3500)', server: 'ws://hub.example:8000/connection/websocket', serverId: MOCK_SERVER_ID };
     if (this.opts.scenario === 'failed')
-      this.state = { state: 'failed', reason: 'invalid server URL: expected ws://HOST:PORT/connection/websocket', server: 'htp://oops' };
+      this.state = { state: 'failed', reason: 'invalid server URL: expected ws://HOST:PORT/connection/websocket', server: 'htp://oops', serverId: MOCK_SERVER_ID };
     if (this.opts.demoAlarms && this.sources.length > 0) this.seedDemoAlarms();
     if (this.opts.scenario === 'invalid' || (this.opts.demoAlarms && this.sources.length > 1)) {
       this.diagnostics = {
@@ -163,24 +164,26 @@ export class MockBackend implements Backend {
     return () => this.stateListeners.delete(cb);
   }
 
-  async onAlarm(cb: (alarm: Alarm) => void): Promise<Unsubscribe> {
-    this.alarmListeners.add(cb);
-    return () => this.alarmListeners.delete(cb);
+  async connectionStates(): Promise<ConnectionState[]> {
+    await this.delay();
+    return [{ ...this.state }];
   }
 
-  async connectionState(): Promise<ConnectionState> {
-    await this.delay();
-    return { ...this.state };
+  /** The mock is one hub; a call for another is what the shell refuses too. */
+  private checkServer(server: string): void {
+    if (server !== MOCK_SERVER_ID) throw new Error(`no server "${server}" in the list (it was removed or switched off)`);
   }
 
-  async alarmsActive(): Promise<Alarm[]> {
+  async alarmsActive(server: string): Promise<Alarm[]> {
     await this.delay();
+    this.checkServer(server);
     if (this.state.state === 'failed') throw new Error(`not connected: ${this.state.reason ?? 'failed'}`);
     return [...this.active.values()].map((a) => ({ ...a }));
   }
 
-  async alarmsAck(id: string, comment?: string): Promise<Alarm> {
+  async alarmsAck(server: string, id: string, comment?: string): Promise<Alarm> {
     await this.delay();
+    this.checkServer(server);
     this.acks.push(id);
     // As the hub does: trimmed, blank is none, too long is refused rather than cut.
     const note = comment?.trim() ?? '';
@@ -196,8 +199,9 @@ export class MockBackend implements Backend {
     });
   }
 
-  async alarmsSilence(id: string, until: number): Promise<Alarm> {
+  async alarmsSilence(server: string, id: string, until: number): Promise<Alarm> {
     await this.delay();
+    this.checkServer(server);
     this.silences.push({ id, until });
     return this.changeAlarm(id, (a) => ({ ...a, silenced_until: until }));
   }
@@ -214,8 +218,9 @@ export class MockBackend implements Backend {
     return { ...changed };
   }
 
-  async catalog(): Promise<Catalog> {
+  async catalog(server: string): Promise<Catalog> {
     await this.delay();
+    this.checkServer(server);
     if (this.state.state === 'failed') throw new Error(`not connected: ${this.state.reason ?? 'failed'}`);
     const last = this.now();
     return {
@@ -244,13 +249,13 @@ export class MockBackend implements Backend {
     for (const a of active) this.active.set(a.id, { ...a });
   }
 
-  /** Also deliver single alarms through the low-rate `alarm` event. */
-  emitAlarmEvent(alarm: Alarm): void {
-    for (const cb of this.alarmListeners) cb({ ...alarm });
+  /** Send the hub's active set, as the shell does after a resync. */
+  resync(): void {
+    this.send({ activeAlarms: [{ server: MOCK_SERVER_ID, alarms: [...this.active.values()].map((a) => ({ ...a })) }] });
   }
 
   setConnection(state: Partial<ConnectionState> & Pick<ConnectionState, 'state'>): void {
-    this.state = { server: this.state.server, ...state };
+    this.state = { server: this.state.server, serverId: MOCK_SERVER_ID, ...state };
     for (const cb of this.stateListeners) cb({ ...this.state });
   }
 
@@ -269,7 +274,7 @@ export class MockBackend implements Backend {
     const metrics: MetricBlock[] = this.sources.map((s) => {
       const values = this.sample(s.spec);
       const names = Object.keys(values);
-      return { source: s.spec.name, ts: [ts], names, values: names.map((n) => [values[n]!]) };
+      return { server: MOCK_SERVER_ID, source: s.spec.name, ts: [ts], names, values: names.map((n) => [values[n]!]) };
     });
     const batch: StreamBatch = { metrics };
     this.attachPending(batch);
@@ -299,7 +304,7 @@ export class MockBackend implements Backend {
 
   private attachPending(batch: StreamBatch): void {
     if (this.pendingAlarms.length) {
-      batch.alarms = this.pendingAlarms;
+      batch.alarms = this.pendingAlarms.map((a) => ({ ...a, server: MOCK_SERVER_ID }));
       this.pendingAlarms = [];
     }
     if (this.diagnosticsDirty) {
@@ -376,7 +381,7 @@ export class MockBackend implements Backend {
       batch.metrics = this.sources.map(({ spec }) => {
         const rows = ts.map(() => this.sample(spec));
         const names = Object.keys(rows[0]!);
-        return { source: spec.name, ts: [...ts], names, values: names.map((nm) => rows.map((row) => row[nm] ?? null)) };
+        return { server: MOCK_SERVER_ID, source: spec.name, ts: [...ts], names, values: names.map((nm) => rows.map((row) => row[nm] ?? null)) };
       });
     }
     this.attachPending(batch);

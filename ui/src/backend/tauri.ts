@@ -8,6 +8,7 @@ import {
   type Alarm,
   type Backend,
   type Catalog,
+  type CommandError,
   type ConnectionState,
   type StreamBatch,
   type Unsubscribe,
@@ -32,10 +33,23 @@ export function unwrapAlarm(result: unknown, command: string = COMMANDS.alarmsAc
   throw new Error(`${command} returned an unexpected shape`);
 }
 
-/** Tauri command errors arrive as strings (or serialized error objects). */
+/** A command's error as an Error whose message is for the user; `code` says what failed. */
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly code?: CommandError['code'],
+    readonly hubCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Command errors arrive as `CommandError` objects (older shells: strings). */
 function errorText(e: unknown): Error {
   if (e instanceof Error) return e;
   if (typeof e === 'string') return new Error(e);
+  const c = e as Partial<CommandError> | null;
+  if (c && typeof c === 'object' && typeof c.message === 'string') return new BackendError(c.message, c.code, c.hubCode);
   try {
     return new Error(JSON.stringify(e));
   } catch {
@@ -71,29 +85,24 @@ export class TauriBackend implements Backend {
     return listen<ConnectionState>(EVENTS.connectionState, (e) => cb(e.payload));
   }
 
-  async onAlarm(cb: (alarm: Alarm) => void): Promise<Unsubscribe> {
-    return listen<Alarm>(EVENTS.alarm, (e) => cb(e.payload));
+  connectionStates(): Promise<ConnectionState[]> {
+    return call<ConnectionState[]>(COMMANDS.connectionStates);
   }
 
-  connectionState(): Promise<ConnectionState> {
-    return call<ConnectionState>(COMMANDS.connectionState);
+  async alarmsActive(server: string): Promise<Alarm[]> {
+    return unwrapAlarms(await call<unknown>(COMMANDS.alarmsActive, { server }));
   }
 
-  async alarmsActive(): Promise<Alarm[]> {
-    return unwrapAlarms(await call<unknown>(COMMANDS.alarmsActive));
-  }
-
-  async alarmsAck(id: string, comment?: string): Promise<Alarm> {
-    // Only when given: `{id}` alone stays what older shells accept.
-    const args = comment === undefined ? { id } : { id, comment };
+  async alarmsAck(server: string, id: string, comment?: string): Promise<Alarm> {
+    const args = comment === undefined ? { server, id } : { server, id, comment };
     return unwrapAlarm(await call<unknown>(COMMANDS.alarmsAck, args));
   }
 
-  async alarmsSilence(id: string, until: number): Promise<Alarm> {
-    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsSilence, { id, until }), COMMANDS.alarmsSilence);
+  async alarmsSilence(server: string, id: string, until: number): Promise<Alarm> {
+    return unwrapAlarm(await call<unknown>(COMMANDS.alarmsSilence, { server, id, until }), COMMANDS.alarmsSilence);
   }
 
-  catalog(): Promise<Catalog> {
-    return call<Catalog>(COMMANDS.catalog);
+  catalog(server: string): Promise<Catalog> {
+    return call<Catalog>(COMMANDS.catalog, { server });
   }
 }

@@ -28,6 +28,19 @@ export interface Alarm {
   silenced_until?: number;
   /** Comment given with the acknowledgement. */
   comment?: string;
+  /** Id of the hub it came from (set by the shell on the stream, and by the model). */
+  server?: string;
+}
+
+/** An alarm transition on the stream, with the hub it came from. */
+export interface ServerAlarm extends Alarm {
+  server: string;
+}
+
+/** One hub's complete active alarm set. */
+export interface ActiveSet {
+  server: string;
+  alarms: Alarm[];
 }
 
 /** One sample of a source, as published on `metrics:<source>`. */
@@ -51,17 +64,20 @@ export interface Catalog {
   sources: CatalogSource[];
 }
 
-export type ConnectionPhase = 'connecting' | 'live' | 'reconnecting' | 'failed';
+/** `off`: the hub was switched off or removed from the list; the UI drops its data. */
+export type ConnectionPhase = 'connecting' | 'live' | 'reconnecting' | 'failed' | 'off';
 
-/** Payload of the `connection-state` event and result of `connection_state`. */
+/** One hub's state: payload of the `connection-state` event, items of `connection_states`. */
 export interface ConnectionState {
   state: ConnectionPhase;
   /** Why we are not live (close reason, error text). */
   reason?: string;
   /** With `reconnecting`: seconds until the next attempt, counted from when the state was emitted. */
   retryInSecs?: number;
-  /** Server the app talks to, e.g. `ws://127.0.0.1:8000/connection/websocket` or `embedded (127.0.0.1:41234)`. */
+  /** The hub's name, e.g. `Production`, `This computer`, or the URL given with --server. */
   server: string;
+  /** The hub's stable id, on every sample and alarm from it. */
+  serverId: string;
 }
 
 /**
@@ -70,6 +86,8 @@ export interface ConnectionState {
  * (serde_json writes a NaN/None as null).
  */
 export interface MetricBlock {
+  /** Id of the hub it came from. */
+  server: string;
   source: string;
   ts: number[];
   names: string[];
@@ -94,34 +112,45 @@ export interface StreamBatch {
   /** New samples, grouped per source. */
   metrics?: MetricBlock[];
   /**
-   * The complete active alarm set (e.g. after an alarm recovery gap, `alarms.active` resync).
-   * Applied before `alarms`. Active alarms not in it are moved to the recent list.
+   * Complete active alarm sets of hubs that resynced (first subscribe, or a gap recovery
+   * could not fill). Applied before `alarms`. That hub's active alarms not in its set move
+   * to the recent list.
    */
-  activeAlarms?: Alarm[];
+  activeAlarms?: ActiveSet[];
   /** Alarm transitions in the order they were received. */
-  alarms?: Alarm[];
+  alarms?: ServerAlarm[];
   /** Present when any counter changed. */
   diagnostics?: Diagnostics;
 }
 
 export type Unsubscribe = () => void;
 
-/** What the UI needs from its host. */
+/** Why a command failed: a code to act on, a message for the user. */
+export type ErrorCode = 'unknown_server' | 'hub' | 'unreachable' | 'invalid' | 'storage';
+
+/** A command's error, as the shell sends it. */
+export interface CommandError {
+  code: ErrorCode;
+  message: string;
+  /** The hub's error code, with `hub`. */
+  hubCode?: number;
+}
+
+/** What the UI needs from its host. Hub calls name the hub (`server`: its id). */
 export interface Backend {
   readonly kind: 'tauri' | 'mock';
   /** Start (or restart) the stream; `onBatch` is called for every StreamBatch. */
   connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe>;
-  /** Low-rate: connection state changes. */
+  /** Low-rate: a hub's connection state changed (or it was added, or switched off). */
   onConnectionState(cb: (state: ConnectionState) => void): Promise<Unsubscribe>;
-  /** Low-rate: single alarm transitions (may duplicate StreamBatch.alarms; the UI dedups). */
-  onAlarm(cb: (alarm: Alarm) => void): Promise<Unsubscribe>;
-  connectionState(): Promise<ConnectionState>;
-  alarmsActive(): Promise<Alarm[]>;
+  /** Every hub in the list, in list order. */
+  connectionStates(): Promise<ConnectionState[]>;
+  alarmsActive(server: string): Promise<Alarm[]>;
   /** Acknowledge, with an optional comment; resolves with the alarm after the change. */
-  alarmsAck(id: string, comment?: string): Promise<Alarm>;
+  alarmsAck(server: string, id: string, comment?: string): Promise<Alarm>;
   /** Silence until `until` (unix ms); resolves with the alarm after the change. */
-  alarmsSilence(id: string, until: number): Promise<Alarm>;
-  catalog(): Promise<Catalog>;
+  alarmsSilence(server: string, id: string, until: number): Promise<Alarm>;
+  catalog(server: string): Promise<Catalog>;
 }
 
 /** Command and event names shared with the Rust shell. */
@@ -131,10 +160,9 @@ export const COMMANDS = {
   alarmsAck: 'alarms_ack',
   alarmsSilence: 'alarms_silence',
   catalog: 'catalog',
-  connectionState: 'connection_state',
+  connectionStates: 'connection_states',
 } as const;
 
 export const EVENTS = {
   connectionState: 'connection-state',
-  alarm: 'alarm',
 } as const;

@@ -146,17 +146,20 @@ export class AlarmStore {
   }
 
   /**
-   * Replace the active set with an authoritative one (`alarms.active`). Active alarms
+   * Replace the active set (of hub `server` when given) with an authoritative one
+   * (`alarms.active`). Active alarms
    * missing from it move to the recent list as `unknown`, not resolved: we saw no resolve,
    * and a restarted hub forgets what was active without resolving it.
    */
-  replaceActive(alarms: readonly unknown[]): void {
+  replaceActive(alarms: readonly unknown[], server?: string): void {
     const incoming = new Map<string, Alarm>();
     for (const a of alarms) {
       if (isAlarm(a) && a.state !== 'resolved') incoming.set(a.id, a);
       else if (!isAlarm(a)) this.invalid++;
     }
     for (const [id, entry] of [...this.active]) {
+      // The set is one hub's: other hubs' alarms stay.
+      if (server !== undefined && entry.alarm.server !== server) continue;
       if (!incoming.has(id)) {
         this.active.delete(id);
         this.pushRecent({ alarm: entry.alarm, since: entry.since, unknown: true });
@@ -169,6 +172,13 @@ export class AlarmStore {
       const alarm = prev && prev.alarm.ts > a.ts ? prev.alarm : a;
       this.active.set(a.id, { alarm, since: prev ? Math.min(prev.since, a.ts) : a.ts });
     }
+    if (this.selectedId && !this.active.has(this.selectedId)) this.selectedId = null;
+  }
+
+  /** Drops every alarm of hub `server` (switched off or removed), active and recent. */
+  forgetServer(server: string): void {
+    for (const [id, entry] of [...this.active]) if (entry.alarm.server === server) this.active.delete(id);
+    for (let i = this.recentList.length - 1; i >= 0; i--) if (this.recentList[i]!.alarm.server === server) this.recentList.splice(i, 1);
     if (this.selectedId && !this.active.has(this.selectedId)) this.selectedId = null;
   }
 

@@ -2,6 +2,7 @@
 // order, the filter language, and which few metrics a tile shows.
 import type { Alarm, Severity } from '../backend/types';
 import { naturalCompare } from './groups';
+import { nameOf } from './servers';
 
 /** A tile's state, worst first. */
 export type TileState = 'critical' | 'silent' | 'warning' | 'info' | 'ok' | 'nodata';
@@ -67,7 +68,8 @@ export function tileState(f: SourceFacts, now: number): TileState {
 }
 
 export function compareTiles(a: { source: string; state: TileState }, b: { source: string; state: TileState }): number {
-  return RANK[a.state] - RANK[b.state] || naturalCompare(a.source, b.source);
+  // By the source's own name, then its hub: `web1` of two hubs side by side.
+  return RANK[a.state] - RANK[b.state] || naturalCompare(nameOf(a.source), nameOf(b.source)) || naturalCompare(a.source, b.source);
 }
 
 /** A parsed filter: words must all match. */
@@ -95,8 +97,9 @@ export function parseFilter(text: string): FleetFilter {
   return f;
 }
 
-export function matchesFilter(f: FleetFilter, source: string, state: TileState, alarms: readonly Alarm[]): boolean {
-  const name = source.toLowerCase();
+/** `label` is what the tile shows: the source's name, with its hub's when there are several. */
+export function matchesFilter(f: FleetFilter, label: string, state: TileState, alarms: readonly Alarm[]): boolean {
+  const name = label.toLowerCase();
   if (!f.words.every((w) => name.includes(w))) return false;
   if (f.states.size && !f.states.has(state)) return false;
   return f.labels.every(([k, v]) =>

@@ -4,6 +4,7 @@ import type { Catalog, MetricBlock } from '../backend/types';
 import type { SeriesOptions } from './series';
 import { naturalCompare } from './groups';
 import { SourceSeries } from './series';
+import { serverOf } from './servers';
 
 export interface ApplyResult {
   /** Sources that received at least one sample. */
@@ -84,6 +85,17 @@ export class MetricStore {
       fresh = true;
     }
     return fresh;
+  }
+
+  /** Drops every source of hub `server` (switched off or removed). */
+  forgetServer(server: string): void {
+    for (const key of [...this.known.keys()]) {
+      if (serverOf(key) !== server) continue;
+      this.known.delete(key);
+      this.store.delete(key);
+      this.lastSeen.delete(key);
+      this.sorted = null;
+    }
   }
 
   /** Merge a catalog: returns true when anything new was learnt. */

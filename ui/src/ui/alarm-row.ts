@@ -3,6 +3,7 @@
 import { ackNote, firingSince, parseClock, untilText } from '../data/alarm-text';
 import type { AlarmEntry } from '../data/alarms';
 import { h, setText, toggleClass } from './dom';
+import { nameOf, serverOf } from '../data/servers';
 
 /** What a row asks of its panel. */
 export interface RowHost {
@@ -12,6 +13,8 @@ export interface RowHost {
   /** A row opened its menu or comment field: the others close theirs. */
   opened(row: AlarmRow): void;
   now(): number;
+  /** A source's name, with its hub's when there are several. */
+  label(key: string): string;
 }
 
 /** The silence menu's fixed choices, in ms (also the `data-silence` hooks). */
@@ -80,7 +83,7 @@ export class AlarmRow {
 
     this.el = h(
       'li',
-      { class: 'alarm', role: 'option', 'data-id': id, tabindex: -1 },
+      { class: 'alarm', role: 'option', 'data-key': id, 'data-id': nameOf(id), 'data-server': serverOf(id), tabindex: -1 },
       h('div', { class: 'a-top' }, this.title, this.badge),
       h('div', { class: 'a-line' }, this.meta, this.time),
       this.message,
@@ -106,10 +109,10 @@ export class AlarmRow {
     );
     setAttr(this.el, 'aria-selected', String(selected));
     setAttr(this.el, 'data-state', a.state);
-    setText(this.title, a.title || a.id);
+    setText(this.title, a.title || nameOf(a.id));
     setText(this.badge, acked ? (a.by ? `ACK · ${a.by}` : 'ACKNOWLEDGED') : a.severity.toUpperCase());
     const value = a.value !== undefined && Number.isFinite(a.value) ? ` · value ${+a.value.toFixed(2)}` : '';
-    setText(this.meta, `${a.source}${value}`);
+    setText(this.meta, `${this.host.label(a.source)}${value}`);
     setText(this.time, firingSince(e.since, now));
     setAttr(this.time, 'title', new Date(e.since).toLocaleString());
     setText(this.message, a.message ?? '');

@@ -11,6 +11,7 @@ import { clockTime, relativeTime } from '../data/format';
 import type { Model } from '../model';
 import { AlarmRow, setAttr, setClass, type RowHost } from './alarm-row';
 import { h, setText, toggleClass } from './dom';
+import { nameOf, serverOf } from '../data/servers';
 
 type StateKind = 'filtered' | 'failed' | 'loading' | 'error' | 'clear';
 
@@ -56,6 +57,7 @@ export class AlarmPanel {
         this.openRow = row;
       },
       now: () => model.now(),
+      label: (key) => model.servers.label(key),
     };
 
     for (const s of SEVERITIES) this.counts.set(s, h('span', { class: `count sev-${s} hidden` }));
@@ -278,7 +280,7 @@ export class AlarmPanel {
     const title = h('span', { class: 'r-title' });
     const time = h('span', { class: 'r-time' });
     const note = h('span', { class: 'r-note' });
-    const el = h('li', { class: 'recent', 'data-id': id }, h('i', { class: 'r-dot' }), title, time, note);
+    const el = h('li', { class: 'recent', 'data-key': id, 'data-id': nameOf(id), 'data-server': serverOf(id) }, h('i', { class: 'r-dot' }), title, time, note);
     return { el, title, time, note };
   }
 
@@ -288,7 +290,7 @@ export class AlarmPanel {
     setAttr(r.el, 'data-state', a.state);
     if (e.unknown) setAttr(r.el, 'data-unknown', 'true');
     else if (r.el.hasAttribute('data-unknown')) r.el.removeAttribute('data-unknown');
-    setText(r.title, `${a.title} · ${a.source}`);
+    setText(r.title, `${a.title} · ${this.model.servers.label(a.source)}`);
     // An unknown alarm has no resolve time: say what we last saw instead.
     setText(r.time, e.unknown ? `was ${a.state} since ${clockTime(e.since, false)}` : `resolved ${relativeTime(a.ts, now)}`);
     setText(r.note, e.unknown ? UNKNOWN_TEXT : '');

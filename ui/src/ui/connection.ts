@@ -51,11 +51,15 @@ export class ConnectionBanner {
     toggleClass(this.el, 'hidden', !down);
     if (!down) return;
     const v = connectionView(c, m.connectionAt, m.now());
-    const since = m.lastLiveAt ? ` Data and alarms are as of ${clockTime(m.lastLiveAt, false)}.` : '';
+    // With several hubs only the one that is down is named; the others keep running.
+    const who = m.servers.several ? `${c.server}: ` : '';
+    const down = m.connections().filter((s) => s.state === 'reconnecting' || s.state === 'failed').length;
+    const others = down > 1 ? ` (${down - 1} more hub${down > 2 ? 's' : ''} down)` : '';
+    const since = m.lastLiveAt ? ` Data and alarms${who ? ` from ${c.server}` : ''} are as of ${clockTime(m.lastLiveAt, false)}.` : '';
     const text =
       c.state === 'reconnecting'
-        ? `${v.text} — ${c.reason ?? 'connection lost'}.${since} Charts continue from the recovered data once it is back.`
-        : `${v.text} — ${c.reason ?? ''}.${since} Showing data received before the failure.`;
+        ? `${who}${v.text}${others} — ${c.reason ?? 'connection lost'}.${since} Charts continue from the recovered data once it is back.`
+        : `${who}${v.text}${others} — ${c.reason ?? ''}.${since} Showing data received before the failure.`;
     setText(this.el, text);
     const cls = `conn-banner ${v.tone}`;
     if (this.el.className !== cls) this.el.className = cls;

@@ -7,6 +7,7 @@ import type { FrameScheduler, Renderable } from '../data/scheduler';
 import type { Model } from '../model';
 import { ChartView } from './chart';
 import { h, setText, toggleClass } from './dom';
+import { nameOf } from '../data/servers';
 
 export const WINDOWS = [
   { key: '1', label: '1 min', ms: 60_000 },
@@ -84,9 +85,14 @@ export class Dashboard {
       this.charts.clear();
       this.source = source;
     }
-    if (source === null) delete this.el.dataset.source;
-    else this.el.dataset.source = source;
-    setText(this.title, source ?? '');
+    if (source === null) {
+      delete this.el.dataset.source;
+      delete this.el.dataset.key;
+    } else {
+      this.el.dataset.source = nameOf(source);
+      this.el.dataset.key = source;
+    }
+    setText(this.title, source === null ? '' : this.model.servers.label(source));
     this.refreshStructure();
   }
 
@@ -175,7 +181,7 @@ export class Dashboard {
     let tone = '';
     if (silent !== null) {
       tone = 'warn';
-      text = `${this.source}: no data for ${spanText(now - silent) ?? '1 s'} (last sample at ${clockTime(silent)}). The charts end there: this source is not reporting.`;
+      text = `${this.model.servers.label(this.source)}: no data for ${spanText(now - silent) ?? '1 s'} (last sample at ${clockTime(silent)}). The charts end there: this source is not reporting.`;
     } else if (this.paused) {
       tone = 'info';
       text = 'Paused — the charts are frozen; data keeps arriving in the background. Press P or Space to resume.';

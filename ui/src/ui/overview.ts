@@ -7,6 +7,7 @@ import { spanText } from '../data/format';
 import type { FrameScheduler, Renderable } from '../data/scheduler';
 import type { Model } from '../model';
 import { PALETTE } from './chart';
+import { splitKey } from '../data/servers';
 import { h, setText, toggleClass } from './dom';
 import { drawSpark, sparkCanvas } from './sparkline';
 
@@ -58,6 +59,7 @@ class Tile implements Renderable {
   onScreen = false;
   /** When the sparklines were last drawn (model clock). */
   drawnAt = -Infinity;
+  private readonly server: HTMLElement;
 
   constructor(
     readonly source: string,
@@ -67,13 +69,20 @@ class Tile implements Renderable {
     this.age = h('span', { class: 'tile-age' });
     this.badge = h('span', { class: 'tile-badge' });
     this.rowsEl = h('div', { class: 'tile-rows' });
+    this.server = h('span', { class: 'tile-server' });
+    const { server, name } = splitKey(source);
     this.el = h(
       'div',
-      { class: 'tile', role: 'button', tabindex: -1, 'data-source': source, title: `${source} — Enter opens its charts` },
-      h('div', { class: 'tile-head' }, h('i', { class: 'tile-dot' }), h('span', { class: 'tile-name' }, source), this.badge, this.age),
+      { class: 'tile', role: 'button', tabindex: -1, 'data-key': source, 'data-source': name, 'data-server': server, title: `${name} — Enter opens its charts` },
+      h('div', { class: 'tile-head' }, h('i', { class: 'tile-dot' }), h('span', { class: 'tile-name' }, name, this.server), this.badge, this.age),
       this.rowsEl,
     );
     this.el.addEventListener('click', () => ctx.open(source));
+  }
+
+  /** Says which hub the source is on when there are several. */
+  setServer(label: string): void {
+    setText(this.server, label);
   }
 
   /** Picks the tile's metrics when the source's names change. */
@@ -217,14 +226,16 @@ export class Overview {
         this.io.observe(t.el);
       }
       if (this.namesChanged || fresh) t.setNames(this.model.metrics.names(source));
+      t.setServer(this.model.servers.serverLabel(source));
       const alarms = bySource.get(source) ?? [];
       const series = this.model.metrics.series(source);
       const state = tileState({ source, lastSeen: this.model.metrics.lastSeenOf(source), interval: series ? series.interval() : NaN, alarms }, now);
       t.setState(state, alarms);
       counts[state]++;
-      if (matchesFilter(filter, source, state, alarms)) shown.push(t);
+      if (matchesFilter(filter, this.model.servers.label(source), state, alarms)) shown.push(t);
     }
     this.namesChanged = false;
+    if (this.tiles.size > sources.length) this.dropGone(sources);
     shown.sort(compareTiles);
     this.place(shown);
     this.el.dataset.count = String(shown.length);
@@ -241,6 +252,16 @@ export class Overview {
   }
 
   /** Puts the tiles in order, touching the DOM only when the order changed. */
+  /** Forgets the tiles of sources no longer listed (their hub was switched off). */
+  private dropGone(sources: readonly string[]): void {
+    const keep = new Set(sources);
+    for (const [key, t] of this.tiles) {
+      if (keep.has(key)) continue;
+      this.io.unobserve(t.el);
+      this.tiles.delete(key);
+    }
+  }
+
   private place(shown: Tile[]): void {
     const same = shown.length === this.shown.length && shown.every((t, i) => t === this.shown[i]);
     if (same) return;
@@ -263,7 +284,7 @@ export class Overview {
   private onScreen(entries: IntersectionObserverEntry[]): void {
     const now = this.model.now();
     for (const e of entries) {
-      const t = this.tiles.get((e.target as HTMLElement).dataset.source ?? '');
+      const t = this.tiles.get((e.target as HTMLElement).dataset.key ?? '');
       if (!t) continue;
       t.onScreen = e.isIntersecting;
       if (t.onScreen && this.active) {

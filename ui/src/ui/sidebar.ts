@@ -2,6 +2,7 @@
 // dot and firing-alarm badge. Collapsible; rows have a fixed height so 500 sources scroll
 // rather than wrap, and a per-second refresh only changes classes and text that changed.
 import type { TileState } from '../data/fleet';
+import { splitKey } from '../data/servers';
 import { h, setText, toggleClass } from './dom';
 
 export interface SidebarContext {
@@ -11,6 +12,10 @@ export interface SidebarContext {
   current(): string | null;
   open(source: string): void;
   showOverview(): void;
+  /** The source's name, with its hub's when there are several. */
+  label(source: string): string;
+  /** The hub's name when there are several, else ''. */
+  serverLabel(source: string): string;
 }
 
 const COLLAPSED_KEY = 'telltale.sidebar.collapsed';
@@ -31,7 +36,7 @@ export class Sidebar {
     this.el = h('nav', { class: 'sidebar', 'aria-label': 'Sources' }, h('div', { class: 'side-top' }, this.overviewLink, toggle), this.list);
     this.list.addEventListener('click', (e) => {
       const item = (e.target as HTMLElement).closest<HTMLElement>('.side-item');
-      if (item?.dataset.source) ctx.open(item.dataset.source);
+      if (item?.dataset.key) ctx.open(item.dataset.key);
     });
     let collapsed = false;
     try {
@@ -67,9 +72,12 @@ export class Sidebar {
       const el = this.items.get(s)!;
       const st = this.ctx.status(s);
       const state = st?.state ?? 'nodata';
-      if (el.dataset.state !== state) {
+      const label = this.ctx.label(s);
+      if (el.dataset.state !== state || el.dataset.label !== label) {
         el.dataset.state = state;
-        el.title = `${s} — ${state === 'nodata' ? 'no data yet' : state}`;
+        el.dataset.label = label;
+        el.title = `${label} — ${state === 'nodata' ? 'no data yet' : state}`;
+        setText(el.querySelector('.side-server')!, this.ctx.serverLabel(s));
       }
       toggleClass(el, 'active', s === current);
       setText(el.querySelector('.side-badge')!, st?.firing ? String(st.firing) : '');
@@ -77,6 +85,13 @@ export class Sidebar {
   }
 
   private item(source: string): HTMLElement {
-    return h('button', { class: 'side-item', type: 'button', 'data-source': source }, h('i', { class: 'side-dot' }), h('span', { class: 'side-name' }, source), h('span', { class: 'side-badge' }));
+    const { server, name } = splitKey(source);
+    return h(
+      'button',
+      { class: 'side-item', type: 'button', 'data-key': source, 'data-source': name, 'data-server': server },
+      h('i', { class: 'side-dot' }),
+      h('span', { class: 'side-name' }, name, h('span', { class: 'side-server' })),
+      h('span', { class: 'side-badge' }),
+    );
   }
 }

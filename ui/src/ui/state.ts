@@ -51,7 +51,7 @@ export class StatePanel {
             h('div', { class: 'state-icon' }, '!'),
             h('h2', {}, v.text),
             h('p', {}, m.connection?.reason ?? ''),
-            h('p', { class: 'muted' }, v.text === 'Authentication failed' ? 'The hub refused the token. Start Telltale with a valid --token (or TELLTALE_TOKEN); it will not retry on its own.' : `Server: ${m.connection?.server ?? ''}`),
+            h('p', { class: 'muted' }, v.text === 'Authentication failed' ? 'The hub refused the token. Give it a valid token in Settings (or start Telltale with a valid --token); it will not retry on its own.' : `Server: ${m.connection?.server ?? ''}`),
           ),
         );
         break;
