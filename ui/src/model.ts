@@ -254,7 +254,8 @@ export class Model {
 
   /** A block keyed by the hub's qualified source (a block without a hub stays invalid). */
   private qualifyBlock(b: MetricBlock): MetricBlock {
-    if (!b || typeof b !== 'object' || typeof b.server !== 'string' || typeof b.source !== 'string') return { ...b, source: '' };
+    if (!b || typeof b !== 'object') return b;
+    if (typeof b.server !== 'string' || typeof b.source !== 'string') return { ...b, source: '' };
     return { ...b, source: qualify(b.server, b.source) };
   }
 

@@ -42,17 +42,17 @@ describe('TauriBackend', () => {
           return { ...alarm, state: 'acknowledged', by: 'me' };
         case 'catalog':
           return { sources: [{ source: 'h', channel: 'metrics:h', metrics: ['cpu.total'], last_seen: 5 }] };
-        case 'connection_state':
-          return { state: 'live', server: 'embedded' };
+        case 'connection_states':
+          return [{ state: 'live', server: 'This computer', serverId: 'local' }];
       }
       return null;
     });
-    expect(await backend.alarmsActive()).toEqual([alarm]);
-    expect((await backend.alarmsAck('h/cpu')).by).toBe('me');
-    expect((await backend.catalog()).sources[0]!.metrics).toEqual(['cpu.total']);
-    expect((await backend.connectionState()).state).toBe('live');
-    expect(calls.map((c) => c.cmd)).toEqual(['alarms_active', 'alarms_ack', 'catalog', 'connection_state']);
-    expect(calls[1]!.args).toEqual({ id: 'h/cpu' });
+    expect(await backend.alarmsActive('local')).toEqual([alarm]);
+    expect((await backend.alarmsAck('local', 'h/cpu')).by).toBe('me');
+    expect((await backend.catalog('local')).sources[0]!.metrics).toEqual(['cpu.total']);
+    expect((await backend.connectionStates())[0]!.serverId).toBe('local');
+    expect(calls.map((c) => c.cmd)).toEqual(['alarms_active', 'alarms_ack', 'catalog', 'connection_states']);
+    expect(calls.map((c) => c.args)).toEqual([{ server: 'local' }, { server: 'local', id: 'h/cpu' }, { server: 'local' }, {}]);
   });
 
   it('acks with a comment only when given, and silences until a time', async () => {
@@ -61,32 +61,42 @@ describe('TauriBackend', () => {
       if (cmd === 'alarms_silence') return { alarm: { ...alarm, silenced_until: args.until } };
       return null;
     });
-    expect((await backend.alarmsAck('h/cpu', 'restarting the db')).comment).toBe('restarting the db');
-    expect((await backend.alarmsAck('h/cpu')).comment).toBeUndefined();
-    expect((await backend.alarmsSilence('h/cpu', 1_700_000_600_000)).silenced_until).toBe(1_700_000_600_000);
+    expect((await backend.alarmsAck('s', 'h/cpu', 'restarting the db')).comment).toBe('restarting the db');
+    expect((await backend.alarmsAck('s', 'h/cpu')).comment).toBeUndefined();
+    expect((await backend.alarmsSilence('s', 'h/cpu', 1_700_000_600_000)).silenced_until).toBe(1_700_000_600_000);
     expect(calls).toEqual([
-      { cmd: 'alarms_ack', args: { id: 'h/cpu', comment: 'restarting the db' } },
-      { cmd: 'alarms_ack', args: { id: 'h/cpu' } },
-      { cmd: 'alarms_silence', args: { id: 'h/cpu', until: 1_700_000_600_000 } },
+      { cmd: 'alarms_ack', args: { server: 's', id: 'h/cpu', comment: 'restarting the db' } },
+      { cmd: 'alarms_ack', args: { server: 's', id: 'h/cpu' } },
+      { cmd: 'alarms_silence', args: { server: 's', id: 'h/cpu', until: 1_700_000_600_000 } },
     ]);
   });
 
   it('names the command whose result had an unexpected shape', async () => {
     const { backend } = await setup(() => 42);
-    await expect(backend.alarmsSilence('h/cpu', 1)).rejects.toThrow('alarms_silence returned an unexpected shape');
+    await expect(backend.alarmsSilence('s', 'h/cpu', 1)).rejects.toThrow('alarms_silence returned an unexpected shape');
   });
 
   it('accepts the RPC result shapes too ({alarms}, {alarm})', async () => {
     const { backend } = await setup((cmd) => (cmd === 'alarms_active' ? { alarms: [alarm] } : { alarm: { ...alarm, by: 'x' } }));
-    expect(await backend.alarmsActive()).toEqual([alarm]);
-    expect((await backend.alarmsAck('h/cpu')).by).toBe('x');
+    expect(await backend.alarmsActive('s')).toEqual([alarm]);
+    expect((await backend.alarmsAck('s', 'h/cpu')).by).toBe('x');
   });
 
   it('turns a command error string into an Error with that message', async () => {
     const { backend } = await setup(() => {
       throw 'not connected: connection refused';
     });
-    await expect(backend.alarmsAck('h/cpu')).rejects.toThrow('not connected: connection refused');
+    await expect(backend.alarmsAck('s', 'h/cpu')).rejects.toThrow('not connected: connection refused');
+  });
+
+  it('turns a coded command error into a BackendError with its code', async () => {
+    const { backend } = await setup(() => {
+      throw { code: 'hub', message: 'cannot acknowledge h/cpu: server error 107: comment too long', hubCode: 107 };
+    });
+    const { BackendError } = await import('./tauri');
+    const error = await backend.alarmsAck('s', 'h/cpu', 'x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: 'hub', hubCode: 107, message: 'cannot acknowledge h/cpu: server error 107: comment too long' });
   });
 
   it('passes a Channel to connect_stream and delivers its messages in order', async () => {
@@ -100,8 +110,8 @@ describe('TauriBackend', () => {
     expect(calls[0]!.cmd).toBe('connect_stream');
     expect(channelId).toBeGreaterThanOrEqual(0);
     const run = (globalThis as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, d: unknown): void } }).__TAURI_INTERNALS__.runCallback;
-    const b0: StreamBatch = { metrics: [{ source: 'h', ts: [1], names: ['cpu.total'], values: [[5]] }] };
-    const b1: StreamBatch = { alarms: [alarm] };
+    const b0: StreamBatch = { metrics: [{ server: 's', source: 'h', ts: [1], names: ['cpu.total'], values: [[5]] }] };
+    const b1: StreamBatch = { alarms: [{ ...alarm, server: 's' }] };
     run(channelId, { index: 1, message: b1 }); // out of order: held back
     expect(got).toEqual([]);
     run(channelId, { index: 0, message: b0 });
@@ -111,17 +121,13 @@ describe('TauriBackend', () => {
     expect(got).toHaveLength(2);
   });
 
-  it('listens to the connection-state and alarm events', async () => {
+  it('listens to the connection-state event', async () => {
     const { backend } = await setup(() => null);
     const states: unknown[] = [];
-    const alarms: Alarm[] = [];
     await backend.onConnectionState((s) => states.push(s));
-    await backend.onAlarm((a) => alarms.push(a));
     const { emit } = await import('@tauri-apps/api/event');
-    await emit('connection-state', { state: 'reconnecting', retryInSecs: 3, server: 's' });
-    await emit('alarm', alarm);
-    expect(states).toEqual([{ state: 'reconnecting', retryInSecs: 3, server: 's' }]);
-    expect(alarms).toEqual([alarm]);
+    await emit('connection-state', { state: 'reconnecting', retryInSecs: 3, server: 'Staging', serverId: 's' });
+    expect(states).toEqual([{ state: 'reconnecting', retryInSecs: 3, server: 'Staging', serverId: 's' }]);
   });
 });
 
@@ -140,14 +146,15 @@ describe('MockBackend alarm changes', () => {
     const { MockBackend } = await import('./mock');
     const mock = new MockBackend({ now: () => 10 });
     mock.publishAlarm(alarm);
-    const acked = await mock.alarmsAck('h/cpu', '  restarting the db ');
+    const acked = await mock.alarmsAck('mock', 'h/cpu', '  restarting the db ');
     expect([acked.state, acked.comment, acked.ts]).toEqual(['acknowledged', 'restarting the db', 10]);
-    expect((await mock.alarmsActive())[0]!.comment).toBe('restarting the db');
-    await expect(mock.alarmsAck('h/cpu', 'x'.repeat(501))).rejects.toThrow('comment too long: 501 characters');
-    expect((await mock.alarmsAck('h/cpu')).comment).toBeUndefined();
-    const silenced = await mock.alarmsSilence('h/cpu', 99);
+    expect((await mock.alarmsActive('mock'))[0]!.comment).toBe('restarting the db');
+    await expect(mock.alarmsAck('mock', 'h/cpu', 'x'.repeat(501))).rejects.toThrow('comment too long: 501 characters');
+    expect((await mock.alarmsAck('mock', 'h/cpu')).comment).toBeUndefined();
+    const silenced = await mock.alarmsSilence('mock', 'h/cpu', 99);
     expect([silenced.silenced_until, silenced.state]).toEqual([99, 'acknowledged']);
     expect(mock.silences).toEqual([{ id: 'h/cpu', until: 99 }]);
-    await expect(mock.alarmsSilence('nope', 1)).rejects.toThrow('unknown alarm id: nope');
+    await expect(mock.alarmsSilence('mock', 'nope', 1)).rejects.toThrow('unknown alarm id: nope');
+    await expect(mock.alarmsAck('elsewhere', 'h/cpu')).rejects.toThrow('no server "elsewhere"');
   });
 });

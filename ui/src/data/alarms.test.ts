@@ -5,6 +5,7 @@ import { Model, UI_ALARMS } from '../model';
 import { SHOW_ALL, toggleSeverity } from './alarm-filter';
 import { AlarmStore } from './alarms';
 import { KeyMap } from './keys';
+import { nameOf, qualify } from './servers';
 
 const T0 = 1_700_000_000_000;
 
@@ -20,7 +21,9 @@ async function started() {
   return { mock, model, advance: (ms: number) => (t += ms) };
 }
 
-const ids = (m: Model) => m.alarms.activeSorted().map((e) => e.alarm.id);
+const ids = (m: Model) => m.alarms.activeSorted().map((e) => nameOf(e.alarm.id));
+/** The model's key of an alarm id of the mock's hub. */
+const K = (id: string) => qualify('mock', id);
 
 describe('alarm ordering and dedup (through the mock backend)', () => {
   it('sorts critical > warning > info, then newest first', async () => {
@@ -37,7 +40,7 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/cpu', 'critical', T0 - 30_000, { value: 91 }));
     mock.publishAlarm(alarm('h/cpu', 'critical', T0 - 20_000, { value: 94 }));
-    mock.emitAlarmEvent(alarm('h/cpu', 'critical', T0 - 20_000, { value: 94 })); // same transition via the event
+    mock.emit({ alarms: [{ ...alarm('h/cpu', 'critical', T0 - 20_000, { value: 94 }), server: 'mock' }] }); // the same transition again
     const rows = model.alarms.activeSorted();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.alarm.value).toBe(94);
@@ -56,16 +59,16 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     const { mock, model, advance } = await started();
     mock.publishAlarm(alarm('h/cpu', 'critical', T0));
     advance(2000);
-    const ok = await model.ack('h/cpu');
+    const ok = await model.ack(K('h/cpu'));
     expect(ok).toBe(true);
     expect(mock.acks).toEqual(['h/cpu']);
-    const e = model.alarms.get('h/cpu')!;
+    const e = model.alarms.get(K('h/cpu'))!;
     expect(e.alarm.state).toBe('acknowledged');
     expect(e.alarm.by).toBe('you');
     expect(e.pending).toBeUndefined();
     expect(model.alarms.activeSorted()).toHaveLength(1);
     // acknowledging again is a no-op: no second request
-    expect(await model.ack('h/cpu')).toBe(false);
+    expect(await model.ack(K('h/cpu'))).toBe(false);
     expect(mock.acks).toEqual(['h/cpu']);
   });
 
@@ -73,10 +76,10 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/disk', 'warning', T0));
     mock.publishAlarm(alarm('h/disk', 'warning', T0 + 1000, { state: 'acknowledged', by: 'bob' }));
-    expect(model.alarms.get('h/disk')!.alarm.by).toBe('bob');
+    expect(model.alarms.get(K('h/disk'))!.alarm.by).toBe('bob');
     // a later repeated firing of the same episode does not lose the ack
     mock.publishAlarm(alarm('h/disk', 'warning', T0 + 2000, { value: 88 }));
-    const e = model.alarms.get('h/disk')!;
+    const e = model.alarms.get(K('h/disk'))!;
     expect(e.alarm.state).toBe('acknowledged');
     expect(e.alarm.value).toBe(88);
     expect(e.alarm.by).toBe('bob');
@@ -87,12 +90,12 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     mock.publishAlarm(alarm('h/load', 'warning', T0));
     mock.publishAlarm(alarm('h/load', 'warning', T0 + 1000, { state: 'resolved' }));
     expect(ids(model)).toEqual([]);
-    expect(model.alarms.recent().map((e) => e.alarm.id)).toEqual(['h/load']);
+    expect(model.alarms.recent().map((e) => nameOf(e.alarm.id))).toEqual(['h/load']);
     expect(model.alarms.recent()[0]!.since).toBe(T0);
     mock.publishAlarm(alarm('h/load', 'warning', T0 + 5000));
     expect(ids(model)).toEqual(['h/load']);
     expect(model.alarms.recent()).toEqual([]);
-    expect(model.alarms.get('h/load')!.since).toBe(T0 + 5000); // a new episode
+    expect(model.alarms.get(K('h/load'))!.since).toBe(T0 + 5000); // a new episode
   });
 
   it('limits the recent list, newest first', () => {
@@ -101,7 +104,7 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     expect(s.recent().map((e) => e.alarm.id)).toEqual(['h/r4', 'h/r3', 'h/r2']);
   });
 
-  it('resyncs from alarms_active when the connection comes back', async () => {
+  it('resyncs from the active set the shell sends when the connection comes back', async () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/a', 'warning', T0));
     mock.publishAlarm(alarm('h/b', 'critical', T0));
@@ -109,38 +112,41 @@ describe('alarm ordering and dedup (through the mock backend)', () => {
     // while we were away: h/a resolved and h/c fired; we saw neither
     mock.changeWhileAway([alarm('h/b', 'critical', T0), alarm('h/c', 'info', T0 + 500)]);
     mock.setConnection({ state: 'live' });
-    await new Promise((r) => setTimeout(r, 0));
+    mock.resync();
     expect(ids(model)).toEqual(['h/b', 'h/c']);
     // we never saw h/a resolve: its state is unknown, not "resolved"
-    expect(model.alarms.recent().map((e) => [e.alarm.id, e.alarm.state, e.unknown])).toEqual([['h/a', 'firing', true]]);
+    expect(model.alarms.recent().map((e) => [nameOf(e.alarm.id), e.alarm.state, e.unknown])).toEqual([['h/a', 'firing', true]]);
   });
 
   it('replaces the active set from a batch (activeAlarms) before applying transitions', async () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/x', 'warning', T0));
-    mock.emit({ activeAlarms: [alarm('h/y', 'critical', T0 + 1)], alarms: [alarm('h/y', 'critical', T0 + 2, { state: 'acknowledged', by: 'ann' })] });
+    mock.emit({
+      activeAlarms: [{ server: 'mock', alarms: [alarm('h/y', 'critical', T0 + 1)] }],
+      alarms: [{ ...alarm('h/y', 'critical', T0 + 2, { state: 'acknowledged', by: 'ann' }), server: 'mock' }],
+    });
     expect(ids(model)).toEqual(['h/y']);
-    expect(model.alarms.get('h/y')!.alarm.by).toBe('ann');
-    expect(model.alarms.get('h/x')!.unknown).toBe(true);
+    expect(model.alarms.get(K('h/y'))!.alarm.by).toBe('ann');
+    expect(model.alarms.get(K('h/x'))!.unknown).toBe(true);
   });
 
   it('records a failed acknowledge on the row and lets the user retry', async () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/cpu', 'critical', T0));
     mock.setConnection({ state: 'reconnecting', retryInSecs: 3 });
-    expect(await model.ack('h/cpu')).toBe(false);
-    const e = model.alarms.get('h/cpu')!;
+    expect(await model.ack(K('h/cpu'))).toBe(false);
+    const e = model.alarms.get(K('h/cpu'))!;
     expect(e.failed).toEqual({ action: 'ack', error: 'not connected' });
     expect(e.pending).toBeUndefined();
     expect(e.alarm.state).toBe('firing');
     mock.setConnection({ state: 'live' });
-    expect(await model.ack('h/cpu')).toBe(true);
-    expect(model.alarms.get('h/cpu')!.failed).toBeUndefined();
+    expect(await model.ack(K('h/cpu'))).toBe(true);
+    expect(model.alarms.get(K('h/cpu'))!.failed).toBeUndefined();
   });
 
   it('counts malformed alarms instead of showing them', async () => {
     const { mock, model } = await started();
-    mock.emit({ alarms: [{ id: 'h/bad', severity: 'loud', state: 'firing', ts: 1 } as unknown as Alarm, alarm('h/ok', 'info', T0)] });
+    mock.emit({ alarms: [{ id: 'h/bad', severity: 'loud', state: 'firing', ts: 1, server: 'mock' } as unknown as Alarm & { server: string }, { ...alarm('h/ok', 'info', T0), server: 'mock' }] });
     expect(ids(model)).toEqual(['h/ok']);
     expect(model.diagnostics().invalid[UI_ALARMS]).toBe(1);
   });
@@ -221,14 +227,14 @@ describe('silence and ack comments', () => {
   it('silences through alarms_silence and keeps the silence over repeated firings', async () => {
     const { mock, model, advance } = await started();
     // As the hub answers alarms.silence: the alarm after the change, stamped now.
-    mock.alarmsSilence = async (id: string, until: number) => ({ ...model.alarms.get(id)!.alarm, silenced_until: until, ts: T0 + 1000 });
+    mock.alarmsSilence = async (_server: string, id: string, until: number) => ({ ...model.alarms.get(K(id))!.alarm, id, source: 'h', silenced_until: until, ts: T0 + 1000 });
     mock.publishAlarm(alarm('h/cpu', 'critical', T0));
     advance(1000);
     const until = T0 + 3_600_000;
-    expect(await model.silence('h/cpu', until)).toBe(true);
-    expect(model.alarms.get('h/cpu')!.alarm.silenced_until).toBe(until);
+    expect(await model.silence(K('h/cpu'), until)).toBe(true);
+    expect(model.alarms.get(K('h/cpu'))!.alarm.silenced_until).toBe(until);
     mock.publishAlarm(alarm('h/cpu', 'critical', T0 + 5000, { value: 97 }));
-    expect(model.alarms.get('h/cpu')!.alarm).toMatchObject({ value: 97, silenced_until: until, state: 'firing' });
+    expect(model.alarms.get(K('h/cpu'))!.alarm).toMatchObject({ value: 97, silenced_until: until, state: 'firing' });
   });
 
   it('marks a silence pending while in flight and records its failure', async () => {
@@ -237,11 +243,11 @@ describe('silence and ack comments', () => {
     mock.alarmsSilence = async () => {
       throw new Error('not connected');
     };
-    const req = model.silence('h/cpu', T0 + 1000);
-    expect(model.alarms.get('h/cpu')!.pending).toBe('silence');
-    expect(await model.ack('h/cpu')).toBe(false); // one request at a time
+    const req = model.silence(K('h/cpu'), T0 + 1000);
+    expect(model.alarms.get(K('h/cpu'))!.pending).toBe('silence');
+    expect(await model.ack(K('h/cpu'))).toBe(false); // one request at a time
     expect(await req).toBe(false);
-    const e = model.alarms.get('h/cpu')!;
+    const e = model.alarms.get(K('h/cpu'))!;
     expect(e.pending).toBeUndefined();
     expect(e.failed).toEqual({ action: 'silence', error: 'not connected' });
     expect(e.alarm.silenced_until).toBeUndefined();
@@ -250,26 +256,26 @@ describe('silence and ack comments', () => {
   it('does not silence what is not active', async () => {
     const { mock, model } = await started();
     mock.publishAlarm(alarm('h/cpu', 'critical', T0, { state: 'resolved' }));
-    expect(await model.silence('h/cpu', T0 + 1000)).toBe(false);
-    expect(await model.silence('h/none', T0 + 1000)).toBe(false);
+    expect(await model.silence(K('h/cpu'), T0 + 1000)).toBe(false);
+    expect(await model.silence(K('h/none'), T0 + 1000)).toBe(false);
   });
 
   it('sends a trimmed ack comment, and no comment for a blank one', async () => {
     const calls: [string, string | undefined][] = [];
     const { mock, model } = await started();
-    mock.alarmsAck = async (id: string, comment?: string) => {
+    mock.alarmsAck = async (_server: string, id: string, comment?: string) => {
       calls.push([id, comment]);
       return alarm(id, 'critical', T0 + 1, { state: 'acknowledged', by: 'ann', comment });
     };
     mock.publishAlarm(alarm('h/a', 'critical', T0));
     mock.publishAlarm(alarm('h/b', 'critical', T0));
-    expect(await model.ack('h/a', '  rebooting ')).toBe(true);
-    expect(await model.ack('h/b', '   ')).toBe(true);
+    expect(await model.ack(K('h/a'), '  rebooting ')).toBe(true);
+    expect(await model.ack(K('h/b'), '   ')).toBe(true);
     expect(calls).toEqual([
       ['h/a', 'rebooting'],
       ['h/b', undefined],
     ]);
-    expect(model.alarms.get('h/a')!.alarm).toMatchObject({ state: 'acknowledged', by: 'ann', comment: 'rebooting' });
+    expect(model.alarms.get(K('h/a'))!.alarm).toMatchObject({ state: 'acknowledged', by: 'ann', comment: 'rebooting' });
   });
 
   it('keeps who acked and their comment when the alarm fires again in the same episode', () => {

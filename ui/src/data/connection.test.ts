@@ -6,16 +6,17 @@ import { relativeTime } from './format';
 
 const T0 = 1_700_000_000_000;
 const server = 'ws://10.0.0.5:8000/connection/websocket';
+const serverId = 'hub';
 
 describe('connection-state text', () => {
   it('says connecting before anything is known, and Live with the server when live', () => {
     expect(connectionView(null, 0, 0)).toMatchObject({ tone: 'busy', text: 'Connecting…' });
-    expect(connectionView({ state: 'connecting', server }, T0, T0)).toMatchObject({ tone: 'busy', text: 'Connecting…', detail: server });
-    expect(connectionView({ state: 'live', server }, T0, T0)).toEqual({ tone: 'ok', text: 'Live', detail: server });
+    expect(connectionView({ state: 'connecting', server, serverId }, T0, T0)).toMatchObject({ tone: 'busy', text: 'Connecting…', detail: server });
+    expect(connectionView({ state: 'live', server, serverId }, T0, T0)).toEqual({ tone: 'ok', text: 'Live', detail: server });
   });
 
   it('counts the reconnect delay down live from when the state arrived', () => {
-    const s = { state: 'reconnecting' as const, retryInSecs: 5, reason: 'connection refused', server };
+    const s = { state: 'reconnecting' as const, retryInSecs: 5, reason: 'connection refused', server, serverId };
     expect(connectionView(s, T0, T0).text).toBe('Reconnecting in 5 s');
     expect(connectionView(s, T0, T0 + 1200).text).toBe('Reconnecting in 4 s');
     expect(connectionView(s, T0, T0 + 4001).text).toBe('Reconnecting in 1 s');
@@ -23,23 +24,23 @@ describe('connection-state text', () => {
     expect(connectionView(s, T0, T0 + 60_000).text).toBe('Reconnecting now…');
     expect(connectionView(s, T0, T0).detail).toContain('connection refused');
     expect(connectionView(s, T0, T0).tone).toBe('warn');
-    expect(connectionView({ state: 'reconnecting', server }, T0, T0).text).toBe('Reconnecting…');
+    expect(connectionView({ state: 'reconnecting', server, serverId }, T0, T0).text).toBe('Reconnecting…');
   });
 
   it('says "Authentication failed" when the reason is about the token', () => {
     for (const reason of ['unauthorized', 'invalid token (close 3500)', 'authentication failed', 'token expired', 'connect error: code 101']) {
-      expect(connectionView({ state: 'failed', reason, server }, T0, T0).text).toBe('Authentication failed');
+      expect(connectionView({ state: 'failed', reason, server, serverId }, T0, T0).text).toBe('Authentication failed');
       expect(isAuthFailure(reason)).toBe(true);
     }
   });
 
   it('says "Connection failed" with the reason otherwise', () => {
-    const v = connectionView({ state: 'failed', reason: 'connection refused (os error 111)', server }, T0, T0);
+    const v = connectionView({ state: 'failed', reason: 'connection refused (os error 111)', server, serverId }, T0, T0);
     expect(v).toMatchObject({ tone: 'bad', text: 'Connection failed' });
     expect(v.detail).toContain('connection refused (os error 111)');
     expect(isAuthFailure('connection refused (os error 111)')).toBe(false);
     expect(isAuthFailure('author of the bug')).toBe(false);
-    expect(connectionView({ state: 'failed', server }, T0, T0).detail).toContain('unknown error');
+    expect(connectionView({ state: 'failed', server, serverId }, T0, T0).detail).toContain('unknown error');
   });
 
   it('follows the backend through the mock: events update the model and its countdown', async () => {
@@ -55,7 +56,7 @@ describe('connection-state text', () => {
     expect(text()).toBe('Reconnecting in 1 s');
     mock.setConnection({ state: 'failed', reason: 'invalid token' });
     expect(text()).toBe('Authentication failed');
-    expect(model.connection?.server).toBe(await mock.connectionState().then((s) => s.server));
+    expect(model.connection?.server).toBe(await mock.connectionStates().then((s) => s[0]!.server));
   });
 });
 

@@ -4,8 +4,11 @@ import type { StreamBatch } from '../backend/types';
 import { Model, UI_STREAM } from '../model';
 import { groupMetrics, seriesLabel, unitOf } from './groups';
 import { MetricStore } from './metrics';
+import { qualify } from './servers';
 
 const T0 = 1_700_000_000_000;
+/** The model's key of a source of the mock's hub. */
+const K = (source: string) => qualify('mock', source);
 
 function clock(start = T0) {
   let t = start;
@@ -23,10 +26,10 @@ async function started(opts: ConstructorParameters<typeof MockBackend>[0] = {}) 
 describe('batch decode into per-source series (through the mock backend)', () => {
   it('stores the history batch column by column, aligned with ts', async () => {
     const { mock, model } = await started({ historySecs: 60 });
-    expect(model.metrics.sources()).toEqual(['mock-host', 'web-1']);
+    expect(model.metrics.sources()).toEqual([K('mock-host'), K('web-1')]);
     const batch = mock.sent[0]!;
     for (const block of batch.metrics!) {
-      const series = model.metrics.series(block.source)!;
+      const series = model.metrics.series(K(block.source))!;
       expect(series.length).toBe(60);
       expect(series.firstTs).toBe(T0 - 60_000);
       expect(series.lastTs).toBe(T0 - 1000);
@@ -35,15 +38,15 @@ describe('batch decode into per-source series (through the mock backend)', () =>
       expect(Array.from(q.x)).toEqual(block.ts);
       expect(q.ys).toEqual(block.values);
     }
-    expect(model.metrics.names('mock-host')).toContain('cpu.core.3');
-    expect(model.metrics.names('web-1')).not.toContain('cpu.core.2');
+    expect(model.metrics.names(K('mock-host'))).toContain('cpu.core.3');
+    expect(model.metrics.names(K('web-1'))).not.toContain('cpu.core.2');
   });
 
   it('appends live ticks and refuses a replayed sample', async () => {
     const { mock, model, c } = await started({ historySecs: 10 });
     c.advance(1000);
     mock.tick();
-    const series = model.metrics.series('mock-host')!;
+    const series = model.metrics.series(K('mock-host'))!;
     expect(series.length).toBe(11);
     expect(series.lastTs).toBe(T0 + 1000);
     const replay = mock.sent[mock.sent.length - 1]!;
@@ -72,10 +75,10 @@ describe('batch decode into per-source series (through the mock backend)', () =>
     let structure = 0;
     model.on('metrics', (s) => touched.push([...s]));
     model.on('structure', () => structure++);
-    mock.emit({ metrics: [{ source: 'edge', ts: [1, 2, 3], names: ['temp.gpu_celsius', 'cpu.total'], values: [[50, null, 52], [1, 2, 3]] }] });
-    expect(touched).toEqual([['edge']]);
+    mock.emit({ metrics: [{ server: 'mock', source: 'edge', ts: [1, 2, 3], names: ['temp.gpu_celsius', 'cpu.total'], values: [[50, null, 52], [1, 2, 3]] }] });
+    expect(touched).toEqual([[qualify('mock', 'edge')]]);
     expect(structure).toBe(1);
-    const s = model.metrics.series('edge')!.query(0, 10, ['temp.gpu_celsius'], 800);
+    const s = model.metrics.series(qualify('mock', 'edge'))!.query(0, 10, ['temp.gpu_celsius'], 800);
     expect(s.ys[0]).toEqual([50, null, 52]);
   });
 
@@ -83,17 +86,19 @@ describe('batch decode into per-source series (through the mock backend)', () =>
     const { mock, model } = await started();
     const bad = {
       metrics: [
-        { source: 'ok', ts: [1], names: ['x'], values: [[1]] },
-        { source: 'short', ts: [1, 2], names: ['x'], values: [[1]] },
-        { ts: [1], names: ['x'], values: [[1]] },
+        { server: 'mock', source: 'ok', ts: [1], names: ['x'], values: [[1]] },
+        { server: 'mock', source: 'short', ts: [1, 2], names: ['x'], values: [[1]] },
+        { server: 'mock', ts: [1], names: ['x'], values: [[1]] },
+        { source: 'no-hub', ts: [1], names: ['x'], values: [[1]] },
         'nonsense',
       ],
     } as unknown as StreamBatch;
     expect(() => mock.emit(bad)).not.toThrow();
-    expect(model.metrics.series('ok')!.length).toBe(1);
-    expect(model.metrics.series('short')).toBeUndefined();
+    expect(model.metrics.series(K('ok'))!.length).toBe(1);
+    expect(model.metrics.series(K('short'))).toBeUndefined();
     const d = model.diagnostics();
-    expect(d.invalid[UI_STREAM]).toBe(3);
+    expect(model.metrics.sources().some((k) => k.includes('no-hub'))).toBe(false);
+    expect(d.invalid[UI_STREAM]).toBe(4);
     expect(d.lastError).toMatch(/not an object/);
   });
 
@@ -107,8 +112,8 @@ describe('batch decode into per-source series (through the mock backend)', () =>
   it('learns sources from the catalog before any sample arrives', async () => {
     const store = new MetricStore();
     const mock = new MockBackend({ now: () => T0 });
-    expect(store.applyCatalog(await mock.catalog())).toBe(true);
-    expect(store.applyCatalog(await mock.catalog())).toBe(false);
+    expect(store.applyCatalog(await mock.catalog('mock'))).toBe(true);
+    expect(store.applyCatalog(await mock.catalog('mock'))).toBe(false);
     expect(store.names('mock-host')).toContain('load.15');
     expect(store.series('mock-host')).toBeUndefined();
   });

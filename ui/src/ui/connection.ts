@@ -53,8 +53,8 @@ export class ConnectionBanner {
     const v = connectionView(c, m.connectionAt, m.now());
     // With several hubs only the one that is down is named; the others keep running.
     const who = m.servers.several ? `${c.server}: ` : '';
-    const down = m.connections().filter((s) => s.state === 'reconnecting' || s.state === 'failed').length;
-    const others = down > 1 ? ` (${down - 1} more hub${down > 2 ? 's' : ''} down)` : '';
+    const downCount = m.connections().filter((s) => s.state === 'reconnecting' || s.state === 'failed').length;
+    const others = downCount > 1 ? ` (${downCount - 1} more hub${downCount > 2 ? 's' : ''} down)` : '';
     const since = m.lastLiveAt ? ` Data and alarms${who ? ` from ${c.server}` : ''} are as of ${clockTime(m.lastLiveAt, false)}.` : '';
     const text =
       c.state === 'reconnecting'

@@ -1,0 +1,119 @@
+// The model with several hubs, over a small in-memory backend (a seam test: the real shell
+// is exercised by tests/e2e/servers.test.mjs).
+import { describe, expect, it } from 'vitest';
+import type { Alarm, Backend, Catalog, ConnectionState, StreamBatch } from './backend/types';
+import { qualify } from './data/servers';
+import { Model } from './model';
+
+const T0 = 1_700_000_000_000;
+
+function alarm(id: string, over: Partial<Alarm> = {}): Alarm {
+  return { id, source: id.split('/')[0]!, severity: 'critical', state: 'firing', title: id, ts: T0, ...over };
+}
+
+/** Hubs by id: their state, active alarms and catalog; records the calls. */
+class Hubs implements Backend {
+  readonly kind = 'mock' as const;
+  readonly calls: string[] = [];
+  private onBatch: (b: StreamBatch) => void = () => {};
+  private onState: (s: ConnectionState) => void = () => {};
+  constructor(readonly hubs: Record<string, { name: string; active: Alarm[]; sources: string[] }>) {}
+  async connectStream(cb: (b: StreamBatch) => void) {
+    this.onBatch = cb;
+    return () => {};
+  }
+  async onConnectionState(cb: (s: ConnectionState) => void) {
+    this.onState = cb;
+    return () => {};
+  }
+  async connectionStates(): Promise<ConnectionState[]> {
+    return Object.entries(this.hubs).map(([id, h]) => ({ state: 'live', server: h.name, serverId: id }));
+  }
+  async alarmsActive(server: string) {
+    this.calls.push(`active ${server}`);
+    return this.hubs[server]!.active;
+  }
+  async alarmsAck(server: string, id: string) {
+    this.calls.push(`ack ${server} ${id}`);
+    return alarm(id, { state: 'acknowledged', by: 'ann', ts: T0 + 1 });
+  }
+  async alarmsSilence(_server: string, id: string, until: number) {
+    return alarm(id, { silenced_until: until, ts: T0 + 1 });
+  }
+  async catalog(server: string): Promise<Catalog> {
+    this.calls.push(`catalog ${server}`);
+    return { sources: this.hubs[server]!.sources.map((s) => ({ source: s, channel: `metrics:${s}`, metrics: ['cpu.total'], last_seen: T0 })) };
+  }
+  batch(b: StreamBatch) {
+    this.onBatch(b);
+  }
+  state(s: ConnectionState) {
+    this.onState(s);
+  }
+}
+
+async function twoHubs() {
+  const hubs = new Hubs({
+    prod: { name: 'Production', active: [alarm('web1/cpu')], sources: ['web1'] },
+    lab: { name: 'Lab', active: [alarm('web1/cpu', { severity: 'warning' })], sources: ['web1', 'pi'] },
+  });
+  const model = new Model(hubs, () => T0);
+  await model.start();
+  return { hubs, model };
+}
+
+describe('several hubs in one model', () => {
+  it('keeps the same source and alarm id of two hubs apart, and labels them', async () => {
+    const { model } = await twoHubs();
+    expect(model.metrics.sources()).toEqual([qualify('lab', 'pi'), qualify('lab', 'web1'), qualify('prod', 'web1')]);
+    expect(model.alarms.activeSorted().map((e) => [e.alarm.id, e.alarm.severity, e.alarm.server])).toEqual([
+      [qualify('prod', 'web1/cpu'), 'critical', 'prod'],
+      [qualify('lab', 'web1/cpu'), 'warning', 'lab'],
+    ]);
+    expect(model.servers.label(qualify('lab', 'web1'))).toBe('web1 · Lab');
+  });
+
+  it('routes samples by hub and acks to the hub the alarm came from, by its own id', async () => {
+    const { hubs, model } = await twoHubs();
+    hubs.batch({ metrics: [{ server: 'lab', source: 'web1', ts: [T0], names: ['cpu.total'], values: [[7]] }] });
+    expect(model.metrics.series(qualify('lab', 'web1'))?.length).toBe(1);
+    expect(model.metrics.series(qualify('prod', 'web1'))).toBeUndefined();
+    expect(await model.ack(qualify('lab', 'web1/cpu'))).toBe(true);
+    expect(hubs.calls).toContain('ack lab web1/cpu');
+    expect(model.alarms.get(qualify('lab', 'web1/cpu'))!.alarm.state).toBe('acknowledged');
+    expect(model.alarms.get(qualify('prod', 'web1/cpu'))!.alarm.state).toBe('firing');
+  });
+
+  it("replaces one hub's active set without touching the other's", async () => {
+    const { hubs, model } = await twoHubs();
+    hubs.batch({ activeAlarms: [{ server: 'lab', alarms: [] }] });
+    expect(model.alarms.activeSorted().map((e) => e.alarm.id)).toEqual([qualify('prod', 'web1/cpu')]);
+    expect(model.alarms.recent()[0]).toMatchObject({ unknown: true, alarm: { id: qualify('lab', 'web1/cpu') } });
+  });
+
+  it('names the hub that is down, and only that one', async () => {
+    const { hubs, model } = await twoHubs();
+    hubs.state({ state: 'reconnecting', server: 'Lab', serverId: 'lab', retryInSecs: 3 });
+    expect(model.connection).toMatchObject({ state: 'reconnecting', serverId: 'lab' });
+    expect(model.connections().map((s) => [s.serverId, s.state])).toEqual([
+      ['prod', 'live'],
+      ['lab', 'reconnecting'],
+    ]);
+    hubs.state({ state: 'live', server: 'Lab', serverId: 'lab' });
+    expect(model.connection?.state).toBe('live');
+  });
+
+  it('loads a hub added later and drops one switched off', async () => {
+    const { hubs, model } = await twoHubs();
+    hubs.hubs.edge = { name: 'Edge', active: [alarm('gw/link')], sources: ['gw'] };
+    hubs.state({ state: 'connecting', server: 'Edge', serverId: 'edge' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(hubs.calls).toEqual(expect.arrayContaining(['active edge', 'catalog edge']));
+    expect(model.metrics.sources()).toContain(qualify('edge', 'gw'));
+    expect(model.alarms.get(qualify('edge', 'gw/link'))).toBeDefined();
+    hubs.state({ state: 'off', server: 'Lab', serverId: 'lab' });
+    expect(model.metrics.sources().some((k) => k.startsWith('lab'))).toBe(false);
+    expect(model.alarms.activeSorted().some((e) => e.alarm.server === 'lab')).toBe(false);
+    expect(model.connections().map((s) => s.serverId)).toEqual(['prod', 'edge']);
+  });
+});
