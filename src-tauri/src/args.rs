@@ -1,5 +1,6 @@
-//! Where to connect: a remote hub (`--server`, `TELLTALE_SERVER`) or, by
-//! default, a hub embedded in the app.
+//! What the command line adds for this run: hubs (`--server`, repeatable,
+//! or `TELLTALE_SERVER`) shown as temporary entries next to the server list
+//! of the settings, with one token source and CA file for them.
 //!
 //! For a `wss://` hub with a private CA or a self-signed certificate,
 //! `--ca-file` (`TELLTALE_CA_FILE`) names a PEM file to trust besides the
@@ -14,10 +15,11 @@ use telltale_client::{Endpoint, HubAccess};
 #[derive(Debug, Parser)]
 #[command(name = "telltale", version)]
 struct Args {
-    /// Hub to connect to, e.g. ws://hub.example:8000/connection/websocket
-    /// (wss:// for TLS)
+    /// Hub to connect to for this run, e.g.
+    /// ws://hub.example:8000/connection/websocket (wss:// for TLS); repeat for
+    /// several. Added to the server list of the settings, not saved.
     #[arg(long, env = "TELLTALE_SERVER", value_name = "URL")]
-    server: Option<String>,
+    server: Vec<String>,
 
     #[command(flatten)]
     access: HubAccess,
@@ -26,8 +28,8 @@ struct Args {
 /// Validated command-line settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchArgs {
-    /// The remote hub, or `None` for the embedded one.
-    pub server: Option<Endpoint>,
+    /// Hubs given for this run (temporary entries).
+    pub servers: Vec<Endpoint>,
     /// The token source and certificates for the remote hub.
     pub access: HubAccess,
 }
@@ -45,12 +47,12 @@ impl LaunchArgs {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args = Args::try_parse_from(args).map_err(|e| e.to_string())?;
-        let server = match args.server.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(url) => Some(Endpoint::parse(url).map_err(|e| format!("--server: {e}"))?),
-        };
+        let servers = (args.server.iter().map(|url| url.trim()))
+            .filter(|url| !url.is_empty())
+            .map(|url| Endpoint::parse(url).map_err(|e| format!("--server: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            server,
+            servers,
             access: args.access.non_empty(),
         })
     }
@@ -65,7 +67,23 @@ mod tests {
     #[test]
     fn no_server_means_embedded() {
         let settings = LaunchArgs::parse_from(["telltale"]).unwrap();
-        assert_eq!(settings.server, None);
+        assert_eq!(settings.servers, []);
+        let blank = LaunchArgs::parse_from(["telltale", "--server", " "]).unwrap();
+        assert_eq!(blank.servers, []);
+    }
+
+    #[test]
+    fn several_servers() {
+        let settings = LaunchArgs::parse_from([
+            "telltale",
+            "--server",
+            "ws://a:8000/connection/websocket",
+            "--server",
+            "wss://b/connection/websocket",
+        ])
+        .unwrap();
+        let ports: Vec<u16> = settings.servers.iter().map(|s| s.port()).collect();
+        assert_eq!(ports, [8000, 443]);
     }
 
     #[test]
@@ -78,7 +96,7 @@ mod tests {
             "--server",
             "ws://127.0.0.1:8000/connection/websocket",
         ]);
-        assert_eq!(ok.unwrap().server.unwrap().port(), 8000);
+        assert_eq!(ok.unwrap().servers[0].port(), 8000);
     }
 
     #[test]
@@ -115,7 +133,7 @@ mod tests {
             "/etc/telltale/hub-ca.pem",
         ])
         .unwrap();
-        let server = settings.server.unwrap();
+        let server = settings.servers[0].clone();
         assert_eq!((server.is_tls(), server.port()), (true, 443));
         assert_eq!(
             settings.access.ca_file,

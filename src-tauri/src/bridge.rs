@@ -134,21 +134,39 @@ impl Shared {
     }
 }
 
-/// The hubs of the command line: `--server` (a temporary entry), or the
-/// embedded hub when no server is given.
+/// The hubs of the command line alone: each `--server` (temporary
+/// entries), or the embedded hub when no server is given.
 pub async fn start(args: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
     let shared = Shared::new();
-    let spec = match &args.server {
-        Some(endpoint) => HubSpec {
-            id: LAUNCH_ID.into(),
-            name: endpoint.as_str().to_owned(),
-            options: args.access.apply(Options::new(endpoint.as_str())?)?,
-        },
-        None => embedded_spec().await?,
-    };
-    tracing::info!(server = %spec.name, "connecting");
-    shared.add(spec)?;
+    let mut specs = launch_specs(&args)?;
+    if specs.is_empty() {
+        specs.push(embedded_spec().await?);
+    }
+    for spec in specs {
+        tracing::info!(server = %spec.name, "connecting");
+        shared.add(spec)?;
+    }
     Ok(shared)
+}
+
+/// The temporary entries of `--server`: ids `launch`, `launch-2`, ...;
+/// named `host:port`.
+pub fn launch_specs(args: &LaunchArgs) -> anyhow::Result<Vec<HubSpec>> {
+    let mut specs = Vec::new();
+    for (i, endpoint) in args.servers.iter().enumerate() {
+        let id = match i {
+            0 => LAUNCH_ID.to_owned(),
+            _ => format!("{LAUNCH_ID}-{}", i + 1),
+        };
+        let options = args
+            .access
+            .clone()
+            .apply(Options::new(endpoint.as_str())?)?;
+        // host:port reads better next to a source name than the whole URL.
+        let name = format!("{}:{}", endpoint.host(), endpoint.port());
+        specs.push(HubSpec { id, name, options });
+    }
+    Ok(specs)
 }
 
 /// Starts the embedded hub; the spec of its entry.

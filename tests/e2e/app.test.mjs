@@ -6,33 +6,15 @@
 //   node --experimental-websocket --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AGENT, API_KEY, Session, start, startDriver, startHub, stopAll, until } from './driver.mjs';
+import { AGENT, API_KEY, Session, hubRpc, start, startDriver, startHub, stopAll, until } from './driver.mjs';
 
 let hub;
 let session;
 const api = (method, body) => hub.api(method, body);
 const page = (script, args) => session.page(script, args);
 
-/** A minimal Centrifugo client making one RPC, as any other app would. */
-async function rpcAsAnotherClient(method, data) {
-  const ws = new WebSocket(hub.ws);
-  const replies = [];
-  ws.onmessage = (e) => {
-    for (const line of String(e.data).split('\n').filter(Boolean)) {
-      const msg = JSON.parse(line);
-      if (Object.keys(msg).length === 0) ws.send('{}');
-      else replies.push(msg);
-    }
-  };
-  await new Promise((ok, fail) => {
-    ws.onopen = ok;
-    ws.onerror = () => fail(new Error('websocket error'));
-  });
-  ws.send(`${JSON.stringify({ id: 1, connect: { name: 'e2e' } })}\n${JSON.stringify({ id: 2, rpc: { method, data } })}`);
-  const reply = await until(`reply to ${method}`, () => replies.find((r) => r.id === 2));
-  ws.close();
-  return reply;
-}
+/** One RPC as another client of the hub would make it. */
+const rpcAsAnotherClient = (method, data) => hubRpc(hub, method, data);
 
 function alarm(id, severity, title) {
   return { id, source: 'e2e', severity, state: 'firing', title, message: `${title} (e2e)`, ts: Date.now(), value: 97.5 };

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { createServer } from 'node:net';
 
@@ -80,7 +81,15 @@ export async function startHub(args = ['--allow-anonymous', '--anonymous-ack', '
     child.on('exit', (code) => fail(new Error(`telltale-hub exited with ${code}`)));
   });
   const addr = line.split('listening on ')[1].trim();
-  const hub = { addr, ws: `ws://${addr}/connection/websocket`, apiUrl: `http://${addr}/api` };
+  const hub = { addr, ws: `ws://${addr}/connection/websocket`, apiUrl: `http://${addr}/api`, child };
+  /** Stops the hub (its clients see the connection drop). */
+  hub.stop = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
   hub.api = async (method, body) => {
     const res = await fetch(`${hub.apiUrl}/${method}`, {
       method: 'POST',
@@ -93,15 +102,53 @@ export async function startHub(args = ['--allow-anonymous', '--anonymous-ack', '
   return hub;
 }
 
+/** A minimal Centrifugo client making one RPC on `hub`, as any other app would; the reply. */
+export async function hubRpc(hub, method, data) {
+  const ws = new WebSocket(hub.ws);
+  const replies = [];
+  ws.onmessage = (e) => {
+    for (const line of String(e.data).split('\n').filter(Boolean)) {
+      const msg = JSON.parse(line);
+      if (Object.keys(msg).length === 0) ws.send('{}');
+      else replies.push(msg);
+    }
+  };
+  await new Promise((ok, fail) => {
+    ws.onopen = ok;
+    ws.onerror = () => fail(new Error('websocket error'));
+  });
+  ws.send(`${JSON.stringify({ id: 1, connect: { name: 'e2e' } })}\n${JSON.stringify({ id: 2, rpc: { method, data } })}`);
+  const reply = await until(`reply to ${method}`, () => replies.find((r) => r.id === 2));
+  ws.close();
+  return reply;
+}
+
 /** WebDriver key codes for `Session.keys`. */
 export const KEYS = { Enter: '\uE007', Escape: '\uE00C', Tab: '\uE004', ArrowLeft: '\uE012', ArrowUp: '\uE013', ArrowRight: '\uE014', ArrowDown: '\uE015' };
 
-/** tauri-driver on free ports; returns its URL. */
-export async function startDriver() {
+/**
+ * A fresh home for the app's settings and data (XDG_CONFIG_HOME, XDG_DATA_HOME): no test
+ * sees another's settings, alarm history or window state. `settings`, when given, is
+ * written as the app's settings file first.
+ */
+export function appHome(settings) {
+  const home = mkdtempSync(resolve(tmpdir(), 'telltale-e2e-'));
+  const config = resolve(home, 'config');
+  const dir = resolve(config, APP_ID);
+  mkdirSync(dir, { recursive: true });
+  if (settings) writeFileSync(resolve(dir, 'settings.json'), JSON.stringify(settings, null, 2));
+  return { home, configDir: dir, dataDir: resolve(home, 'data', APP_ID), env: { XDG_CONFIG_HOME: config, XDG_DATA_HOME: resolve(home, 'data') } };
+}
+
+/** The app's identifier (tauri.conf.json): its directory name under the XDG dirs. */
+export const APP_ID = 'dev.telltale.desktop';
+
+/** tauri-driver on free ports; returns its URL. The apps it starts live in `home` (see appHome). */
+export async function startDriver(home = appHome()) {
   const port = await freePort();
   const nativePort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)]);
+  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)], home.env);
   await until('tauri-driver', async () => (await fetch(`${url}/status`)).ok);
   return url;
 }

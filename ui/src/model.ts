@@ -115,6 +115,11 @@ export class Model {
     return [...this.states.values()].map((s) => s.state);
   }
 
+  /** Whether hub `server` is live now. */
+  isLive(server: string): boolean {
+    return this.states.get(server)?.state.state === 'live';
+  }
+
   /** When a hub's state was received. */
   connectionAtOf(server: string): number {
     return this.states.get(server)?.at ?? 0;

@@ -99,13 +99,14 @@ export class AlarmRow {
   }
 
   /** Patch the row to `e`; writes only what differs from what is shown. */
-  fill(e: AlarmEntry, now: number, selected: boolean): void {
+  /** `stale`: its hub is not live, so this may be out of date (greyed). */
+  fill(e: AlarmEntry, now: number, selected: boolean, stale = false): void {
     const a = e.alarm;
     const acked = a.state === 'acknowledged';
     const silenced = a.silenced_until !== undefined && a.silenced_until > now;
     setClass(
       this.el,
-      `alarm sev-${a.severity} st-${a.state}${selected ? ' selected' : ''}${e.pending ? ' pending' : ''}${silenced ? ' silenced' : ''}`,
+      `alarm sev-${a.severity} st-${a.state}${selected ? ' selected' : ''}${e.pending ? ' pending' : ''}${silenced ? ' silenced' : ''}${stale ? ' stale' : ''}`,
     );
     setAttr(this.el, 'aria-selected', String(selected));
     setAttr(this.el, 'data-state', a.state);

@@ -129,10 +129,10 @@ export class AlarmPanel {
     this.refresh();
   }
 
-  /** Grey the panel while not live, and say how old what it shows is. */
+  /** Grey the panel while no hub is live, and say how old what it shows is. */
   private refreshConnection(): void {
     const c = this.model.connection;
-    const live = c?.state === 'live';
+    const live = this.model.connections().some((s) => s.state === 'live');
     // Before the first connection state there is nothing to distrust yet.
     const stale = c !== null && !live;
     toggleClass(this.el, 'stale', stale);
@@ -240,7 +240,9 @@ export class AlarmPanel {
         row = new AlarmRow(e.alarm.id, this.host);
         this.rows.set(e.alarm.id, row);
       }
-      row.fill(e, now, e.alarm.id === selected);
+      // With several hubs, only the rows of a hub that is down are greyed.
+      const stale = this.model.servers.several && !this.model.isLive(e.alarm.server ?? '');
+      row.fill(e, now, e.alarm.id === selected, stale);
       if (this.list.children[i] !== row.el) this.list.insertBefore(row.el, this.list.children[i] ?? null);
     });
     for (const [id, row] of this.rows) {
