@@ -1,14 +1,12 @@
 //! Client events → what the window and the desktop need.
 //!
-//! Every hub in the server list is a [`HubLink`] with the same tasks: one
-//! reads its client's events (samples and alarm transitions go into
-//! [`Pending`] tagged with the hub's id, alarms also to the [`Notifier`],
-//! state changes to the `connection-state` event), one discovers its metric
-//! sources from the catalog. One more task sends what is pending to the
-//! window about once per display frame, so the UI never gets one IPC
-//! message per WebSocket frame. A source subscribed afresh, or whose channel
-//! had a gap, gets its recent history first ([`backfill`]); an alarm
-//! subscription that is fresh or had a gap gets the hub's active set.
+//! Translation only. Every hub in the server list is a [`HubLink`] followed
+//! by the client crate ([`telltale_client::follow`]: source discovery,
+//! history backfill, alarm resyncs); its [`Update`]s go into [`Pending`]
+//! tagged with the hub's id, alarms also to the [`Notifier`], state changes
+//! to the `connection-state` event. One more task sends what is pending to
+//! the window about once per display frame, so the UI never gets one IPC
+//! message per WebSocket frame.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,12 +14,11 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime};
-use telltale_client::{Event, Events, Options, Payload, Publication, State};
+use telltale_client::{Options, State, Update};
 use telltale_protocol::payload::now_ms;
-use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
+use telltale_protocol::Alarm;
 
 use crate::args::LaunchArgs;
-use crate::backfill::{self, Ticket};
 use crate::connection::ConnectionState;
 use crate::embedded;
 use crate::link::{HubLink, HubSpec};
@@ -30,11 +27,6 @@ use crate::stream::{Pending, StreamBatch};
 
 /// How often pending data is sent to the window (about one display frame).
 const FRAME: Duration = Duration::from_millis(16);
-/// How often the catalog is checked for new sources.
-const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
-/// Longest wait for a source's history, queueing included; its live
-/// samples are held meanwhile.
-const BACKFILL_WAIT: Duration = Duration::from_secs(10);
 /// Event name of connection state changes.
 pub const CONNECTION_EVENT: &str = "connection-state";
 /// Id of the embedded hub in the server list.
@@ -108,13 +100,13 @@ impl Shared {
 
     /// Adds a hub; its tasks start now when the bridge runs, else with
     /// [`spawn`].
-    pub fn add(self: &Arc<Self>, spec: HubSpec) -> Result<Arc<HubLink>, telltale_client::Error> {
-        let link = Arc::new(HubLink::open(spec)?);
+    pub fn add(self: &Arc<Self>, spec: HubSpec) -> Arc<HubLink> {
+        let link = Arc::new(HubLink::open(spec));
         self.links.write().push(link.clone());
         if self.sink.get().is_some() {
             start_link(self, &link);
         }
-        Ok(link)
+        link
     }
 
     /// Disconnects and forgets the hub `server`; the window drops its data.
@@ -144,7 +136,7 @@ pub async fn start(args: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
     }
     for spec in specs {
         tracing::info!(server = %spec.name, "connecting");
-        shared.add(spec)?;
+        shared.add(spec);
     }
     Ok(shared)
 }
@@ -191,54 +183,60 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
     tauri::async_runtime::spawn(send_frames(shared));
 }
 
-/// Starts the tasks that read one hub.
+/// Follows one hub (the client crate's follower) and applies its updates.
 fn start_link(shared: &Arc<Shared>, link: &Arc<HubLink>) {
-    if let Some(events) = link.take_events() {
-        let task = read_events(shared.clone(), link.clone(), events);
-        link.own_task(tauri::async_runtime::spawn(task));
-    }
-    let task = discover_sources(link.clone());
-    link.own_task(tauri::async_runtime::spawn(task));
+    let Some(events) = link.take_events() else {
+        return;
+    };
+    let (shared, link) = (shared.clone(), link.clone());
+    // Spawned: the follower starts tasks of its own, which needs the runtime.
+    tauri::async_runtime::spawn(async move {
+        let (following, mut updates) = telltale_client::follow(link.client().clone(), events);
+        let reader = {
+            let (shared, link) = (shared.clone(), link.clone());
+            tauri::async_runtime::spawn(async move {
+                while let Some(update) = updates.recv().await {
+                    apply(&shared, &link, update);
+                }
+            })
+        };
+        link.keep(following, reader);
+    });
 }
 
-async fn read_events(shared: Arc<Shared>, link: Arc<HubLink>, mut events: Events) {
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::State(state) => on_state(&shared, &link, &state),
-            Event::Publication(publication) => on_publication(&shared, &link, publication),
-            // A fresh alarm subscription (first connect, or the hub lost
-            // its history) or one that could not recover: the hub's active
-            // set is the truth. The one place alarms are resynced.
-            Event::Subscribed {
-                channel,
-                was_recovering: false,
-                ..
+/// One update of a hub → the window's stream and the desktop.
+fn apply(shared: &Shared, link: &HubLink, update: Update) {
+    let server = link.id();
+    match update {
+        Update::State(state) => on_state(shared, link, &state),
+        Update::Samples { source, samples } => {
+            let mut pending = shared.pending.lock();
+            for sample in &samples {
+                pending.sample(server, &source, sample);
             }
-            | Event::Gap { channel, .. }
-                if channel == ALARMS_CHANNEL =>
-            {
-                tauri::async_runtime::spawn(resync_alarms(shared.clone(), link.clone()));
-            }
-            // A fresh subscription starts at "now", a gap skipped samples:
-            // both miss what the hub still has in history.
-            Event::Subscribed {
-                channel,
-                was_recovering: false,
-                ..
-            }
-            | Event::Gap { channel, .. } => {
-                if let Some(source) = channel.strip_prefix(METRICS_PREFIX) {
-                    start_backfill(&shared, &link, source);
+        }
+        Update::Alarm(alarm) => on_alarm(shared, link, alarm),
+        Update::ActiveAlarms(active) => {
+            for alarm in &active {
+                if let Some(note) = shared.notifier.lock().on_alarm(alarm, now_ms()) {
+                    notifications::show(note);
                 }
             }
-            Event::Lagged { dropped } => shared.pending.lock().lagged(dropped),
-            Event::Error(e) => shared.pending.lock().error(format!("{}: {e}", link.name())),
-            _ => {}
+            shared.pending.lock().active(server, active);
+        }
+        Update::Invalid { channel, error } => {
+            let channel = format!("{}: {channel}", link.name());
+            shared.pending.lock().invalid(&channel, error);
+        }
+        Update::Lagged(dropped) => shared.pending.lock().lagged(dropped),
+        Update::Problem(problem) => {
+            let problem = format!("{}: {problem}", link.name());
+            shared.pending.lock().error(problem);
         }
     }
 }
 
-fn on_state(shared: &Arc<Shared>, link: &Arc<HubLink>, state: &State) {
+fn on_state(shared: &Shared, link: &HubLink, state: &State) {
     let (view, auth_failed) = link.apply_state(state);
     match (&view.reason, view.retry_in_secs) {
         (Some(reason), Some(secs)) => {
@@ -256,38 +254,6 @@ fn on_state(shared: &Arc<Shared>, link: &Arc<HubLink>, state: &State) {
     if let Some(sink) = shared.sink.get() {
         sink.connection_state(&view);
     }
-    if matches!(state, State::Connected { .. }) {
-        tauri::async_runtime::spawn(subscribe_new_sources(link.clone()));
-    }
-}
-
-fn on_publication(shared: &Shared, link: &HubLink, publication: Publication) {
-    match publication.payload {
-        Payload::Metric(sample) => {
-            let source = publication
-                .channel
-                .strip_prefix(METRICS_PREFIX)
-                .unwrap_or_default();
-            let mut backfill = link.backfill.lock();
-            if let Some(sample) = backfill.live(source, sample) {
-                shared.pending.lock().sample(link.id(), source, &sample);
-            }
-        }
-        Payload::Alarm(alarm) => on_alarm(shared, link, alarm),
-        Payload::Raw => {
-            let error = if publication.channel == ALARMS_CHANNEL {
-                serde_json::from_str::<Alarm>(publication.data.get()).err()
-            } else if publication.channel.starts_with(METRICS_PREFIX) {
-                serde_json::from_str::<MetricSample>(publication.data.get()).err()
-            } else {
-                None
-            };
-            if let Some(error) = error {
-                let channel = format!("{}: {}", link.name(), publication.channel);
-                shared.pending.lock().invalid(&channel, error.to_string());
-            }
-        }
-    }
 }
 
 fn on_alarm(shared: &Shared, link: &HubLink, alarm: Alarm) {
@@ -295,67 +261,6 @@ fn on_alarm(shared: &Shared, link: &HubLink, alarm: Alarm) {
         notifications::show(note);
     }
     shared.pending.lock().alarm(link.id(), alarm);
-}
-
-/// The hub's active set replaces what the window holds for it.
-async fn resync_alarms(shared: Arc<Shared>, link: Arc<HubLink>) {
-    match link.client().active_alarms().await {
-        Ok(active) => {
-            for alarm in &active {
-                if let Some(note) = shared.notifier.lock().on_alarm(alarm, now_ms()) {
-                    notifications::show(note);
-                }
-            }
-            shared.pending.lock().active(link.id(), active);
-        }
-        Err(e) => shared
-            .pending
-            .lock()
-            .error(format!("{}: alarm resync failed: {e}", link.name())),
-    }
-}
-
-/// Holds `source`'s live samples and loads its history in the background.
-fn start_backfill(shared: &Arc<Shared>, link: &Arc<HubLink>, source: &str) {
-    let ticket = link.backfill.lock().begin(source);
-    let task = run_backfill(shared.clone(), link.clone(), ticket);
-    tauri::async_runtime::spawn(task);
-}
-
-/// Loads the history of `ticket`'s source and releases it with the held
-/// samples; a failure or timeout is shown in the diagnostics and releases
-/// the held samples alone.
-async fn run_backfill(shared: Arc<Shared>, link: Arc<HubLink>, ticket: Ticket) {
-    let channel = format!("{METRICS_PREFIX}{}", ticket.source);
-    // The wait for a turn counts too: live samples are never held longer.
-    let load = async {
-        let _turn = link.backfills.acquire().await;
-        backfill::recent_samples(link.client(), &channel).await
-    };
-    let name = link.name();
-    let history = match tokio::time::timeout(BACKFILL_WAIT, load).await {
-        Ok(Ok(samples)) => samples,
-        Ok(Err(e)) => {
-            let error =
-                format!("{name}: {channel}: history not loaded, recent samples missing: {e}");
-            shared.pending.lock().error(error);
-            Vec::new()
-        }
-        Err(_) => {
-            let error = format!(
-                "{name}: {channel}: history not loaded within {} s, recent samples missing",
-                BACKFILL_WAIT.as_secs()
-            );
-            shared.pending.lock().error(error);
-            Vec::new()
-        }
-    };
-    let mut backfill = link.backfill.lock();
-    let samples = backfill.finish(&ticket, history);
-    let mut pending = shared.pending.lock();
-    for sample in &samples {
-        pending.sample(link.id(), &ticket.source, sample);
-    }
 }
 
 async fn send_frames(shared: Arc<Shared>) {
@@ -377,30 +282,6 @@ async fn send_frames(shared: Arc<Shared>) {
                 shared.channel.lock().take();
             }
         }
-    }
-}
-
-async fn discover_sources(link: Arc<HubLink>) {
-    let mut ticks = tokio::time::interval(DISCOVERY_INTERVAL);
-    loop {
-        ticks.tick().await;
-        if matches!(link.client().state(), State::Connected { .. }) {
-            subscribe_new_sources(link.clone()).await;
-        }
-    }
-}
-
-/// Subscribes to every metrics channel in the hub's catalog not yet known.
-async fn subscribe_new_sources(link: Arc<HubLink>) {
-    match link.client().catalog().await {
-        Ok(catalog) => {
-            for source in catalog.sources {
-                if link.learn_channel(&source.channel) {
-                    let _ = link.client().subscribe(source.channel);
-                }
-            }
-        }
-        Err(e) => tracing::debug!(server = link.name(), error = %e, "catalog not available"),
     }
 }
 

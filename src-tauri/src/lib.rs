@@ -15,8 +15,6 @@
 //!   backfill; every hub runs the same code.
 //! - [`bridge`]: every hub's events → coalesced [`stream`] batches tagged
 //!   with the hub's id, and notifications.
-//! - [`backfill`]: a source's recent history, before its live samples, when
-//!   it is subscribed afresh or its channel had a gap.
 //! - [`stream`]: the batch sent to the UI about once per display frame.
 //! - [`commands`]: the `#[tauri::command]`s the UI calls; they fail with an
 //!   [`error::CommandError`] that has a code.
@@ -25,7 +23,6 @@
 #![deny(missing_docs)]
 
 pub mod args;
-pub mod backfill;
 pub mod bridge;
 pub mod commands;
 pub mod connection;

@@ -1,21 +1,11 @@
-//! One hub the app is connected to: its client and what the shell tracks
-//! about it. Every server in the list, the embedded hub included, is one
-//! `HubLink` running the same code.
-
-use std::collections::HashSet;
+//! One hub the app is connected to: its client, the client crate's
+//! follower of it, and its connection state as shown. Every server in the
+//! list, the embedded hub included, is one `HubLink` running the same code.
 
 use parking_lot::Mutex;
-use telltale_client::{Client, Events, Options, State};
-use telltale_protocol::ALARMS_CHANNEL;
-use tokio::sync::Semaphore;
+use telltale_client::{Client, Events, Following, Options, State};
 
-use crate::backfill::Backfill;
 use crate::connection::{ConnectionState, ConnectionView};
-
-/// History requests at once per hub: after a reconnect every source asks,
-/// and many large replies at once could overflow the hub's queue for this
-/// client.
-const BACKFILLS_AT_ONCE: usize = 2;
 
 /// What a link is built from.
 #[derive(Debug, Clone)]
@@ -35,32 +25,23 @@ pub struct HubLink {
     client: Client,
     events: Mutex<Option<Events>>,
     view: Mutex<ConnectionView>,
-    /// Locked before the stream's `Pending` when both are: samples enter it
-    /// in the order the backfill releases them.
-    pub(crate) backfill: Mutex<Backfill>,
-    pub(crate) backfills: Semaphore,
-    /// Metric channels already subscribed.
-    known: Mutex<HashSet<String>>,
-    /// Tasks reading this hub, stopped when it is removed.
-    tasks: Mutex<Vec<tauri::async_runtime::JoinHandle<()>>>,
+    /// The client crate's follower of this hub, and the task reading it;
+    /// both stop with the link.
+    following: Mutex<Option<(Following, tauri::async_runtime::JoinHandle<()>)>>,
 }
 
 impl HubLink {
-    /// Creates the client (it starts connecting) and subscribes to alarms.
-    pub fn open(spec: HubSpec) -> Result<HubLink, telltale_client::Error> {
+    /// Creates the client (it starts connecting).
+    pub fn open(spec: HubSpec) -> HubLink {
         let (client, events) = Client::new(spec.options);
-        client.subscribe(ALARMS_CHANNEL)?;
-        Ok(HubLink {
+        HubLink {
             view: Mutex::new(ConnectionView::new(spec.id.clone(), spec.name.clone())),
             id: spec.id,
             name: spec.name,
             client,
             events: Mutex::new(Some(events)),
-            backfill: Mutex::new(Backfill::default()),
-            backfills: Semaphore::new(BACKFILLS_AT_ONCE),
-            known: Mutex::new(HashSet::new()),
-            tasks: Mutex::new(Vec::new()),
-        })
+            following: Mutex::new(None),
+        }
     }
 
     /// The hub's stable id.
@@ -90,26 +71,22 @@ impl HubLink {
         (view.apply(state).clone(), view.auth_failed())
     }
 
-    /// The events, once: the reading task takes them.
+    /// The events, once: the follower takes them.
     pub(crate) fn take_events(&self) -> Option<Events> {
         self.events.lock().take()
     }
 
-    /// Keeps `task` to stop it with the link.
-    pub(crate) fn own_task(&self, task: tauri::async_runtime::JoinHandle<()>) {
-        self.tasks.lock().push(task);
+    /// Keeps the follower and its reader, to stop them with the link.
+    pub(crate) fn keep(&self, following: Following, reader: tauri::async_runtime::JoinHandle<()>) {
+        *self.following.lock() = Some((following, reader));
     }
 
-    /// Whether `channel` is new (and remembers it).
-    pub(crate) fn learn_channel(&self, channel: &str) -> bool {
-        self.known.lock().insert(channel.to_owned())
-    }
-
-    /// Disconnects and stops its tasks; returns the final `off` state.
+    /// Disconnects and stops following; returns the final `off` state.
     pub fn close(&self) -> ConnectionState {
         self.client.close();
-        for task in self.tasks.lock().drain(..) {
-            task.abort();
+        if let Some((following, reader)) = self.following.lock().take() {
+            drop(following);
+            reader.abort();
         }
         self.view.lock().off().clone()
     }

@@ -51,6 +51,9 @@
 //! - `subscription.rs`: positions, recovery, exactly-once delivery, gaps.
 //! - `rpc.rs`: calls waiting for replies, [`HistoryQuery`], [`History`].
 //! - `events.rs`: [`Event`], [`Publication`], [`Payload`].
+//! - `follow.rs`: [`follow`]: a hub's alarms and every metric source as
+//!   [`Update`]s, with resyncs after gaps; `follow/backfill.rs`: a source's
+//!   recent history before its live samples.
 //! - `queue.rs`: the [`Events`] stream: ordered, never blocks the
 //!   connection, drops only metric samples when the reader lags.
 //! - `state.rs`: [`State`] and the client's own disconnect [`code`]s.
@@ -65,6 +68,7 @@ mod connection;
 pub mod endpoint;
 pub mod error;
 pub mod events;
+pub mod follow;
 pub mod options;
 pub mod queue;
 pub mod rpc;
@@ -80,6 +84,7 @@ pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::Error;
 pub use events::{Event, Payload, Publication};
+pub use follow::{follow, Following, Update};
 pub use options::{Options, DEFAULT_STABLE_AFTER};
 pub use queue::Events;
 pub use rpc::{History, HistoryQuery};

@@ -3,7 +3,7 @@
 //! The app subscribes to a source seconds after it started publishing (the
 //! catalog is polled), and a reconnect that cannot recover a channel misses
 //! what was published meanwhile. The hub keeps each channel's recent
-//! history, so in both cases the bridge asks for it.
+//! history, so in both cases the follower asks for it.
 //!
 //! Order matters: the UI drops a sample whose `ts` is not after the newest
 //! one it holds for that source, so one live sample sent first would make it
@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use telltale_client::{Client, Error, HistoryQuery, Payload};
+use crate::{Client, Error, HistoryQuery, Payload};
 use telltale_protocol::{ErrorCode, MetricSample};
 
 /// Publications asked for first: what the hub keeps per channel by default
@@ -151,7 +151,7 @@ fn rate_limited(error: &Error) -> bool {
 
 /// Newest-first publications → their samples oldest first; what is not a
 /// sample is skipped (the live path counts it as invalid).
-fn samples_oldest_first(publications: Vec<telltale_client::Publication>) -> Vec<MetricSample> {
+fn samples_oldest_first(publications: Vec<crate::Publication>) -> Vec<MetricSample> {
     publications
         .into_iter()
         .rev()
