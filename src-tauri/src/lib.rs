@@ -26,6 +26,7 @@ pub mod bridge;
 pub mod commands;
 pub mod connection;
 pub mod embedded;
+pub mod history;
 pub mod notifications;
 pub mod args;
 pub mod settings;
