@@ -11,34 +11,73 @@ use std::time::{Duration, SystemTime};
 use tauri::{AppHandle, Manager, Runtime, State};
 use telltale_history::export::iso_utc;
 use telltale_history::{AlarmHistory, HistoryFilter, HistoryPage, DEFAULT_RETENTION};
+use telltale_protocol::Alarm;
 
 /// The history file's name in the app data dir.
 pub const FILE_NAME: &str = "history.sqlite3";
 
-/// Opens the history at `<app data dir>/history.sqlite3` (created if needed),
-/// keeping transitions for `retention` ([`DEFAULT_RETENTION`] when none).
-pub fn open<R: Runtime>(
-    app: &AppHandle<R>,
-    retention: Option<Duration>,
-) -> Result<Arc<AlarmHistory>, String> {
-    let dir = app
-        .path()
-        .app_data_dir()
-        .map_err(|e| format!("cannot find the app data directory for the alarm history: {e}"))?;
-    let retention = retention.unwrap_or(DEFAULT_RETENTION);
-    AlarmHistory::open(&dir.join(FILE_NAME), retention)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+/// The history as the app holds it (`app.manage(AppHistory)`): open, or
+/// why it could not be opened. The app runs either way; the history view
+/// then shows that reason, which says what to do (e.g. "move it aside").
+#[derive(Debug, Clone)]
+pub struct AppHistory(Result<Arc<AlarmHistory>, String>);
+
+impl AppHistory {
+    /// Opens `<app data dir>/history.sqlite3` (created if needed), keeping
+    /// transitions for `retention` ([`DEFAULT_RETENTION`] when none).
+    pub fn open<R: Runtime>(app: &AppHandle<R>, retention: Option<Duration>) -> AppHistory {
+        let opened = app
+            .path()
+            .app_data_dir()
+            .map_err(|e| format!("cannot find the app data directory: {e}"))
+            .and_then(|dir| {
+                let retention = retention.unwrap_or(DEFAULT_RETENTION);
+                AlarmHistory::open(&dir.join(FILE_NAME), retention).map_err(|e| e.to_string())
+            });
+        if let Err(e) = &opened {
+            tracing::error!("alarm history unavailable: {e}");
+        }
+        AppHistory(opened.map(Arc::new))
+    }
+
+    /// An already opened history (tests, or a custom location).
+    pub fn from_history(history: Arc<AlarmHistory>) -> AppHistory {
+        AppHistory(Ok(history))
+    }
+
+    /// The history, or why it is unavailable.
+    pub fn get(&self) -> Result<&Arc<AlarmHistory>, String> {
+        self.0
+            .as_ref()
+            .map_err(|e| format!("the alarm history is unavailable: {e}"))
+    }
+
+    /// Records an alarm transition (or an alarm of a resynced active set)
+    /// received from a server; never waits; nothing when unavailable.
+    pub fn record(&self, server_id: &str, server_name: &str, alarm: &Alarm) {
+        if let Ok(history) = &self.0 {
+            history.record(server_id, server_name, alarm);
+        }
+    }
+
+    /// Writes what is queued (at exit).
+    pub fn flush(&self) {
+        if let Ok(history) = &self.0 {
+            if let Err(e) = history.flush() {
+                tracing::warn!("alarm history: {e}");
+            }
+        }
+    }
 }
 
 /// The newest transitions the filter selects (at most its limit, 1000 by
 /// default) and how many it selects in all.
 #[tauri::command]
 pub async fn history_query(
-    history: State<'_, Arc<AlarmHistory>>,
+    history: State<'_, AppHistory>,
     filter: HistoryFilter,
 ) -> Result<HistoryPage, String> {
-    let history = history.inner().clone();
+    let history = history.get()?.clone();
     tauri::async_runtime::spawn_blocking(move || history.query(&filter))
         .await
         .map_err(|e| format!("cannot load the alarm history: {e}"))?
@@ -51,15 +90,15 @@ pub async fn history_query(
 #[tauri::command]
 pub async fn history_export<R: Runtime>(
     app: AppHandle<R>,
-    history: State<'_, Arc<AlarmHistory>>,
+    history: State<'_, AppHistory>,
     filter: HistoryFilter,
 ) -> Result<String, String> {
+    let history = history.get()?.clone();
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| format!("cannot export: no download or home directory: {e}"))?;
-    let history = history.inner().clone();
     let path = tauri::async_runtime::spawn_blocking(move || {
         export_to_dir(&history, &filter, &dir, SystemTime::now())
     })
@@ -137,7 +176,7 @@ fn utc_stamp(now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale_protocol::{Alarm, AlarmState, Severity};
+    use telltale_protocol::{AlarmState, Severity};
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
@@ -188,5 +227,14 @@ mod tests {
         assert!(error.contains("cannot create"), "{error}");
         drop(history);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unavailable_history_says_why_and_records_nothing() {
+        let reason = "h.sqlite3: the file is not a Telltale history database: move it aside";
+        let unavailable = AppHistory(Err(reason.into()));
+        let error = unavailable.get().unwrap_err();
+        assert_eq!(error, format!("the alarm history is unavailable: {reason}"));
+        unavailable.flush(); // no panic, nothing to write
     }
 }
