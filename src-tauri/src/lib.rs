@@ -28,6 +28,7 @@ pub mod commands;
 pub mod connection;
 pub mod embedded;
 pub mod error;
+pub mod history;
 pub mod link;
 pub mod notifications;
 pub mod settings;

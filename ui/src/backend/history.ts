@@ -1,0 +1,164 @@
+// The alarm history seam: what the history view asks of its host. Types mirror
+// crates/history (HistoryRow, HistoryFilter, HistoryPage, serde camelCase); the shell's
+// commands are `history_query` and `history_export` (src-tauri/src/history.rs).
+import { invoke } from '@tauri-apps/api/core';
+import { exportFileName, queryRows } from '../data/history';
+import type { Alarm, AlarmState, Severity } from './types';
+
+/** One stored alarm transition. */
+export interface HistoryRow {
+  /** When the app received it, unix ms. */
+  receivedAt: number;
+  serverId: string;
+  serverName: string;
+  alarmId: string;
+  source: string;
+  severity: Severity;
+  state: AlarmState;
+  title: string;
+  message: string;
+  value?: number | null;
+  labels: Record<string, string>;
+  /** Who acknowledged it. */
+  by?: string | null;
+  comment?: string | null;
+  silencedUntil?: number | null;
+  /** Time of the transition (the hub's), unix ms. */
+  ts: number;
+}
+
+/** Which transitions to show; every field optional (none = everything kept). */
+export interface HistoryFilter {
+  /** Severities kept; empty or absent keeps all. */
+  severities?: Severity[];
+  /** Part of the source name, case-insensitive. */
+  source?: string;
+  /** A server's id, exactly. */
+  serverId?: string;
+  /** Found, case-insensitive, in the id, title, message or labels. */
+  text?: string;
+  /** ts >= from (unix ms). */
+  from?: number;
+  /** ts < to (unix ms). */
+  to?: number;
+  /** Rows returned, newest first (default 1000); the export ignores it. */
+  limit?: number;
+}
+
+/** A query's answer: newest rows first, and how many matched in all. */
+export interface HistoryPage {
+  rows: HistoryRow[];
+  total: number;
+}
+
+export interface HistoryBackend {
+  historyQuery(filter: HistoryFilter): Promise<HistoryPage>;
+  /** Writes the matching transitions as CSV in the download dir; resolves to the file's path. */
+  historyExport(filter: HistoryFilter): Promise<string>;
+}
+
+export const HISTORY_COMMANDS = {
+  query: 'history_query',
+  export: 'history_export',
+} as const;
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(typeof e === 'string' ? e : JSON.stringify(e));
+}
+
+/** Over the Tauri shell. */
+export class TauriHistoryBackend implements HistoryBackend {
+  constructor(private readonly call: typeof invoke = invoke) {}
+
+  async historyQuery(filter: HistoryFilter): Promise<HistoryPage> {
+    try {
+      return await this.call<HistoryPage>(HISTORY_COMMANDS.query, { filter });
+    } catch (e) {
+      throw asError(e);
+    }
+  }
+
+  async historyExport(filter: HistoryFilter): Promise<string> {
+    try {
+      return await this.call<string>(HISTORY_COMMANDS.export, { filter });
+    } catch (e) {
+      throw asError(e);
+    }
+  }
+}
+
+/** In memory, for the browser preview (`?mock`) and tests. Same semantics as the Rust side. */
+export class MockHistoryBackend implements HistoryBackend {
+  private readonly rows: HistoryRow[] = [];
+  private readonly keys = new Set<string>();
+  /** The filters of the exports asked for (the mock writes no file). */
+  readonly exports: HistoryFilter[] = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Like AlarmHistory::record: a transition already held (server, id, state, ts) is ignored. */
+  record(serverId: string, serverName: string, alarm: Alarm): void {
+    const key = JSON.stringify([serverId, alarm.id, alarm.state, alarm.ts]);
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.rows.push({
+      receivedAt: this.now(),
+      serverId,
+      serverName,
+      alarmId: alarm.id,
+      source: alarm.source,
+      severity: alarm.severity,
+      state: alarm.state,
+      title: alarm.title,
+      message: alarm.message ?? '',
+      value: alarm.value ?? null,
+      labels: alarm.labels ?? {},
+      by: alarm.by ?? null,
+      comment: alarm.comment ?? null,
+      silencedUntil: alarm.silenced_until ?? null,
+      ts: alarm.ts,
+    });
+  }
+
+  async historyQuery(filter: HistoryFilter): Promise<HistoryPage> {
+    return queryRows(this.rows, filter);
+  }
+
+  async historyExport(filter: HistoryFilter): Promise<string> {
+    this.exports.push(filter);
+    return `~/Downloads/${exportFileName(this.now())}`;
+  }
+}
+
+/** A mock history with `count` transitions over the last 30 days, for the preview. */
+export function sampleHistory(count: number, now: number = Date.now()): MockHistoryBackend {
+  const history = new MockHistoryBackend(() => now);
+  const servers = [
+    ['prod', 'Production'],
+    ['lab', 'Lab'],
+  ] as const;
+  const rules = [
+    ['cpu', 'CPU high', 'warning'],
+    ['disk', 'Disk almost full', 'critical'],
+    ['mem', 'Memory pressure', 'warning'],
+    ['backup', 'Backup late', 'info'],
+  ] as const;
+  const span = 30 * 86_400_000;
+  for (let i = 0; i < count; i++) {
+    const [serverId, serverName] = servers[i % servers.length]!;
+    const [rule, title, severity] = rules[(i >> 1) % rules.length]!;
+    const source = `host-${(i * 7) % 12}`;
+    const state: AlarmState = (['firing', 'acknowledged', 'resolved'] as const)[i % 3]!;
+    history.record(serverId, serverName, {
+      id: `${source}/${rule}`,
+      source,
+      severity,
+      state,
+      title,
+      message: `${title} on ${source}`,
+      ts: now - Math.floor((span * (count - i)) / count),
+      ...(state === 'acknowledged' ? { by: 'alice@desk', comment: i % 2 ? 'looking' : undefined } : {}),
+    });
+  }
+  return history;
+}
