@@ -1,7 +1,7 @@
 //! Client events → what the window and the desktop need.
 //!
 //! One task reads the client's events: samples and alarm transitions go into
-//! [`Pending`], alarms also to the [`Notifier`], state changes to the
+//! [`Pending`], alarms also to the [`Notifications`], state changes to the
 //! `connection-state` event. Another sends what is pending to the window
 //! about once per display frame, so the UI never gets one IPC message per
 //! WebSocket frame. A third discovers metric sources from the catalog.
@@ -20,11 +20,12 @@ use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 use tokio::sync::Semaphore;
 
+use crate::args::LaunchArgs;
 use crate::backfill::{self, Backfill, Ticket};
 use crate::connection::{ConnectionState, ConnectionView};
 use crate::embedded;
-use crate::notifications::{self, Notifier};
-use crate::args::LaunchArgs;
+use crate::notifications::{NoteAction, Notifications};
+use crate::settings::NotifyPrefs;
 use crate::stream::{Pending, StreamBatch};
 
 /// How often pending data is sent to the window (about one display frame).
@@ -52,7 +53,10 @@ pub struct Shared {
     backfill: Mutex<Backfill>,
     backfills: Semaphore,
     pending: Mutex<Pending>,
-    notifier: Mutex<Notifier>,
+    notifications: Notifications,
+    note_actions: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<NoteAction>>>,
+    /// Server id and name in notifications (one server for now).
+    server: String,
 }
 
 impl Shared {
@@ -70,6 +74,11 @@ impl Shared {
     /// The connection state now.
     pub fn connection_state(&self) -> ConnectionState {
         self.view.lock().current().clone()
+    }
+
+    /// The user's clicks on notifications (once; `None` afterwards).
+    pub fn take_note_actions(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<NoteAction>> {
+        self.note_actions.lock().take()
     }
 
     /// A window (re)connected its stream: counters start over.
@@ -94,16 +103,19 @@ pub async fn start(settings: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
     let options = settings.access.apply(Options::new(&url)?)?;
     let (client, events) = Client::new(options);
     client.subscribe(ALARMS_CHANNEL)?;
+    let (notifications, note_actions) = Notifications::new(NotifyPrefs::default());
     Ok(Arc::new(Shared {
         client,
         operator: operator(),
         events: Mutex::new(Some(events)),
-        view: Mutex::new(ConnectionView::new(label)),
+        view: Mutex::new(ConnectionView::new(label.clone())),
         channel: Mutex::new(None),
         backfill: Mutex::new(Backfill::default()),
         backfills: Semaphore::new(BACKFILLS_AT_ONCE),
         pending: Mutex::new(Pending::default()),
-        notifier: Mutex::new(Notifier::default()),
+        notifications,
+        note_actions: Mutex::new(Some(note_actions)),
+        server: label,
     }))
 }
 
@@ -113,6 +125,8 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
         tauri::async_runtime::spawn(read_events(app, shared.clone(), events));
     }
     tauri::async_runtime::spawn(send_frames(shared.clone()));
+    let wakes = shared.clone();
+    tauri::async_runtime::spawn(async move { wakes.notifications.run_wakes().await });
     tauri::async_runtime::spawn(discover_sources(shared));
 }
 
@@ -201,9 +215,10 @@ fn on_publication(shared: &Shared, publication: Publication) {
 }
 
 fn on_alarm(shared: &Shared, alarm: Alarm) {
-    if let Some(note) = shared.notifier.lock().on_alarm(&alarm, now_ms()) {
-        notifications::show(note);
-    }
+    let server = &shared.server;
+    shared
+        .notifications
+        .on_alarm(server, server, &alarm, now_ms());
     shared.pending.lock().alarm(alarm);
 }
 
@@ -211,11 +226,10 @@ fn on_alarm(shared: &Shared, alarm: Alarm) {
 async fn resync_alarms(shared: Arc<Shared>) {
     match shared.client.active_alarms().await {
         Ok(active) => {
-            for alarm in &active {
-                if let Some(note) = shared.notifier.lock().on_alarm(alarm, now_ms()) {
-                    notifications::show(note);
-                }
-            }
+            let server = &shared.server;
+            shared
+                .notifications
+                .on_active(server, server, &active, now_ms());
             shared.pending.lock().active(active);
         }
         Err(e) => shared
