@@ -83,8 +83,7 @@ mod tests {
 
     #[test]
     fn one_kind_of_token() {
-        let file =
-            LaunchArgs::parse_from(["telltale", "--token-file", "/run/telltale/jwt"]).unwrap();
+        let file = LaunchArgs::parse_from(["telltale", "--token-file", "/run/telltale/jwt"]).unwrap();
         assert_eq!(
             file.access.token_file,
             Some(PathBuf::from("/run/telltale/jwt"))

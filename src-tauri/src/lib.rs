@@ -21,13 +21,13 @@
 //! - [`connection`]: connection state as the UI shows it.
 #![deny(missing_docs)]
 
-pub mod args;
 pub mod backfill;
 pub mod bridge;
 pub mod commands;
 pub mod connection;
 pub mod embedded;
 pub mod notifications;
+pub mod args;
 pub mod settings;
 pub mod stream;
 
@@ -35,8 +35,8 @@ use std::sync::Arc;
 
 use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
 
-use crate::args::LaunchArgs;
 use crate::bridge::Shared;
+use crate::args::LaunchArgs;
 
 /// Starts the app; returns the process exit code.
 pub fn run() -> i32 {
