@@ -551,3 +551,42 @@ async fn new_uses_the_session_bus() {
     let calls = recorder.calls.lock().clone();
     assert_eq!(notified(&calls[0]).summary, "Disk above 90%");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_wakes_closes_a_resolved_note_when_the_hold_passes() {
+    let bus = PrivateBus::start();
+    let recorder = Recorder::new(true);
+    let _service = serve(&bus.address, recorder.clone()).await;
+    let hold = NotifyPrefs {
+        flap_hold_secs: 1,
+        ..NotifyPrefs::default()
+    };
+    let (notifications, _actions) = Notifications::on_bus(hold, Bus::Address(bus.address.clone()));
+    let notifications = Arc::new(notifications);
+    let timer = tokio::spawn({
+        let notifications = notifications.clone();
+        async move { notifications.run_wakes().await }
+    });
+    // Wall-clock times, as the shell passes them: run_wakes reads the clock.
+    let now = telltale_protocol::payload::now_ms();
+    notifications.on_alarm("prod", "Production", &disk(), now);
+    notifications.on_alarm(
+        "prod",
+        "Production",
+        &with_state(&disk(), AlarmState::Resolved),
+        now,
+    );
+    let mut calls = Vec::new();
+    for _ in 0..400 {
+        calls = recorder.calls.lock().clone();
+        if calls.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    timer.abort();
+    let id = notified(&calls[0]).id;
+    assert_eq!(calls[1], Call::Close(id), "got {calls:?}");
+    assert_eq!(notified(&calls[2]).summary, "Resolved: Disk above 90%");
+    assert_eq!(notifications.next_wake(now + 2_000), None, "idle again");
+}

@@ -20,11 +20,11 @@ use telltale_protocol::payload::now_ms;
 use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 use tokio::sync::Semaphore;
 
-use crate::args::LaunchArgs;
 use crate::backfill::{self, Backfill, Ticket};
 use crate::connection::{ConnectionState, ConnectionView};
 use crate::embedded;
 use crate::notifications::{NoteAction, Notifications};
+use crate::args::LaunchArgs;
 use crate::settings::NotifyPrefs;
 use crate::stream::{Pending, StreamBatch};
 
