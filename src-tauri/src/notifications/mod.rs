@@ -160,3 +160,9 @@ impl Notifications {
         }
     }
 }
+
+// The shell keeps one in an `Arc` shared by its tasks.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Notifications>();
+};

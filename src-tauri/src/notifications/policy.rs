@@ -7,6 +7,7 @@
 //!   episode change nothing; with `repeat_mins` the note is put up again
 //!   (in place) every so often until someone acknowledges it.
 //! - Acknowledged: the note on screen closes, and no repeat follows.
+//!   Silenced on the hub while notified: the note closes too.
 //! - Muted server or source, or below the minimum severity: decided when
 //!   the alarm fires, and that episode stays quiet (unmuting later does not
 //!   replay alarms already firing: the window lists them).
@@ -188,9 +189,16 @@ impl Policy {
             }
             Some(entry) if entry.resolved_at.is_none() => {
                 // Same episode (or acknowledged: someone is on it).
-                if entry.alarm.state == AlarmState::Firing {
-                    entry.alarm = alarm.clone();
-                    entry.server_name = server_name.to_owned();
+                if entry.alarm.state != AlarmState::Firing {
+                    return Vec::new();
+                }
+                let silenced = |a: &Alarm| a.silenced_until.is_some_and(|until| until > now);
+                let newly_silenced = silenced(alarm) && !silenced(&entry.alarm);
+                entry.alarm = alarm.clone();
+                entry.server_name = server_name.to_owned();
+                if newly_silenced && entry.notified_at.is_some() {
+                    // Someone silenced it: the note on screen goes too.
+                    return vec![Effect::Close];
                 }
                 return self.settle(key, now);
             }

@@ -148,7 +148,12 @@ fn silenced_alarm_sends_nothing_even_when_it_resolves() {
     assert_eq!(kinds(&on(&mut policy, &cpu, 0)), ["show"]);
     let mut silenced = cpu.clone();
     silenced.silenced_until = Some(100 * MIN);
-    assert!(on(&mut policy, &silenced, 1).is_empty());
+    assert_eq!(
+        kinds(&on(&mut policy, &silenced, 1)),
+        ["close"],
+        "silencing takes the note down"
+    );
+    assert!(on(&mut policy, &silenced, 1).is_empty(), "once");
     let resolved = with_state(&cpu, AlarmState::Resolved);
     on(&mut policy, &resolved, 2);
     assert_eq!(kinds(&policy.wake(2 + MIN)), ["close"]);
