@@ -115,6 +115,13 @@ impl Notifications {
         self.send(effects);
     }
 
+    /// Server `server_id` was removed or disabled: its notes close and
+    /// its alarms are forgotten, without "Resolved" notes.
+    pub fn forget_server(&self, server_id: &str) {
+        let effects = self.policy.lock().forget_server(server_id);
+        self.send(effects);
+    }
+
     /// When [`Notifications::wake`] next has work (unix ms, possibly
     /// already past), `None` when nothing is pending. Ask again after
     /// every `on_alarm`, `on_active`, `set_prefs` and `wake`.

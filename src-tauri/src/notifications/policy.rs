@@ -154,6 +154,24 @@ impl Policy {
         effects
     }
 
+    /// Server `server_id` left the list: its notes close, its alarms are
+    /// forgotten (no "Resolved" notes).
+    pub fn forget_server(&mut self, server_id: &str) -> Vec<(AlarmKey, Effect)> {
+        let mut keys: Vec<AlarmKey> = self
+            .alarms
+            .keys()
+            .filter(|key| key.server == server_id)
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        keys.into_iter()
+            .filter_map(|key| {
+                let entry = self.alarms.remove(&key)?;
+                entry.notified_at.map(|_| (key, Effect::Close))
+            })
+            .collect()
+    }
+
     /// When [`Policy::wake`] next has something to do (unix ms; may be in
     /// the past), or `None` when nothing is pending.
     pub fn next_wake(&self, now_ms: i64) -> Option<i64> {

@@ -364,3 +364,28 @@ fn sound_comes_from_the_preferences() {
     };
     assert_eq!(note.sound.as_deref(), Some("dialog-information"));
 }
+
+#[test]
+fn a_removed_server_closes_its_notes_and_says_nothing_more() {
+    let mut policy = Policy::new(NotifyPrefs {
+        repeat_mins: Some(5),
+        ..prefs()
+    });
+    on(&mut policy, &firing("web1/disk"), 0);
+    let mut silenced = firing("web1/cpu");
+    silenced.silenced_until = Some(60 * MIN);
+    on(&mut policy, &silenced, 0);
+    policy.on_alarm("other", "Other", &firing("web1/disk"), 0);
+    let effects = policy.forget_server("prod");
+    assert_eq!(kinds(&effects), ["close"], "only the note on screen");
+    assert_eq!(effects[0].0.id, "web1/disk");
+    assert_eq!(
+        policy.next_wake(0),
+        Some(5 * MIN),
+        "the other server's repeat"
+    );
+    assert!(policy
+        .wake(60 * MIN)
+        .iter()
+        .all(|(key, _)| key.server == "other"));
+}
