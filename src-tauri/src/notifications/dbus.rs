@@ -317,7 +317,12 @@ impl Desktop {
         if let Some(old) = self.by_key.insert(key.clone(), id) {
             self.by_id.remove(&old);
         }
-        self.by_id.insert(id, key);
+        // A daemon may reuse the id of a note whose close we missed.
+        if let Some(stale) = self.by_id.insert(id, key.clone()) {
+            if stale != key {
+                self.by_key.remove(&stale);
+            }
+        }
     }
 
     fn forget_key(&mut self, key: &AlarmKey) -> Option<u32> {
