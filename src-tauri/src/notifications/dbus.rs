@@ -73,7 +73,7 @@ trait Daemon {
 
 /// Starts the thread that carries `effects` to the daemon and reports the
 /// user's actions on `actions`. It ends when the `effects` sender is gone.
-pub fn spawn(
+pub(crate) fn spawn(
     bus: Bus,
     effects: UnboundedReceiver<(AlarmKey, Effect)>,
     actions: UnboundedSender<NoteAction>,
