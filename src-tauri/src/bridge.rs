@@ -3,7 +3,8 @@
 //! Translation only. Every hub in the server list is a [`HubLink`] followed
 //! by the client crate ([`telltale_client::follow`]: source discovery,
 //! history backfill, alarm resyncs); its [`Update`]s go into [`Pending`]
-//! tagged with the hub's id, alarms also to the [`Notifier`], state changes
+//! tagged with the hub's id, alarms also to the [`Notifications`] and the
+//! alarm history, state changes
 //! to the `connection-state` event. One more task sends what is pending to
 //! the window about once per display frame, so the UI never gets one IPC
 //! message per WebSocket frame.
@@ -17,18 +18,23 @@ use tauri::{AppHandle, Emitter, Runtime};
 use telltale_client::{Options, State, Update};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::Alarm;
+use tokio::sync::mpsc;
 
 use crate::args::LaunchArgs;
 use crate::connection::ConnectionState;
 use crate::embedded;
+use crate::history::AppHistory;
 use crate::link::{HubLink, HubSpec};
-use crate::notifications::{self, Notifier};
+use crate::notifications::{NoteAction, Notifications};
+use crate::settings::NotifyPrefs;
 use crate::stream::{Pending, StreamBatch};
 
 /// How often pending data is sent to the window (about one display frame).
 const FRAME: Duration = Duration::from_millis(16);
 /// Event name of connection state changes.
 pub const CONNECTION_EVENT: &str = "connection-state";
+/// Event asking the window to show an alarm (a notification was clicked).
+pub const OPEN_ALARM_EVENT: &str = "alarm-open";
 /// Id of the embedded hub in the server list.
 pub const EMBEDDED_ID: &str = "local";
 /// Id of the temporary server given with `--server`.
@@ -54,21 +60,36 @@ pub struct Shared {
     operator: String,
     channel: Mutex<Option<Channel<StreamBatch>>>,
     pending: Mutex<Pending>,
-    notifier: Mutex<Notifier>,
+    notifications: Notifications,
+    note_actions: Mutex<Option<mpsc::UnboundedReceiver<NoteAction>>>,
+    history: OnceLock<AppHistory>,
     sink: OnceLock<Arc<dyn StateSink>>,
 }
 
 impl Shared {
-    /// An app with no hub yet.
-    pub fn new() -> Arc<Shared> {
+    /// An app with no hub yet, notifying as `prefs` say.
+    pub fn new(prefs: NotifyPrefs) -> Arc<Shared> {
+        let (notifications, note_actions) = Notifications::new(prefs);
         Arc::new(Shared {
             links: RwLock::new(Vec::new()),
             operator: operator(),
             channel: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
-            notifier: Mutex::new(Notifier::default()),
+            notifications,
+            note_actions: Mutex::new(Some(note_actions)),
+            history: OnceLock::new(),
             sink: OnceLock::new(),
         })
+    }
+
+    /// Where alarm transitions are recorded (set once, at start).
+    pub fn set_history(&self, history: AppHistory) {
+        let _ = self.history.set(history);
+    }
+
+    /// The native notifications.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
     }
 
     /// The hub with this id.
@@ -119,6 +140,7 @@ impl Shared {
         if let Some(link) = link {
             let state = link.close();
             self.pending.lock().forget_server(server);
+            self.notifications.forget_server(server);
             if let Some(sink) = self.sink.get() {
                 sink.connection_state(&state);
             }
@@ -129,7 +151,7 @@ impl Shared {
 /// The hubs of the command line alone: each `--server` (temporary
 /// entries), or the embedded hub when no server is given.
 pub async fn start(args: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
-    let shared = Shared::new();
+    let shared = Shared::new(NotifyPrefs::default());
     let mut specs = launch_specs(&args)?;
     if specs.is_empty() {
         specs.push(embedded_spec().await?);
@@ -173,14 +195,60 @@ pub async fn embedded_spec() -> anyhow::Result<HubSpec> {
 
 /// Starts the bridge tasks for the app.
 pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
-    let sink: Arc<dyn StateSink> = Arc::new(app);
+    let sink: Arc<dyn StateSink> = Arc::new(app.clone());
     if shared.sink.set(sink).is_err() {
         return;
     }
     for link in shared.links() {
         start_link(&shared, &link);
     }
+    if let Some(actions) = shared.note_actions.lock().take() {
+        tauri::async_runtime::spawn(on_note_actions(app, shared.clone(), actions));
+    }
+    let wakes = shared.clone();
+    tauri::async_runtime::spawn(async move { wakes.notifications.run_wakes().await });
     tauri::async_runtime::spawn(send_frames(shared));
+}
+
+/// An alarm to show, as the `alarm-open` event carries it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenAlarm {
+    /// The hub's id.
+    pub server: String,
+    /// The alarm's id on that hub.
+    pub id: String,
+}
+
+/// The user's clicks on notifications: Acknowledge acks on the alarm's
+/// hub; Open (or the click itself) brings the window forward on the alarm.
+async fn on_note_actions<R: Runtime>(
+    app: AppHandle<R>,
+    shared: Arc<Shared>,
+    mut actions: mpsc::UnboundedReceiver<NoteAction>,
+) {
+    while let Some(action) = actions.recv().await {
+        match action {
+            NoteAction::Acknowledge { server, id } => {
+                let Some(link) = shared.link(&server) else {
+                    continue;
+                };
+                let operator = shared.operator().to_owned();
+                // Spawned: a slow hub must not hold up the next click.
+                tauri::async_runtime::spawn(async move {
+                    let acked = link.client().ack_alarm_with(&id, Some(&operator), None);
+                    if let Err(e) = acked.await {
+                        tracing::warn!(server = link.name(), alarm = %id, error = %e, "acknowledge from the notification failed");
+                    }
+                });
+            }
+            NoteAction::Open { server, id } => {
+                crate::show_main_window(&app);
+                if let Err(e) = app.emit(OPEN_ALARM_EVENT, OpenAlarm { server, id }) {
+                    tracing::warn!(error = %e, "cannot ask the window to show the alarm");
+                }
+            }
+        }
+    }
 }
 
 /// Follows one hub (the client crate's follower) and applies its updates.
@@ -217,9 +285,10 @@ fn apply(shared: &Shared, link: &HubLink, update: Update) {
         }
         Update::Alarm(alarm) => on_alarm(shared, link, alarm),
         Update::ActiveAlarms(active) => {
-            for alarm in &active {
-                if let Some(note) = shared.notifier.lock().on_alarm(alarm, now_ms()) {
-                    notifications::show(note);
+            (shared.notifications).on_active(server, link.name(), &active, now_ms());
+            if let Some(history) = shared.history.get() {
+                for alarm in &active {
+                    history.record(server, link.name(), alarm);
                 }
             }
             shared.pending.lock().active(server, active);
@@ -257,10 +326,14 @@ fn on_state(shared: &Shared, link: &HubLink, state: &State) {
 }
 
 fn on_alarm(shared: &Shared, link: &HubLink, alarm: Alarm) {
-    if let Some(note) = shared.notifier.lock().on_alarm(&alarm, now_ms()) {
-        notifications::show(note);
+    let (server, name) = (link.id(), link.name());
+    shared
+        .notifications
+        .on_alarm(server, name, &alarm, now_ms());
+    if let Some(history) = shared.history.get() {
+        history.record(server, name, &alarm);
     }
-    shared.pending.lock().alarm(link.id(), alarm);
+    shared.pending.lock().alarm(server, alarm);
 }
 
 async fn send_frames(shared: Arc<Shared>) {

@@ -117,6 +117,16 @@ fn open_main_window<R: Runtime>(app: &App<R>) -> tauri::Result<()> {
     Ok(())
 }
 
+/// Shows the main window, unminimised and focused.
+pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Manager;
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
 /// WebKitGTK composites the page through OpenGL when it can. Where that GL
 /// is a software one (llvmpipe: no GPU, Xvfb, many VMs) every text change
 /// next to a chart recomposites the whole window: measured, the source view
