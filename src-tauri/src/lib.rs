@@ -19,6 +19,9 @@
 //! - [`commands`]: the `#[tauri::command]`s the UI calls.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
+//! - [`tray`]: the tray icon (worst severity, counts, do not disturb).
+//! - [`window`]: close to tray, single instance, start at login, window
+//!   size and position.
 #![deny(missing_docs)]
 
 pub mod backfill;
@@ -30,10 +33,12 @@ pub mod notifications;
 pub mod args;
 pub mod settings;
 pub mod stream;
+pub mod tray;
+pub mod window;
 
 use std::sync::Arc;
 
-use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
+use tauri::{App, Builder, Manager, Runtime, WebviewWindowBuilder};
 
 use crate::bridge::Shared;
 use crate::args::LaunchArgs;
@@ -56,6 +61,9 @@ pub fn run() -> i32 {
             return 2;
         }
     };
+    let instance = settings.instance.clone();
+    // TODO(settings): close_to_tray and start_hidden from the saved settings.
+    let window_prefs = window::WindowPrefs::new(true, settings.hidden);
     let started = tauri::async_runtime::block_on(bridge::start(settings));
     let shared = match started {
         Ok(shared) => shared,
@@ -64,7 +72,14 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    let app = run_app(Builder::default(), shared.clone()).build(tauri::generate_context!());
+    let desktop = window::with_desktop_plugins(Builder::default(), window_prefs, instance.as_deref())
+        .plugin(tray::plugin(|app, dnd_until| {
+            // TODO(settings): store in NotifyPrefs::dnd_until for the notifier.
+            if let Some(tray) = app.try_state::<tray::Tray<tauri::Wry>>() {
+                tray.set_dnd(dnd_until, telltale_protocol::payload::now_ms());
+            }
+        }));
+    let app = run_app(desktop, shared.clone()).build(tauri::generate_context!());
     match app {
         Ok(app) => {
             app.run(|_, _| {});
@@ -103,7 +118,9 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
 fn open_main_window<R: Runtime>(app: &App<R>) -> tauri::Result<()> {
     let config = app.config().app.windows.iter().find(|w| !w.create).cloned();
     if let Some(config) = config {
+        let visible = config.visible && !window::starts_hidden(app.handle());
         WebviewWindowBuilder::from_config(app.handle(), &config)?
+            .visible(visible)
             .on_document_title_changed(|window, title| {
                 if let Err(e) = window.set_title(&title) {
                     tracing::debug!(error = %e, "cannot set the window title");

@@ -96,12 +96,23 @@ export async function startHub(args = ['--allow-anonymous', '--anonymous-ack', '
 /** WebDriver key codes for `Session.keys`. */
 export const KEYS = { Enter: '\uE007', Escape: '\uE00C', Tab: '\uE004', ArrowLeft: '\uE012', ArrowUp: '\uE013', ArrowRight: '\uE014', ArrowDown: '\uE015' };
 
-/** tauri-driver on free ports; returns its URL. */
-export async function startDriver() {
+let drivers = 0;
+
+/**
+ * tauri-driver on free ports; returns its URL. The apps it starts get `env`,
+ * and by default an instance name of their own (TELLTALE_INSTANCE), so that
+ * an app still shutting down from an earlier test is never taken for a
+ * running Telltale that a new one should hand over to (single instance).
+ */
+export async function startDriver(env = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)]);
+  drivers += 1;
+  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
+    TELLTALE_INSTANCE: `e2e-${process.pid}-${drivers}`,
+    ...env,
+  });
   await until('tauri-driver', async () => (await fetch(`${url}/status`)).ok);
   return url;
 }
