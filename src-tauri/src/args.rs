@@ -142,7 +142,8 @@ mod tests {
     fn hidden_and_instance() {
         let plain = LaunchArgs::parse_from(["telltale"]).unwrap();
         assert!(!plain.hidden);
-        let hidden = LaunchArgs::parse_from(["telltale", "--hidden", "--instance", "work-2"]).unwrap();
+        let hidden =
+            LaunchArgs::parse_from(["telltale", "--hidden", "--instance", "work-2"]).unwrap();
         assert!(hidden.hidden);
         assert_eq!(hidden.instance.as_deref(), Some("work-2"));
         let err = LaunchArgs::parse_from(["telltale", "--instance", "a.b"]).unwrap_err();

@@ -63,7 +63,7 @@ pub fn run() -> i32 {
     };
     let instance = settings.instance.clone();
     // TODO(settings): close_to_tray and start_hidden from the saved settings.
-    let window_prefs = window::WindowPrefs::new(true, settings.hidden);
+    let prefs = window::WindowPrefs::new(true, settings.hidden);
     let started = tauri::async_runtime::block_on(bridge::start(settings));
     let shared = match started {
         Ok(shared) => shared,
@@ -72,14 +72,14 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    let desktop = window::with_desktop_plugins(Builder::default(), window_prefs, instance.as_deref())
-        .plugin(tray::plugin(|app, dnd_until| {
-            // TODO(settings): store in NotifyPrefs::dnd_until for the notifier.
-            if let Some(tray) = app.try_state::<tray::Tray<tauri::Wry>>() {
-                tray.set_dnd(dnd_until, telltale_protocol::payload::now_ms());
-            }
-        }));
-    let app = run_app(desktop, shared.clone()).build(tauri::generate_context!());
+    // TODO(settings): a DND picked in the tray goes to NotifyPrefs::dnd_until.
+    let tray = tray::plugin(|app, dnd_until| {
+        if let Some(tray) = app.try_state::<tray::Tray<tauri::Wry>>() {
+            tray.set_dnd(dnd_until, telltale_protocol::payload::now_ms());
+        }
+    });
+    let desktop = window::with_desktop_plugins(Builder::default(), prefs, instance.as_deref());
+    let app = run_app(desktop.plugin(tray), shared.clone()).build(tauri::generate_context!());
     match app {
         Ok(app) => {
             app.run(|_, _| {});

@@ -59,7 +59,9 @@ pub fn plugin<R: Runtime>(
                     app.manage(tray);
                 }
                 Ok(Err(e)) => tracing::warn!(error = %e, "no tray icon; closing the window quits"),
-                Err(_) => tracing::warn!("no tray icon (tray library missing?); closing the window quits"),
+                Err(_) => {
+                    tracing::warn!("no tray icon (tray library missing?); closing the window quits")
+                }
             }
             Ok(())
         })
@@ -102,11 +104,27 @@ impl<R: Runtime> Tray<R> {
         let items = Items {
             status: MenuItem::with_id(app, ID_STATUS, &view.status, false, None::<&str>)?,
             dnd: Submenu::with_id(app, "tray-dnd", &view.dnd_title, true)?,
-            hour: CheckMenuItem::with_id(app, ID_DND_HOUR, "For 1 hour", true, false, None::<&str>)?,
-            morning: CheckMenuItem::with_id(app, ID_DND_MORNING, view.morning_label, true, false, None::<&str>)?,
+            hour: CheckMenuItem::with_id(
+                app,
+                ID_DND_HOUR,
+                "For 1 hour",
+                true,
+                false,
+                None::<&str>,
+            )?,
+            morning: CheckMenuItem::with_id(
+                app,
+                ID_DND_MORNING,
+                view.morning_label,
+                true,
+                false,
+                None::<&str>,
+            )?,
             off: CheckMenuItem::with_id(app, ID_DND_OFF, "Off", true, true, None::<&str>)?,
         };
-        items.dnd.append_items(&[&items.hour, &items.morning, &items.off])?;
+        items
+            .dnd
+            .append_items(&[&items.hour, &items.morning, &items.off])?;
         let menu = Menu::with_items(
             app,
             &[
@@ -119,7 +137,11 @@ impl<R: Runtime> Tray<R> {
             ],
         )?;
         let icon = TrayIconBuilder::with_id("telltale")
-            .icon(Image::new_owned(icon::rgba(view.icon), icon::SIZE, icon::SIZE))
+            .icon(Image::new_owned(
+                icon::rgba(view.icon),
+                icon::SIZE,
+                icon::SIZE,
+            ))
             .tooltip(&view.tooltip)
             .menu(&menu)
             .show_menu_on_left_click(false)
@@ -208,8 +230,12 @@ impl<R: Runtime> Tray<R> {
     }
 
     fn show_ticks(&self, ticked: Ticked) -> tauri::Result<()> {
-        self.items.hour.set_checked(ticked == Ticked::Preset(DndPreset::ForAnHour))?;
-        self.items.morning.set_checked(ticked == Ticked::Preset(DndPreset::UntilMorning))?;
+        self.items
+            .hour
+            .set_checked(ticked == Ticked::Preset(DndPreset::ForAnHour))?;
+        self.items
+            .morning
+            .set_checked(ticked == Ticked::Preset(DndPreset::UntilMorning))?;
         self.items.off.set_checked(ticked == Ticked::Off)
     }
 
@@ -285,7 +311,11 @@ impl TrayView {
         let dnd = dnd::is_on(dnd_until, now_ms).then_some(dnd_until).flatten();
         let counts = summary.counts_text();
         let (tooltip, dnd_title, ticked) = match dnd {
-            None => (format!("Telltale — {counts}"), "Do not disturb".to_owned(), Ticked::Off),
+            None => (
+                format!("Telltale — {counts}"),
+                "Do not disturb".to_owned(),
+                Ticked::Off,
+            ),
             Some(until) => {
                 let when = dnd::until_text(until, now);
                 let ticked = match picked {
@@ -348,7 +378,13 @@ mod tests {
         let view = TrayView::new(&summary(2, 1), None, None, &now());
         assert_eq!(view.tooltip, "Telltale — 2 critical, 1 warning");
         assert_eq!(view.status, "2 critical, 1 warning");
-        assert_eq!(view.icon, IconKind { worst: Some(Severity::Critical), dnd: false });
+        assert_eq!(
+            view.icon,
+            IconKind {
+                worst: Some(Severity::Critical),
+                dnd: false
+            }
+        );
         assert_eq!(view.ticked, Ticked::Off);
         let clear = TrayView::new(&TraySummary::default(), None, None, &now());
         assert_eq!(clear.tooltip, "Telltale — all clear");
@@ -361,7 +397,10 @@ mod tests {
         let until = DndPreset::ForAnHour.until(&now());
         let picked = Some((DndPreset::ForAnHour, until));
         let view = TrayView::new(&summary(0, 1), Some(until), picked, &now());
-        assert_eq!(view.tooltip, "Telltale — 1 warning (do not disturb until 14:00)");
+        assert_eq!(
+            view.tooltip,
+            "Telltale — 1 warning (do not disturb until 14:00)"
+        );
         assert_eq!(view.dnd_title, "Do not disturb (until 14:00)");
         assert!(view.icon.dnd);
         assert_eq!(view.ticked, Ticked::Preset(DndPreset::ForAnHour));
@@ -382,7 +421,12 @@ mod tests {
     #[test]
     fn equal_inputs_make_equal_views() {
         let a = TrayView::new(&summary(1, 0), None, None, &now());
-        let b = TrayView::new(&summary(1, 0), None, None, &(now() + chrono::Duration::seconds(5)));
+        let b = TrayView::new(
+            &summary(1, 0),
+            None,
+            None,
+            &(now() + chrono::Duration::seconds(5)),
+        );
         assert_eq!(a, b, "a view that does not change must compare equal");
         let c = TrayView::new(&summary(1, 1), None, None, &now());
         assert_ne!(a, c);

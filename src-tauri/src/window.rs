@@ -64,11 +64,7 @@ pub fn with_desktop_plugins<R: Runtime>(
                 .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
                 .build(),
         )
-        .plugin(
-            tauri_plugin_autostart::Builder::new()
-                .arg(HIDDEN_ARG)
-                .build(),
-        )
+        .plugin(autostart_plugin())
         .plugin(
             tauri::plugin::Builder::<R>::new("telltale-window")
                 .on_window_ready(|window| {
@@ -80,6 +76,13 @@ pub fn with_desktop_plugins<R: Runtime>(
                 .build(),
         )
         .manage(prefs)
+}
+
+/// Start at login, launching `telltale --hidden`; see [`set_autostart`].
+pub fn autostart_plugin<R: Runtime>() -> TauriPlugin<R> {
+    tauri_plugin_autostart::Builder::new()
+        .arg(HIDDEN_ARG)
+        .build()
 }
 
 fn single_instance<R: Runtime>(instance: Option<&str>) -> TauriPlugin<R> {
@@ -123,7 +126,9 @@ fn hides_to_tray<R: Runtime>(app: &AppHandle<R>) -> bool {
 
 /// Whether the window starts hidden: asked for, and there is a tray.
 pub fn starts_hidden<R: Runtime>(app: &AppHandle<R>) -> bool {
-    let asked = app.try_state::<WindowPrefs>().is_some_and(|p| p.start_hidden);
+    let asked = app
+        .try_state::<WindowPrefs>()
+        .is_some_and(|p| p.start_hidden);
     asked && app.try_state::<Tray<R>>().is_some()
 }
 

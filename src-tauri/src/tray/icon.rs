@@ -62,7 +62,10 @@ mod tests {
             dnd: false,
         });
         assert_eq!(critical.len(), (SIZE * SIZE * 4) as usize);
-        assert_eq!(pixel(&critical, SIZE / 2, SIZE / 2), [0xf8, 0x51, 0x49, 255]);
+        assert_eq!(
+            pixel(&critical, SIZE / 2, SIZE / 2),
+            [0xf8, 0x51, 0x49, 255]
+        );
         assert_eq!(pixel(&critical, 0, 0)[3], 0);
         let clear = rgba(IconKind {
             worst: None,
@@ -78,7 +81,11 @@ mod tests {
             dnd: true,
         });
         assert_eq!(pixel(&ring, SIZE / 2, SIZE / 2)[3], 0, "hollow centre");
-        assert_eq!(pixel(&ring, SIZE / 2, 3), [0xf0, 0xb4, 0x29, 255], "coloured rim");
+        assert_eq!(
+            pixel(&ring, SIZE / 2, 3),
+            [0xf0, 0xb4, 0x29, 255],
+            "coloured rim"
+        );
     }
 
     #[test]

@@ -159,8 +159,14 @@ mod tests {
         assert_eq!(counts(tally.summary(0)), (2, 1, 0));
         assert_eq!(tally.summary(0).worst(), Some(Severity::Critical));
 
-        tally.apply("a", &alarm("disk", Severity::Critical, AlarmState::Acknowledged));
-        tally.apply("b", &alarm("disk", Severity::Critical, AlarmState::Resolved));
+        tally.apply(
+            "a",
+            &alarm("disk", Severity::Critical, AlarmState::Acknowledged),
+        );
+        tally.apply(
+            "b",
+            &alarm("disk", Severity::Critical, AlarmState::Resolved),
+        );
         assert_eq!(counts(tally.summary(0)), (0, 1, 0));
         assert_eq!(tally.summary(0).worst(), Some(Severity::Warning));
     }
