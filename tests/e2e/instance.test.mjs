@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,10 +19,12 @@ const WM_CLOSE = resolve(import.meta.dirname, 'wm-close.py');
 
 let hub;
 let session;
+const homes = [];
 
 /** Settings, window state and autostart entries of their own, and an instance name. */
 function isolated(name) {
   const home = mkdtempSync(join(tmpdir(), `telltale-${name}-`));
+  homes.push(home);
   return {
     TELLTALE_INSTANCE: `${name}-${process.pid}`,
     XDG_CONFIG_HOME: join(home, 'config'),
@@ -81,6 +83,7 @@ before(async () => {
 after(async () => {
   await session?.quit();
   stopAll();
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
 let windowId;
