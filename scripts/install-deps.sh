@@ -22,13 +22,14 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # `make run`'s examples, certificates for the registries; the libraries the
 # desktop app (the root package, built by `cargo clippy/test --workspace`)
 # links against; dbus-daemon for its notification test on a private bus;
-# Xvfb, xauth and WebKitWebDriver for the end-to-end test in a real window;
+# Xvfb, xauth and WebKitWebDriver for the end-to-end test in a real window,
+# xdotool and x11-utils (xwininfo) to see its windows hide and show;
 # the Nagios plugins (check_load, check_disk, check_dummy, ...) that the
 # agent's checks are tested with.
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
-  dbus-daemon xvfb xauth webkit2gtk-driver
+  dbus-daemon xvfb xauth webkit2gtk-driver xdotool x11-utils
   monitoring-plugins-basic
 )
 missing=()

@@ -23,6 +23,15 @@ struct Args {
 
     #[command(flatten)]
     access: HubAccess,
+
+    /// Start hidden in the tray (start at login uses it)
+    #[arg(long)]
+    hidden: bool,
+
+    /// Name of this instance: a second launch with the same name (or none)
+    /// shows the running window instead of starting again (Linux)
+    #[arg(long, env = "TELLTALE_INSTANCE", value_name = "NAME")]
+    instance: Option<String>,
 }
 
 /// Validated command-line settings.
@@ -32,6 +41,11 @@ pub struct LaunchArgs {
     pub servers: Vec<Endpoint>,
     /// The token source and certificates for the remote hub.
     pub access: HubAccess,
+    /// Start with the window hidden in the tray.
+    pub hidden: bool,
+    /// Single-instance key other than the default (letters, digits, `-`,
+    /// `_`).
+    pub instance: Option<String>,
 }
 
 impl LaunchArgs {
@@ -51,10 +65,30 @@ impl LaunchArgs {
             .filter(|url| !url.is_empty())
             .map(|url| Endpoint::parse(url).map_err(|e| format!("--server: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
+        let instance = match args.instance.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(instance_name(name)?),
+        };
         Ok(Self {
             servers,
             access: args.access.non_empty(),
+            hidden: args.hidden,
+            instance,
         })
+    }
+}
+
+fn instance_name(name: &str) -> Result<String, String> {
+    let valid = name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "--instance (TELLTALE_INSTANCE) {name:?}: use up to 64 letters, digits, '-' or '_'"
+        ))
     }
 }
 
@@ -121,6 +155,18 @@ mod tests {
             let err = LaunchArgs::parse_from(["telltale"].into_iter().chain(args)).unwrap_err();
             assert!(err.contains("cannot be used with"), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn hidden_and_instance() {
+        let plain = LaunchArgs::parse_from(["telltale"]).unwrap();
+        assert!(!plain.hidden);
+        let hidden =
+            LaunchArgs::parse_from(["telltale", "--hidden", "--instance", "work-2"]).unwrap();
+        assert!(hidden.hidden);
+        assert_eq!(hidden.instance.as_deref(), Some("work-2"));
+        let err = LaunchArgs::parse_from(["telltale", "--instance", "a.b"]).unwrap_err();
+        assert!(err.contains("letters, digits"), "{err}");
     }
 
     #[test]

@@ -20,6 +20,9 @@
 //!   [`error::CommandError`] that has a code.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
+//! - [`tray`]: the tray icon (worst severity, counts, do not disturb).
+//! - [`window`]: close to tray, single instance, start at login, window
+//!   size and position.
 #![deny(missing_docs)]
 
 pub mod args;
@@ -33,10 +36,12 @@ pub mod link;
 pub mod notifications;
 pub mod settings;
 pub mod stream;
+pub mod tray;
+pub mod window;
 
 use std::sync::Arc;
 
-use tauri::{App, Builder, Runtime, WebviewWindowBuilder};
+use tauri::{App, Builder, Manager, Runtime, WebviewWindowBuilder};
 
 use crate::args::LaunchArgs;
 use crate::bridge::Shared;
@@ -59,6 +64,9 @@ pub fn run() -> i32 {
             return 2;
         }
     };
+    let instance = settings.instance.clone();
+    // TODO(settings): close_to_tray and start_hidden from the saved settings.
+    let prefs = window::WindowPrefs::new(true, settings.hidden);
     let started = tauri::async_runtime::block_on(bridge::start(settings));
     let shared = match started {
         Ok(shared) => shared,
@@ -67,7 +75,14 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    let app = run_app(Builder::default(), shared.clone()).build(tauri::generate_context!());
+    // TODO(settings): a DND picked in the tray goes to NotifyPrefs::dnd_until.
+    let tray = tray::plugin(|app, dnd_until| {
+        if let Some(tray) = app.try_state::<tray::Tray<tauri::Wry>>() {
+            tray.set_dnd(dnd_until, telltale_protocol::payload::now_ms());
+        }
+    });
+    let desktop = window::with_desktop_plugins(Builder::default(), prefs, instance.as_deref());
+    let app = run_app(desktop.plugin(tray), shared.clone()).build(tauri::generate_context!());
     match app {
         Ok(app) => {
             app.run(|_, _| {});
@@ -106,7 +121,9 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
 fn open_main_window<R: Runtime>(app: &App<R>) -> tauri::Result<()> {
     let config = app.config().app.windows.iter().find(|w| !w.create).cloned();
     if let Some(config) = config {
+        let visible = config.visible && !window::starts_hidden(app.handle());
         WebviewWindowBuilder::from_config(app.handle(), &config)?
+            .visible(visible)
             .on_document_title_changed(|window, title| {
                 if let Err(e) = window.set_title(&title) {
                     tracing::debug!(error = %e, "cannot set the window title");

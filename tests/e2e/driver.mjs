@@ -143,12 +143,23 @@ export function appHome(settings) {
 /** The app's identifier (tauri.conf.json): its directory name under the XDG dirs. */
 export const APP_ID = 'dev.telltale.desktop';
 
-/** tauri-driver on free ports; returns its URL. The apps it starts live in `home` (see appHome). */
-export async function startDriver(home = appHome()) {
+let drivers = 0;
+
+/**
+ * tauri-driver on free ports; returns its URL. The apps it starts get `env` (by default a
+ * fresh home, see appHome), and an instance name of their own (TELLTALE_INSTANCE), so
+ * that an app still shutting down from an earlier test is never taken for a running
+ * Telltale that a new one should hand over to (single instance).
+ */
+export async function startDriver(env = appHome().env) {
   const port = await freePort();
   const nativePort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)], home.env);
+  drivers += 1;
+  start(DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
+    TELLTALE_INSTANCE: `e2e-${process.pid}-${drivers}`,
+    ...env,
+  });
   await until('tauri-driver', async () => (await fetch(`${url}/status`)).ok);
   return url;
 }
