@@ -22,7 +22,7 @@ use telltale_protocol::{Alarm, MetricSample, ALARMS_CHANNEL, METRICS_PREFIX};
 
 use crate::args::LaunchArgs;
 use crate::backfill::{self, Ticket};
-use crate::connection::ConnectionState;
+use crate::connection::{ConnectionPhase, ConnectionState};
 use crate::embedded;
 use crate::link::{HubLink, HubSpec};
 use crate::notifications::{self, Notifier};
@@ -244,11 +244,11 @@ fn on_state(shared: &Arc<Shared>, link: &Arc<HubLink>, state: &State) {
         (Some(reason), Some(secs)) => {
             eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server)
         }
-        (Some(reason), None) if view.state == "failed" && auth_failed => eprintln!(
+        (Some(reason), None) if view.state == ConnectionPhase::Failed && auth_failed => eprintln!(
             "telltale: {}: authentication failed: {reason}; not retrying (give this server a valid token in Settings, or start with a valid --token, --token-file or --token-command)",
             view.server
         ),
-        (Some(reason), None) if view.state == "failed" => {
+        (Some(reason), None) if view.state == ConnectionPhase::Failed => {
             eprintln!("telltale: {}: {reason}; not retrying", view.server)
         }
         _ => {}

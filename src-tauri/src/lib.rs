@@ -22,6 +22,8 @@
 //!   [`error::CommandError`] that has a code.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
+//! - [`ipc_types`]: the TypeScript of every type that crosses IPC, generated
+//!   into ui/src/backend/generated.ts.
 #![deny(missing_docs)]
 
 pub mod args;
@@ -31,6 +33,7 @@ pub mod commands;
 pub mod connection;
 pub mod embedded;
 pub mod error;
+pub mod ipc_types;
 pub mod link;
 pub mod notifications;
 pub mod settings;
