@@ -43,7 +43,8 @@ fn declaration<T: TS + 'static>(cfg: &Config) -> Declaration {
 
 /// ts-rs writes a struct's documented fields at column 0 with trailing
 /// spaces and the closing brace after the last field: indent the fields and
-/// close on a line of its own, so the file reads and diffs line by line.
+/// close on a line of its own (also between the variants of a tagged enum),
+/// so the file reads and diffs line by line.
 fn tidy(decl: &str) -> String {
     let mut lines = decl.lines();
     let mut out = lines.next().unwrap_or_default().trim_end().to_owned();
@@ -51,6 +52,7 @@ fn tidy(decl: &str) -> String {
         out.push_str("\n  ");
         out.push_str(line.trim_end());
     }
+    let out = out.replace(", } | {", ",\n} | {");
     match out.strip_suffix(", };") {
         Some(fields) if fields.contains('\n') => format!("{fields},\n}};"),
         _ => out,
@@ -109,6 +111,9 @@ mod tests {
         let expected = "type A = {\n  /**\n   * Doc.\n   */\n  x: string,\n  y: number,\n};";
         assert_eq!(tidy(decl), expected);
         assert_eq!(tidy("type B = \"a\" | \"b\";"), "type B = \"a\" | \"b\";");
+        let tagged = "type C = { \"k\": \"a\" } | { \"k\": \"b\",\n/** Doc. */\nx: string, } | { \"k\": \"c\",\n/** Doc. */\ny: string, };";
+        let expected = "type C = { \"k\": \"a\" } | { \"k\": \"b\",\n  /** Doc. */\n  x: string,\n} | { \"k\": \"c\",\n  /** Doc. */\n  y: string,\n};";
+        assert_eq!(tidy(tagged), expected);
     }
 
     #[test]
