@@ -32,7 +32,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e bench-ui
+.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
@@ -48,6 +48,7 @@ help:
 	@echo 'make deps    install missing Debian packages, npm and Python dependencies, tauri-driver'
 	@echo 'make fmt     format the Rust code'
 	@echo 'make lint    rustfmt check and clippy -D warnings'
+	@echo 'make types   regenerate ui/src/backend/generated.ts from the Rust types that cross IPC'
 
 deps:
 	$(call step,deps (Debian packages; npm ci; tauri-driver; Python venv))
@@ -63,6 +64,15 @@ test: deps ui fmt-check lint test-ui test-rust build test-js test-python test-so
 
 fmt:
 	$(CARGO) fmt --all
+
+# The UI's wire types come from the Rust definitions (ts-rs); `make test`
+# runs the same test without the variable and fails while the file is stale.
+# Not after `ui`: its type-check may fail until the new types are written.
+# The app embeds ui/dist, so an unchecked build makes one when it is missing.
+types: deps
+	$(call step,regenerate ui/src/backend/generated.ts (cargo test --test ts_types))
+	@[ -d ui/dist ] || (cd ui && npx vite build)
+	TELLTALE_WRITE_TYPES=1 $(CARGO) test -p telltale $(APP_FEATURES) --test ts_types
 
 fmt-check:
 	$(call step,cargo fmt --all --check)

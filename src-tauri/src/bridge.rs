@@ -21,7 +21,7 @@ use telltale_protocol::Alarm;
 use tokio::sync::mpsc;
 
 use crate::args::LaunchArgs;
-use crate::connection::ConnectionState;
+use crate::connection::{ConnectionPhase, ConnectionState};
 use crate::embedded;
 use crate::history::AppHistory;
 use crate::link::{HubLink, HubSpec};
@@ -311,11 +311,11 @@ fn on_state(shared: &Shared, link: &HubLink, state: &State) {
         (Some(reason), Some(secs)) => {
             eprintln!("telltale: {}: {reason}; retrying in {secs} s", view.server)
         }
-        (Some(reason), None) if view.state == "failed" && auth_failed => eprintln!(
+        (Some(reason), None) if view.state == ConnectionPhase::Failed && auth_failed => eprintln!(
             "telltale: {}: authentication failed: {reason}; not retrying (give this server a valid token in Settings, or start with a valid --token, --token-file or --token-command)",
             view.server
         ),
-        (Some(reason), None) if view.state == "failed" => {
+        (Some(reason), None) if view.state == ConnectionPhase::Failed => {
             eprintln!("telltale: {}: {reason}; not retrying", view.server)
         }
         _ => {}

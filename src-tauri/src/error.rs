@@ -2,9 +2,10 @@
 //! for the user, so the UI never parses error text.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// What went wrong, as a stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No server with that id is in the list (removed meanwhile).
@@ -20,7 +21,7 @@ pub enum ErrorCode {
 }
 
 /// A command's error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
 #[serde(rename_all = "camelCase")]
 #[error("{message}")]
 pub struct CommandError {
@@ -30,6 +31,7 @@ pub struct CommandError {
     pub message: String,
     /// The hub's error code, with [`ErrorCode::Hub`].
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub hub_code: Option<u32>,
 }
 

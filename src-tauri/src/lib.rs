@@ -23,6 +23,8 @@
 //! - [`tray`]: the tray icon (worst severity, counts, do not disturb).
 //! - [`window`]: close to tray, single instance, start at login, window
 //!   size and position.
+//! - [`ipc_types`]: the TypeScript of every type that crosses IPC, generated
+//!   into ui/src/backend/generated.ts.
 #![deny(missing_docs)]
 
 pub mod args;
@@ -32,6 +34,7 @@ pub mod connection;
 pub mod embedded;
 pub mod error;
 pub mod history;
+pub mod ipc_types;
 pub mod link;
 pub mod notifications;
 pub mod settings;

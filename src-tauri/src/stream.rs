@@ -9,30 +9,40 @@ use std::sync::Arc;
 use serde::Serialize;
 use telltale_protocol::{Alarm, MetricSample};
 use tokio::sync::Notify;
+use ts_rs::TS;
 
 /// Samples kept per source while no window listens (15 min at 1 Hz).
 const MAX_ROWS_WITHOUT_UI: usize = 900;
 
-/// One message on the stream channel (see ui/src/backend/README.md).
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+/// One message on the stream channel (see ui/src/backend/README.md): about
+/// one per display frame, coalesced, with only what changed.
+// Empty lists are not sent: `as = "Option<_>", optional` makes them
+// `field?: T[]` in TypeScript (ts-rs allows `optional` only on an `Option`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamBatch {
     /// New samples per source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<_>", optional)]
     pub metrics: Vec<MetricBlock>,
-    /// Complete active alarm sets of the hubs that resynced.
+    /// Complete active alarm sets of the hubs that resynced (first subscribe,
+    /// or a gap recovery could not fill). Applied before `alarms`: that hub's
+    /// active alarms missing from its set move to the recent list.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<_>", optional)]
     pub active_alarms: Vec<ActiveSet>,
     /// Alarm transitions in arrival order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<_>", optional)]
     pub alarms: Vec<ServerAlarm>,
     /// Counters, when they changed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub diagnostics: Option<Diagnostics>,
 }
 
 /// One hub's complete active alarm set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ActiveSet {
     /// The hub's id.
     pub server: String,
@@ -41,7 +51,7 @@ pub struct ActiveSet {
 }
 
 /// An alarm transition and the hub it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ServerAlarm {
     /// The hub's id.
     pub server: String,
@@ -51,7 +61,7 @@ pub struct ServerAlarm {
 }
 
 /// Samples of one source; `values[j][i]` is `names[j]` at `ts[i]`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, TS)]
 pub struct MetricBlock {
     /// The hub's id.
     pub server: String,
@@ -61,7 +71,7 @@ pub struct MetricBlock {
     pub ts: Vec<i64>,
     /// Metric names.
     pub names: Vec<String>,
-    /// One column per name; `None` where a sample lacked the name.
+    /// One column per name; `None` (null) where a sample lacked the name.
     pub values: Vec<Vec<Option<f64>>>,
 }
 
@@ -96,14 +106,15 @@ impl MetricBlock {
     }
 }
 
-/// Counters since the window connected its stream.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+/// Counters since the window connected its stream: a snapshot, not a delta.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnostics {
     /// Publications whose payload was not a Telltale payload, per channel.
     pub invalid: BTreeMap<String, u64>,
     /// The last such error, or the last client error.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub last_error: Option<String>,
     /// Metric publications dropped because the app fell behind.
     pub lagged: u64,

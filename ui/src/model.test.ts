@@ -8,7 +8,7 @@ import { Model } from './model';
 const T0 = 1_700_000_000_000;
 
 function alarm(id: string, over: Partial<Alarm> = {}): Alarm {
-  return { id, source: id.split('/')[0]!, severity: 'critical', state: 'firing', title: id, ts: T0, ...over };
+  return { id, source: id.split('/')[0]!, severity: 'critical', state: 'firing', title: id, message: '', ts: T0, ...over };
 }
 
 /** Hubs by id: their state, active alarms and catalog; records the calls. */

@@ -44,7 +44,7 @@ export class Model {
   streamError = '';
   /** Batches received. */
   batches = 0;
-  private backendDiag: Diagnostics = { invalid: {} };
+  private backendDiag: Diagnostics = { invalid: {}, lagged: 0 };
   private uiInvalid: Record<string, number> = {};
   private uiLastError = '';
   private uiLastErrorAt = 0;
@@ -252,7 +252,7 @@ export class Model {
     if (batch.diagnostics && typeof batch.diagnostics === 'object') {
       const d = batch.diagnostics;
       if (d.lastError && d.lastError !== this.backendDiag.lastError) this.backendErrorAt = this.now();
-      this.backendDiag = { invalid: { ...(d.invalid ?? {}) }, lastError: d.lastError, lagged: d.lagged };
+      this.backendDiag = { invalid: { ...(d.invalid ?? {}) }, lastError: d.lastError, lagged: d.lagged ?? 0 };
       this.emit('diagnostics');
     }
   }
@@ -331,9 +331,8 @@ export class Model {
       this.uiLastError && (this.uiLastErrorAt >= this.backendErrorAt || !this.backendDiag.lastError)
         ? this.uiLastError
         : this.backendDiag.lastError;
-    const out: Diagnostics = { invalid };
+    const out: Diagnostics = { invalid, lagged: this.backendDiag.lagged };
     if (lastError) out.lastError = lastError;
-    if (this.backendDiag.lagged) out.lagged = this.backendDiag.lagged;
     return out;
   }
 }

@@ -14,6 +14,9 @@
 //! - [`payload`]: Telltale's own payloads carried in publications and RPCs
 //!   (`MetricSample`, `Alarm`, the catalog).
 //! - [`frame`]: splitting and joining newline-delimited JSON frames.
+//!
+//! With the `ts` feature, the payloads the desktop app hands to its UI
+//! derive `ts_rs::TS`, so the UI's TypeScript types are generated from them.
 #![deny(missing_docs)]
 
 pub mod api;

@@ -28,6 +28,7 @@ pub fn now_ms() -> i64 {
 
 /// One sample of a source's metrics, published on `metrics:<source>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MetricSample {
     /// Sample time, unix milliseconds.
     pub ts: i64,
@@ -37,6 +38,7 @@ pub struct MetricSample {
 
 /// How bad an alarm is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For information.
@@ -49,6 +51,7 @@ pub enum Severity {
 
 /// Where an alarm is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum AlarmState {
     /// The condition holds.
@@ -60,7 +63,10 @@ pub enum AlarmState {
 }
 
 /// An alarm, published on `alarms` at every transition.
+// `ts(optional)`: serde leaves these out when `None`, so TypeScript gets
+// `field?: T` rather than `field: T | null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alarm {
     /// Stable id, `<source>/<rule>`; repeated firings share it.
     pub id: String,
@@ -79,19 +85,23 @@ pub struct Alarm {
     pub ts: i64,
     /// The value that crossed the threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub value: Option<f64>,
     /// Free-form labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Who acknowledged it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub by: Option<String>,
     /// Silenced until this time, unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub silenced_until: Option<i64>,
     /// What the acknowledger wrote (see [`AlarmId::comment`]); kept while
     /// the episode lasts, gone when the alarm fires again after resolving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub comment: Option<String>,
 }
 
@@ -139,6 +149,7 @@ pub struct AlarmReply {
 
 /// Result of `catalog`.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Catalog {
     /// Known metric sources, sorted by name.
     pub sources: Vec<CatalogSource>,
@@ -147,6 +158,7 @@ pub struct Catalog {
     pub truncated: bool,
     /// Where the next page starts, when `truncated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub next_offset: Option<usize>,
 }
 
@@ -162,6 +174,7 @@ pub struct CatalogRequest {
 
 /// One metric source in the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CatalogSource {
     /// Source name, e.g. a hostname.
     pub source: String,

@@ -90,7 +90,7 @@ export class MockBackend implements Backend {
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
   private readonly active = new Map<string, Alarm>();
   private pendingAlarms: Alarm[] = [];
-  private diagnostics: Diagnostics = { invalid: {} };
+  private diagnostics: Diagnostics = { invalid: {}, lagged: 0 };
   private diagnosticsDirty = false;
   private state: ConnectionState;
   private timers: ReturnType<typeof setTimeout>[] = [];
@@ -138,6 +138,7 @@ export class MockBackend implements Backend {
       this.diagnostics = {
         invalid: { 'metrics:web-1': 2, alarms: 1 },
         lastError: 'metrics:web-1: values["cpu.total"]: expected a number, found a string',
+        lagged: 0,
       };
       this.diagnosticsDirty = true;
     }

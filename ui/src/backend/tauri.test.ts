@@ -6,7 +6,7 @@ import { chooseBackend } from './select';
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
-const alarm: Alarm = { id: 'h/cpu', source: 'h', severity: 'critical', state: 'firing', title: 'CPU', ts: 1 };
+const alarm: Alarm = { id: 'h/cpu', source: 'h', severity: 'critical', state: 'firing', title: 'CPU', message: '', ts: 1 };
 
 beforeAll(() => {
   (globalThis as unknown as { window: unknown }).window = globalThis;

@@ -5,7 +5,7 @@ import { compareTiles, keyMetrics, matchesFilter, parseFilter, staleAfter, tileS
 const NOW = 1_700_000_000_000;
 
 function alarm(source: string, severity: Alarm['severity'], state: Alarm['state'] = 'firing', labels?: Record<string, string>): Alarm {
-  return { id: `${source}/x`, source, severity, state, title: 'x', ts: NOW, labels };
+  return { id: `${source}/x`, source, severity, state, title: 'x', message: '', ts: NOW, labels };
 }
 
 describe('tileState', () => {

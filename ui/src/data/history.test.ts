@@ -128,7 +128,7 @@ describe('matching (the mock, same semantics as the crate)', () => {
 });
 
 describe('backends', () => {
-  const alarm: Alarm = { id: 'a/b', source: 'a', severity: 'warning', state: 'firing', title: 'T', ts: 5 };
+  const alarm: Alarm = { id: 'a/b', source: 'a', severity: 'warning', state: 'firing', title: 'T', message: '', ts: 5 };
 
   it('the mock keeps a transition once and filters like the crate', async () => {
     const mock = new MockHistoryBackend(() => NOW);
