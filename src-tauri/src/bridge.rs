@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use telltale_client::{Options, State, Update};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::Alarm;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::args::LaunchArgs;
 use crate::connection::{ConnectionPhase, ConnectionState};
@@ -28,6 +28,7 @@ use crate::link::{HubLink, HubSpec};
 use crate::notifications::{NoteAction, Notifications};
 use crate::settings::NotifyPrefs;
 use crate::stream::{Pending, StreamBatch};
+use crate::tray::{AlarmTally, Tray, TraySummary};
 
 /// How often pending data is sent to the window (about one display frame).
 const FRAME: Duration = Duration::from_millis(16);
@@ -40,16 +41,25 @@ pub const EMBEDDED_ID: &str = "local";
 /// Id of the temporary server given with `--server`.
 pub const LAUNCH_ID: &str = "launch";
 
-/// Where connection states go (the window, as a Tauri event).
-pub trait StateSink: Send + Sync {
-    /// A hub's connection state changed.
+/// The desktop around the window: where connection states and the tray's
+/// alarm summary go.
+pub trait Desktop: Send + Sync {
+    /// A hub's connection state changed (a Tauri event to the window).
     fn connection_state(&self, state: &ConnectionState);
+    /// The alarms or do not disturb changed (the tray icon).
+    fn tray(&self, summary: &TraySummary, dnd_until: Option<i64>, now_ms: i64);
 }
 
-impl<R: Runtime> StateSink for AppHandle<R> {
+impl<R: Runtime> Desktop for AppHandle<R> {
     fn connection_state(&self, state: &ConnectionState) {
         if let Err(e) = self.emit(CONNECTION_EVENT, state) {
             tracing::warn!(error = %e, "cannot emit the connection state");
+        }
+    }
+
+    fn tray(&self, summary: &TraySummary, dnd_until: Option<i64>, now_ms: i64) {
+        if let Some(tray) = self.try_state::<Tray<R>>() {
+            tray.update(summary, dnd_until, now_ms);
         }
     }
 }
@@ -63,12 +73,19 @@ pub struct Shared {
     notifications: Notifications,
     note_actions: Mutex<Option<mpsc::UnboundedReceiver<NoteAction>>>,
     history: OnceLock<AppHistory>,
-    sink: OnceLock<Arc<dyn StateSink>>,
+    /// Firing, unacknowledged alarms per hub, for the tray.
+    tally: Mutex<AlarmTally>,
+    /// Do not disturb until (unix ms), as the tray shows it.
+    dnd_until: Mutex<Option<i64>>,
+    /// Woken when the tally changes, so the tray clock recomputes its sleep.
+    tally_changed: Notify,
+    sink: OnceLock<Arc<dyn Desktop>>,
 }
 
 impl Shared {
     /// An app with no hub yet, notifying as `prefs` say.
     pub fn new(prefs: NotifyPrefs) -> Arc<Shared> {
+        let dnd_until = prefs.dnd_until;
         let (notifications, note_actions) = Notifications::new(prefs);
         Arc::new(Shared {
             links: RwLock::new(Vec::new()),
@@ -78,8 +95,29 @@ impl Shared {
             notifications,
             note_actions: Mutex::new(Some(note_actions)),
             history: OnceLock::new(),
+            tally: Mutex::new(AlarmTally::default()),
+            dnd_until: Mutex::new(dnd_until),
+            tally_changed: Notify::new(),
             sink: OnceLock::new(),
         })
+    }
+
+    /// New notification preferences (the settings changed, or do not
+    /// disturb was picked in the tray).
+    pub fn set_notify_prefs(&self, prefs: NotifyPrefs) {
+        *self.dnd_until.lock() = prefs.dnd_until;
+        self.notifications.set_prefs(prefs);
+        self.refresh_tray();
+    }
+
+    /// Shows the tally and do not disturb in the tray.
+    fn refresh_tray(&self) {
+        if let Some(sink) = self.sink.get() {
+            let now = now_ms();
+            let summary = self.tally.lock().summary(now);
+            sink.tray(&summary, *self.dnd_until.lock(), now);
+        }
+        self.tally_changed.notify_one();
     }
 
     /// Where alarm transitions are recorded (set once, at start).
@@ -141,6 +179,8 @@ impl Shared {
             let state = link.close();
             self.pending.lock().forget_server(server);
             self.notifications.forget_server(server);
+            self.tally.lock().forget_server(server);
+            self.refresh_tray();
             if let Some(sink) = self.sink.get() {
                 sink.connection_state(&state);
             }
@@ -195,7 +235,7 @@ pub async fn embedded_spec() -> anyhow::Result<HubSpec> {
 
 /// Starts the bridge tasks for the app.
 pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
-    let sink: Arc<dyn StateSink> = Arc::new(app.clone());
+    let sink: Arc<dyn Desktop> = Arc::new(app.clone());
     if shared.sink.set(sink).is_err() {
         return;
     }
@@ -207,6 +247,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
     }
     let wakes = shared.clone();
     tauri::async_runtime::spawn(async move { wakes.notifications.run_wakes().await });
+    tauri::async_runtime::spawn(tray_clock(shared.clone()));
     tauri::async_runtime::spawn(send_frames(shared));
 }
 
@@ -291,6 +332,8 @@ fn apply(shared: &Shared, link: &HubLink, update: Update) {
                     history.record(server, link.name(), alarm);
                 }
             }
+            shared.tally.lock().replace(server, &active);
+            shared.refresh_tray();
             shared.pending.lock().active(server, active);
         }
         Update::Invalid { channel, error } => {
@@ -333,7 +376,30 @@ fn on_alarm(shared: &Shared, link: &HubLink, alarm: Alarm) {
     if let Some(history) = shared.history.get() {
         history.record(server, name, &alarm);
     }
+    shared.tally.lock().apply(server, &alarm);
+    shared.refresh_tray();
     shared.pending.lock().alarm(server, alarm);
+}
+
+/// Silences and do not disturb end on their own: the tray is refreshed
+/// then. Asleep otherwise (no periodic wake-up).
+async fn tray_clock(shared: Arc<Shared>) {
+    loop {
+        let now = now_ms();
+        let silence_ends = shared.tally.lock().next_change(now);
+        let dnd_ends = (*shared.dnd_until.lock()).filter(|&t| t > now);
+        let next = silence_ends.into_iter().chain(dnd_ends).min();
+        match next {
+            Some(at) => {
+                let wait = Duration::from_millis((at - now).max(0) as u64 + 1);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => shared.refresh_tray(),
+                    _ = shared.tally_changed.notified() => {}
+                }
+            }
+            None => shared.tally_changed.notified().await,
+        }
+    }
 }
 
 async fn send_frames(shared: Arc<Shared>) {
