@@ -24,12 +24,14 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # links against; dbus-daemon for its notification test on a private bus;
 # Xvfb, xauth and WebKitWebDriver for the end-to-end test in a real window;
 # the Nagios plugins (check_load, check_disk, check_dummy, ...) that the
-# agent's checks are tested with.
+# agent's checks are tested with; desktop-file-validate for the .deb's
+# desktop entry (tests/deb/check.sh).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
   dbus-daemon xvfb xauth webkit2gtk-driver
   monitoring-plugins-basic
+  desktop-file-utils
 )
 missing=()
 for pkg in "${packages[@]}"; do
