@@ -32,11 +32,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e bench-ui
+.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
-	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, SDK, soak, fuzz and end-to-end tests'
+	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, .deb, SDK, soak, fuzz and end-to-end tests'
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
@@ -59,7 +59,7 @@ ui: deps
 	$(call step,UI type-check and build (ui/dist))
 	npm --prefix ui run --silent build
 
-test: deps ui fmt-check lint test-ui test-rust build test-js test-python test-soak test-fuzz test-e2e
+test: deps ui fmt-check lint test-ui test-rust build test-deb test-js test-python test-soak test-fuzz test-e2e
 	@printf '\n==> make test: all steps passed\n'
 
 fmt:
@@ -93,6 +93,18 @@ test-rust: ui
 build: ui
 	$(call step,cargo build (telltale-hub, telltale-tail, the desktop app))
 	$(CARGO) build --workspace --bins $(APP_FEATURES)
+
+# The .deb of the debug app that `build` made: `tauri bundle` only packages
+# it (seconds, nothing is compiled; --no-binary-patching leaves cargo's
+# binary as it is for the tests after this one), then tests/deb/check.sh
+# reads its control fields, files and desktop entry, and runs the unpacked
+# binary's --version.
+DEBUG_DEB_DIR := $(TARGET_DIR)/debug/bundle/deb
+test-deb: deps build
+	$(call step,Debian package of the debug app (tauri bundle --debug; tests/deb/check.sh))
+	rm -f $(DEBUG_DEB_DIR)/*.deb
+	ui/node_modules/.bin/tauri bundle --debug --bundles deb --no-binary-patching --ci
+	tests/deb/check.sh $(DEBUG_DEB_DIR)/*.deb
 
 test-js: deps build
 	$(call step,centrifuge-js SDK tests (node --test tests/sdk/js))
@@ -156,9 +168,14 @@ app: ui
 	$(CARGO) build --release -p telltale $(APP_FEATURES)
 	@echo 'Built $(TARGET_DIR)/release/telltale'
 
-deb: ui
-	$(call step,tauri build --bundles deb)
-	ui/node_modules/.bin/tauri build --bundles deb
+# Packages the release app of `make app` (compiled once, with the same
+# features as every other build); dependencies, icons and the desktop entry
+# are in tauri.conf.json's bundle section.
+deb: app
+	$(call step,tauri bundle --bundles deb (the release app))
+	rm -f $(TARGET_DIR)/release/bundle/deb/*.deb
+	ui/node_modules/.bin/tauri bundle --bundles deb --ci
+	@ls -1 $(TARGET_DIR)/release/bundle/deb/*.deb
 
 # cargo-deb builds the agent in release mode and packages it with its
 # systemd unit and example configuration (crates/agent/debian/).

@@ -25,12 +25,14 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # Xvfb, xauth and WebKitWebDriver for the end-to-end test in a real window,
 # xdotool and x11-utils (xwininfo) to see its windows hide and show;
 # the Nagios plugins (check_load, check_disk, check_dummy, ...) that the
-# agent's checks are tested with.
+# agent's checks are tested with; desktop-file-validate for the .deb's
+# desktop entry (tests/deb/check.sh).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
   dbus-daemon xvfb xauth webkit2gtk-driver xdotool x11-utils
   monitoring-plugins-basic
+  desktop-file-utils
 )
 missing=()
 for pkg in "${packages[@]}"; do

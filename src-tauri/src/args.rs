@@ -50,8 +50,16 @@ pub struct LaunchArgs {
 
 impl LaunchArgs {
     /// Reads flags and environment; the error is a message for the user.
+    ///
+    /// `--help` and `--version` are answers, not errors: they are printed on
+    /// stdout and the process exits 0 here, before GTK or a window is touched
+    /// (so they work without a display, as after installing the package).
     pub fn from_env_and_args() -> Result<Self, String> {
-        Self::parse_from(std::env::args_os())
+        match Args::try_parse() {
+            Ok(args) => Self::validate(args),
+            Err(e) if !e.use_stderr() => e.exit(),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Reads `args` (and the environment).
@@ -60,7 +68,10 @@ impl LaunchArgs {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let args = Args::try_parse_from(args).map_err(|e| e.to_string())?;
+        Self::validate(Args::try_parse_from(args).map_err(|e| e.to_string())?)
+    }
+
+    fn validate(args: Args) -> Result<Self, String> {
         let servers = (args.server.iter().map(|url| url.trim()))
             .filter(|url| !url.is_empty())
             .map(|url| Endpoint::parse(url).map_err(|e| format!("--server: {e}")))
