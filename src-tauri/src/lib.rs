@@ -19,6 +19,8 @@
 //! - [`commands`]: the `#[tauri::command]`s the UI calls.
 //! - [`notifications`]: native alarm notifications (notify-rust), deduped.
 //! - [`connection`]: connection state as the UI shows it.
+//! - [`settings`]: the persisted settings (servers, tokens, theme,
+//!   notifications); [`settings_commands`] the view's commands.
 #![deny(missing_docs)]
 
 pub mod backfill;
@@ -29,6 +31,7 @@ pub mod embedded;
 pub mod notifications;
 pub mod args;
 pub mod settings;
+pub mod settings_commands;
 pub mod stream;
 
 use std::sync::Arc;
