@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -20,23 +19,17 @@ use tokio::sync::oneshot;
 const WAIT: Duration = Duration::from_secs(20);
 const SECRET: &str = "settings-test-secret";
 
-/// A private session bus with nothing on it, for the whole test binary:
-/// the environment is set once, before any test touches D-Bus.
+/// A private session bus with nothing on it; the daemon is killed on
+/// drop. Only one test here uses D-Bus, so setting the environment
+/// variable races with no other test.
 struct Bus(Child);
 
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn private_bus() -> &'static Mutex<Bus> {
-    static BUS: OnceLock<Mutex<Bus>> = OnceLock::new();
-    BUS.get_or_init(|| {
+impl Bus {
+    fn start() -> Bus {
         let mut daemon = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("dbus-daemon (Debian package dbus) must be installed");
         let mut address = String::new();
@@ -44,8 +37,15 @@ fn private_bus() -> &'static Mutex<Bus> {
             .read_line(&mut address)
             .unwrap();
         std::env::set_var("DBUS_SESSION_BUS_ADDRESS", address.trim());
-        Mutex::new(Bus(daemon))
-    })
+        Bus(daemon)
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 struct Dir(PathBuf);
@@ -68,7 +68,7 @@ impl Drop for Dir {
 
 #[test]
 fn without_a_secret_service_a_token_goes_to_the_0600_settings_file() {
-    let _bus = private_bus();
+    let _bus = Bus::start();
     let dir = Dir::new("no-keyring");
     // The real probe: the bus answers that nobody owns org.freedesktop.secrets.
     let store = SettingsStore::load(&dir.0);
