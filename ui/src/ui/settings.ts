@@ -76,7 +76,7 @@ export class SettingsView {
     private readonly backend: SettingsBackend,
     private readonly options: SettingsViewOptions = {},
   ) {
-    this.banner = h('div', { class: 'banner bad settings-problem hidden', role: 'alert' });
+    this.banner = h('div', { class: 'banner bad settings-problem', role: 'alert' });
     this.body = h('div', { class: 'settings-body' });
     this.general = h('p', { class: 'field-error settings-general', role: 'alert' });
     this.saveButton = h('button', { class: 'btn primary', type: 'submit' }, 'Save') as HTMLButtonElement;
@@ -208,7 +208,7 @@ export class SettingsView {
     this.errors.clear();
     const d = this.draft!;
     setText(this.banner, this.problem ?? '');
-    this.banner.classList.toggle('hidden', !this.problem);
+    this.banner.classList.toggle('show', !!this.problem);
     this.body.replaceChildren(
       this.serversSection(d),
       this.chartsSection(d),
