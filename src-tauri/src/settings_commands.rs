@@ -78,3 +78,34 @@ pub fn on_change<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
         tracing::warn!(error = %e, "cannot announce the new settings");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_view_and_errors_have_the_ui_field_names() {
+        let dir = std::env::temp_dir().join(format!("telltale-view-{}", std::process::id()));
+        let store = SettingsStore::load_with(&dir, None);
+        let shown = serde_json::to_value(view(&store, store.for_ui())).unwrap();
+        assert_eq!(shown["tokenStore"], "file");
+        assert_eq!(shown["problem"], serde_json::Value::Null);
+        assert_eq!(
+            shown["configPath"],
+            dir.join("settings.json").display().to_string()
+        );
+        assert_eq!(shown["settings"]["chartWindowSecs"], 300);
+        let bad = Settings {
+            chart_window_secs: 7,
+            ..Settings::default()
+        };
+        let err = serde_json::to_value(store.update(bad).unwrap_err()).unwrap();
+        assert_eq!(err["problems"][0]["field"], json!("chartWindowSecs"));
+        assert!(err["message"]
+            .as_str()
+            .unwrap()
+            .contains("60, 300, 900 or 3600"));
+    }
+}

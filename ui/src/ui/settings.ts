@@ -380,6 +380,10 @@ export class SettingsView {
     const sound = (sev: 'critical' | 'warning' | 'info', label: string) =>
       this.field(label, this.text(n.sounds[sev], (v) => (n.sounds[sev] = v.trim()), { placeholder: 'none (e.g. dialog-warning)' }));
     const serverName = (id: string) => this.servers.find((s) => s.id === id)?.name || id;
+    const sourceName = (item: string) => {
+      const at = item.indexOf('/');
+      return at < 0 ? item : `${serverName(item.slice(0, at))} / ${item.slice(at + 1)}`;
+    };
     return h(
       'fieldset',
       { class: 'settings-section' },
@@ -390,8 +394,8 @@ export class SettingsView {
       this.field('Flap hold (seconds)', flap, 'notifications.flapHoldSecs', 'An alarm that fires again this soon after resolving does not notify twice.'),
       this.field('Repeat every (minutes)', repeat, 'notifications.repeatMins', 'Until acknowledged; empty: notify once.'),
       h('div', { class: 'sounds' }, sound('critical', 'Sound: critical'), sound('warning', 'Sound: warning'), sound('info', 'Sound: info')),
-      this.chips('Muted servers', n.mutedServers, (list) => (n.mutedServers = list), serverName, 'server id'),
-      this.chips('Muted sources', n.mutedSources, (list) => (n.mutedSources = list), (x) => x, 'server id/source'),
+      this.chips('Muted servers', n.mutedServers, (list) => (n.mutedServers = list), serverName, () => this.servers.map((s) => ({ value: s.id, label: s.name || s.url }))),
+      this.chips('Muted sources', n.mutedSources, (list) => (n.mutedSources = list), sourceName, null),
     );
   }
 
@@ -399,9 +403,18 @@ export class SettingsView {
     if (this.dndState && this.draft) setText(this.dndState, dndText(this.draft.notifications.dndUntil, new Date()));
   }
 
-  private chips(label: string, list: string[], set: (list: string[]) => void, name: (item: string) => string, placeholder: string): HTMLElement {
+  /** A removable chip per item; `choices` (servers) gives a list to add from, null a text field (`<server id>/<source>`). */
+  private chips(label: string, list: string[], set: (list: string[]) => void, name: (item: string) => string, choices: (() => { value: string; label: string }[]) | null): HTMLElement {
     const box = h('div', { class: 'chips' });
-    const input = this.text('', () => {}, { placeholder, 'aria-label': `Add to ${label.toLowerCase()}` });
+    const input: HTMLInputElement | HTMLSelectElement = choices
+      ? (h('select', { 'aria-label': `Add to ${label.toLowerCase()}` }) as HTMLSelectElement)
+      : this.text('', () => {}, { placeholder: 'server id/source', 'aria-label': `Add to ${label.toLowerCase()}` });
+    const fillChoices = () => {
+      if (!choices || !(input instanceof HTMLSelectElement)) return;
+      const left = choices().filter((c) => !list.includes(c.value));
+      input.replaceChildren(...left.map((c) => h('option', { value: c.value }, c.label)));
+      input.disabled = left.length === 0;
+    };
     const draw = () =>
       box.replaceChildren(
         ...list.map((item) =>
@@ -418,7 +431,7 @@ export class SettingsView {
                 onclick: () => {
                   list = list.filter((x) => x !== item);
                   set(list);
-                  draw();
+                  redraw();
                   input.focus();
                 },
               },
@@ -428,21 +441,25 @@ export class SettingsView {
         ),
         ...(list.length ? [] : [h('span', { class: 'hint' }, 'none')]),
       );
+    const redraw = () => {
+      draw();
+      fillChoices();
+    };
     const add = () => {
       list = addChip(list, input.value);
       set(list);
-      input.value = '';
-      draw();
+      if (input instanceof HTMLInputElement) input.value = '';
+      redraw();
     };
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') {
+    input.addEventListener('keydown', (e: Event) => {
+      if ((e as KeyboardEvent).key === 'Enter') {
         // Enter here adds the item instead of saving.
         e.preventDefault();
         e.stopPropagation();
         add();
       }
     });
-    draw();
+    redraw();
     return h('div', { class: 'field' }, h('span', { class: 'label' }, label), box, h('div', { class: 'inline' }, input, h('button', { class: 'btn small', type: 'button', onclick: add }, 'Add')));
   }
 
