@@ -7,10 +7,16 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener, WebviewWindowBuilder};
 use telltale::settings::{client_options, ServerEntry, Settings, SettingsStore, TokenSource};
+use telltale::settings_commands::SETTINGS_CHANGED;
 use telltale_client::{Client, Event, Events, State};
 use telltale_hub::{Config, Server};
 use tokio::sync::oneshot;
@@ -193,4 +199,79 @@ async fn a_token_file_entry_is_read_again_after_the_hub_refuses_an_expired_token
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+fn invoke(
+    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn the_view_gets_and_sets_settings_over_ipc() {
+    let dir = Dir::new("ipc");
+    fs::write(dir.0.join("settings.json"), "{ not json").unwrap();
+    let store = Arc::new(SettingsStore::load_with(&dir.0, None));
+    let app = mock_builder()
+        .manage(store.clone())
+        .invoke_handler(tauri::generate_handler![
+            telltale::settings_commands::settings_get,
+            telltale::settings_commands::settings_set
+        ])
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let (changed, announced) = mpsc::channel();
+    app.listen_any(SETTINGS_CHANGED, move |event| {
+        let _ = changed.send(event.payload().to_owned());
+    });
+
+    let view = invoke(&webview, "settings_get", json!({})).unwrap();
+    let problem = view["problem"].as_str().unwrap();
+    assert!(
+        problem.starts_with("Your settings file could not be read"),
+        "{problem}"
+    );
+    assert_eq!(view["tokenStore"], "file");
+
+    let mut settings = view["settings"].clone();
+    settings["servers"] = json!([{
+        "id": "lab", "name": "Lab", "url": "localhost:8000",
+        "token": {"kind": "fixed", "value": "tok"}, "enabled": true
+    }]);
+    let refused = invoke(&webview, "settings_set", json!({ "settings": settings })).unwrap_err();
+    assert_eq!(refused["problems"][0]["field"], "servers.0.url");
+
+    settings["servers"][0]["url"] = json!("ws://127.0.0.1:8000/connection/websocket");
+    settings["theme"] = json!("dark");
+    let saved = invoke(&webview, "settings_set", json!({ "settings": settings })).unwrap();
+    assert_eq!(
+        saved["problem"],
+        Value::Null,
+        "a save replaces the broken file"
+    );
+    assert_eq!(
+        saved["settings"]["servers"][0]["token"],
+        json!({"kind": "fixed", "stored": "file"})
+    );
+    let payload = announced
+        .recv_timeout(WAIT)
+        .expect("settings-changed emitted");
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["theme"], "dark");
+    assert!(!payload.to_string().contains("tok\""), "{payload}");
+    assert_eq!(store.fixed_token("lab").unwrap(), "tok");
 }
