@@ -92,8 +92,16 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
             commands::alarms_ack,
             commands::alarms_silence,
             commands::catalog,
+            settings_commands::settings_get,
+            settings_commands::settings_set,
         ])
         .setup(move |app| {
+            // TEMP wiring of the settings store (the lead replaces it).
+            {
+                use tauri::Manager;
+                let dir = app.path().app_config_dir()?;
+                app.manage(Arc::new(settings::SettingsStore::load(&dir)));
+            }
             bridge::spawn(app.handle().clone(), shared.clone());
             open_main_window(app)?;
             Ok(())
