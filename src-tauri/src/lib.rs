@@ -87,6 +87,7 @@ pub fn run() -> i32 {
     if let Some(problem) = store.problem() {
         eprintln!("telltale: {problem}");
     }
+    servers::first_start_with_servers(&store, &launch);
     for (i, endpoint) in launch.servers.iter().enumerate() {
         store.add_temporary(settings::temporary_entry(endpoint, &launch.access, i));
     }

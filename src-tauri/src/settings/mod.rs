@@ -54,7 +54,7 @@ impl Default for Settings {
             servers: Vec::new(),
             embedded: true,
             chart_window_secs: 300,
-            theme: Theme::System,
+            theme: Theme::Dark,
             notifications: NotifyPrefs::default(),
             close_to_tray: true,
             autostart: false,

@@ -154,6 +154,12 @@ impl SettingsStore {
         current.servers.insert(0, entry);
     }
 
+    /// Switches the embedded hub off for this run (not saved until the
+    /// user saves the settings, which then keeps what the view showed).
+    pub fn embedded_off_for_run(&self) {
+        self.current.lock().embedded = false;
+    }
+
     /// The fixed token of server `id`, from memory, the file or the
     /// keyring; the error says what to do.
     pub fn fixed_token(&self, id: &str) -> Result<String, String> {
