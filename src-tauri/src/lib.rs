@@ -137,6 +137,8 @@ pub fn run_app<R: Runtime>(
             commands::catalog,
             settings_commands::settings_get,
             settings_commands::settings_set,
+            settings_commands::alarms_snooze,
+            settings_commands::alarms_snoozes,
             history::history_query,
             history::history_export,
         ])
