@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use ts_rs::TS;
 
 use crate::bridge::Shared;
 use crate::error::{CommandError, ErrorCode};
 use crate::servers;
-use crate::settings::{Settings, SettingsError, SettingsStore, Snooze};
+use crate::settings::{Settings, SettingsError, SettingsStore, Snooze, TokenStore};
 use crate::window::{self, WindowPrefs};
 use telltale_protocol::payload::now_ms;
 
@@ -21,15 +22,15 @@ use telltale_protocol::payload::now_ms;
 pub const SETTINGS_CHANGED: &str = "settings-changed";
 
 /// What the settings view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     /// The settings, without token values.
     pub settings: Settings,
     /// Why the settings file was not used at start, if it was not.
     pub problem: Option<String>,
-    /// Where a pasted token goes: `keyring` or `file`.
-    pub token_store: &'static str,
+    /// Where a pasted token goes.
+    pub token_store: TokenStore,
     /// The settings file.
     pub config_path: String,
 }
