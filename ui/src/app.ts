@@ -180,6 +180,7 @@ export class App {
 
   /** What the window itself takes from the saved settings (the shell applies the rest). */
   private applySettings(s: Settings): void {
+    this.model.flaps.setOptions({ holdMs: s.notifications.flapHoldSecs * 1000 });
     const ms = s.chartWindowSecs * 1000;
     if (WINDOWS.some((w) => w.ms === ms) && ms !== this.dashboard.windowMs) this.setWindow(ms);
   }

@@ -141,3 +141,16 @@ describe('several hubs in one model', () => {
     expect(model.connections().map((s) => s.serverId)).toEqual(['prod', 'edge']);
   });
 });
+
+describe('flapping', () => {
+  it('an alarm that resolves and fires again within the hold is flapping', async () => {
+    const { hubs, model } = await twoHubs();
+    model.flaps.setOptions({ holdMs: 60_000 });
+    const key = qualify('prod', 'web1/cpu');
+    hubs.batch({ alarms: [{ ...alarm('web1/cpu', { state: 'resolved', ts: T0 + 1000 }), server: 'prod' }] });
+    expect(model.flaps.flapCount(key, T0 + 2000)).toBe(0);
+    hubs.batch({ alarms: [{ ...alarm('web1/cpu', { ts: T0 + 30_000 }), server: 'prod' }] });
+    expect(model.flaps.flapCount(key, T0 + 31_000)).toBe(1);
+    expect(model.flaps.flapCount(qualify('lab', 'web1/cpu'), T0 + 31_000)).toBe(0);
+  });
+});

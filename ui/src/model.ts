@@ -1,6 +1,7 @@
 // The UI's state, fed by a Backend; no DOM. Views subscribe to its change events.
 import type { Alarm, Backend, ConnectionState, Diagnostics, MetricBlock, StreamBatch, Unsubscribe } from './backend/types';
-import { AlarmStore, type AlarmAction } from './data/alarms';
+import { AlarmStore, isAlarm, type AlarmAction } from './data/alarms';
+import { FlapTracker } from './data/flapping';
 import { MetricStore } from './data/metrics';
 import { ServerNames, qualify, splitKey } from './data/servers';
 
@@ -31,6 +32,8 @@ const PHASE_ORDER: ConnectionState['state'][] = ['failed', 'reconnecting', 'conn
 export class Model {
   readonly metrics: MetricStore;
   readonly alarms = new AlarmStore();
+  /** Alarms that resolve and fire again within the hold: shown as flapping. */
+  readonly flaps = new FlapTracker();
   /** The hubs in the list, by id (their names label sources and alarms). */
   readonly servers = new ServerNames();
   /** Each hub's state, in list order. */
@@ -307,6 +310,7 @@ export class Model {
     let changed = false;
     for (const a of list) {
       const before = this.alarms.invalid;
+      if (isAlarm(a)) this.flaps.observe(a.id, { state: a.state, at: a.ts });
       if (this.alarms.apply(a)) changed = true;
       else if (this.alarms.invalid > before) this.noteInvalid(UI_ALARMS, `malformed alarm: ${short(a)}`);
     }

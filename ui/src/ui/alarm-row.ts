@@ -17,6 +17,8 @@ export interface RowHost {
   now(): number;
   /** A source's name, with its hub's when there are several. */
   label(key: string): string;
+  /** How often the alarm resolved and fired again within the hold, lately. */
+  flaps(id: string): number;
 }
 
 /** The personal snooze's choices, in ms (also the `data-snooze` hooks). */
@@ -41,6 +43,7 @@ export class AlarmRow {
   private readonly message = h('p', { class: 'a-msg' });
   private readonly ackNote = h('span', { class: 'a-ack-note' });
   private readonly silenceNote = h('span', { class: 'a-silence-note' });
+  private readonly flapNote = h('span', { class: 'a-flap-note' });
   private readonly error = h('p', { class: 'a-err' });
   private readonly ackButton: HTMLButtonElement;
   private readonly commentButton: HTMLButtonElement;
@@ -105,7 +108,7 @@ export class AlarmRow {
       h('div', { class: 'a-top' }, this.title, this.badge),
       h('div', { class: 'a-line' }, this.meta, this.time),
       this.message,
-      h('div', { class: 'a-notes' }, this.ackNote, this.silenceNote),
+      h('div', { class: 'a-notes' }, this.flapNote, this.ackNote, this.silenceNote),
       h('div', { class: 'a-actions' }, this.error, this.silenceButton, this.commentButton, this.ackButton),
       this.menu,
       this.commentForm,
@@ -136,6 +139,9 @@ export class AlarmRow {
     setAttr(this.time, 'title', new Date(e.since).toLocaleString());
     setText(this.message, a.message ?? '');
     toggleClass(this.message, 'hidden', !a.message);
+    const flaps = this.host.flaps(a.id);
+    toggleClass(this.el, 'flapping', flaps > 0);
+    setText(this.flapNote, flaps > 0 ? `flapping: resolved and fired again ${flaps === 1 ? 'once' : `${flaps} times`} lately` : '');
     setText(this.ackNote, ackNote(a));
     setText(this.silenceNote, silenced ? `silenced until ${untilText(a.silenced_until!, now)}` : '');
     setText(this.error, e.failed ? `${e.failed.action === 'ack' ? 'Ack' : 'Silence'} failed: ${e.failed.error}` : '');

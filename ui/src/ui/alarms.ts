@@ -64,6 +64,7 @@ export class AlarmPanel {
       },
       now: () => model.now(),
       label: (key) => model.servers.label(key),
+      flaps: (key) => model.flaps.flapCount(key, model.now()),
     };
 
     for (const s of SEVERITIES) this.counts.set(s, h('span', { class: `count sev-${s} hidden` }));
