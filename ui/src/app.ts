@@ -89,7 +89,7 @@ export class App {
       h('nav', { class: 'segmented pages', 'aria-label': 'Pages' }, ...Object.values(this.pageButtons)),
       this.conn.el,
     );
-    this.settingsProblem = h('div', { class: 'conn-banner warn settings-problem-banner hidden', role: 'alert' });
+    this.settingsProblem = h('div', { class: 'settings-problem-banner hidden', role: 'alert' });
     const views = h('div', { class: 'views' }, this.settingsProblem, this.banner.el, this.states.el, this.overview.el, this.dashboard.el);
     const side = h('aside', { class: 'side' }, this.alarms.el, this.diag.el);
     const footer = h(
