@@ -26,6 +26,9 @@ class Hubs implements Backend {
     this.onState = cb;
     return () => {};
   }
+  async onAlarmOpen() {
+    return () => {};
+  }
   async connectionStates(): Promise<ConnectionState[]> {
     return Object.entries(this.hubs).map(([id, h]) => ({ state: 'live', server: h.name, serverId: id }));
   }

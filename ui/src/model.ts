@@ -12,6 +12,8 @@ export interface ModelEvents {
   /** Sources or metric names changed (charts to add). */
   structure: () => void;
   alarms: () => void;
+  /** Show this alarm (its key): a notification was clicked. */
+  open: (key: string) => void;
   connection: () => void;
   diagnostics: () => void;
   status: () => void;
@@ -53,6 +55,7 @@ export class Model {
     metrics: new Set(),
     structure: new Set(),
     alarms: new Set(),
+    open: new Set(),
     connection: new Set(),
     diagnostics: new Set(),
     status: new Set(),
@@ -87,6 +90,7 @@ export class Model {
   async start(): Promise<void> {
     const b = this.backend;
     this.unsubs.push(await b.onConnectionState((s) => this.setConnection(s)));
+    this.unsubs.push(await b.onAlarmOpen((server, id) => this.emit('open', qualify(server, id))));
     const stream = b.connectStream((batch) => this.applyBatch(batch)).then(
       (u) => void this.unsubs.push(u),
       (e) => {

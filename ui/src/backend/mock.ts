@@ -88,6 +88,7 @@ export class MockBackend implements Backend {
   private readonly sources: SourceState[];
   private readonly batchListeners = new Set<(b: StreamBatch) => void>();
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
+  private readonly openListeners = new Set<(server: string, id: string) => void>();
   private readonly active = new Map<string, Alarm>();
   private pendingAlarms: Alarm[] = [];
   private diagnostics: Diagnostics = { invalid: {}, lagged: 0 };
@@ -163,6 +164,16 @@ export class MockBackend implements Backend {
   async onConnectionState(cb: (state: ConnectionState) => void): Promise<Unsubscribe> {
     this.stateListeners.add(cb);
     return () => this.stateListeners.delete(cb);
+  }
+
+  async onAlarmOpen(cb: (server: string, id: string) => void): Promise<Unsubscribe> {
+    this.openListeners.add(cb);
+    return () => this.openListeners.delete(cb);
+  }
+
+  /** As a notification's click does: ask the window to show an alarm. */
+  openAlarm(id: string): void {
+    for (const cb of this.openListeners) cb(MOCK_SERVER_ID, id);
   }
 
   async connectionStates(): Promise<ConnectionState[]> {

@@ -85,6 +85,10 @@ export class TauriBackend implements Backend {
     return listen<ConnectionState>(EVENTS.connectionState, (e) => cb(e.payload));
   }
 
+  async onAlarmOpen(cb: (server: string, id: string) => void): Promise<Unsubscribe> {
+    return listen<{ server: string; id: string }>(EVENTS.alarmOpen, (e) => cb(e.payload.server, e.payload.id));
+  }
+
   connectionStates(): Promise<ConnectionState[]> {
     return call<ConnectionState[]>(COMMANDS.connectionStates);
   }

@@ -38,6 +38,8 @@ export interface Backend {
   connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe>;
   /** Low-rate: a hub's connection state changed (or it was added, or switched off). */
   onConnectionState(cb: (state: ConnectionState) => void): Promise<Unsubscribe>;
+  /** The user asked to see an alarm outside the window (a notification's click or Open). */
+  onAlarmOpen(cb: (server: string, id: string) => void): Promise<Unsubscribe>;
   /** Every hub in the list, in list order. */
   connectionStates(): Promise<ConnectionState[]>;
   alarmsActive(server: string): Promise<Alarm[]>;
@@ -60,4 +62,5 @@ export const COMMANDS = {
 
 export const EVENTS = {
   connectionState: 'connection-state',
+  alarmOpen: 'alarm-open',
 } as const;

@@ -87,6 +87,7 @@ export class AlarmPanel {
     model.on('alarms', () => this.refresh());
     model.on('status', () => this.refresh());
     model.on('connection', () => this.refresh());
+    model.on('open', (key) => this.reveal(key));
     this.refresh();
   }
 
@@ -222,6 +223,20 @@ export class AlarmPanel {
           h('p', { class: 'muted' }, 'No active alarms. New ones appear here as they fire.'),
         );
     }
+  }
+
+  /** Selects and shows the alarm `key` (a notification was clicked), clearing a filter that hides it. */
+  reveal(key: string): void {
+    const alarms = this.model.alarms;
+    if (!alarms.isActive(key)) return;
+    alarms.select(key);
+    if (alarms.selected !== key) {
+      this.showAll();
+      alarms.select(key);
+    }
+    this.refresh();
+    this.scrollToSelected();
+    this.rows.get(key)?.el.focus({ preventScroll: true });
   }
 
   private showAll(): void {
