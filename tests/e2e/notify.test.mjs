@@ -1,0 +1,209 @@
+// End-to-end: notifications people act on. The real app, a real hub, and a
+// fake freedesktop notification daemon (notify-server.py) on the test's own
+// session bus, which records every Notify / CloseNotification and clicks
+// buttons (ActionInvoked) as the user would.
+//
+// "Nothing was sent" is never judged by waiting: a later alarm that does
+// notify (a sentinel) is awaited instead. The app sends its notes in order on
+// one D-Bus connection, so once the sentinel's note is in, any note before it
+// would be too.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { Session, appHome, hubRpc, startDriver, startHub, stopAll, until } from './driver.mjs';
+
+const SERVER = resolve(import.meta.dirname, 'notify-server.py');
+// Debian's python3-dbus and python3-gi live in the system Python, not in a pyenv or venv one.
+const PYTHON = process.env.TELLTALE_SYSTEM_PYTHON ?? '/usr/bin/python3';
+/** Flap hold of the main session (seconds); an app that does not read it holds for the default 60 s. */
+const HOLD_SECS = 20;
+const DEFAULT_HOLD_SECS = 60;
+
+/** The fake notification daemon: its events, and commands to it. */
+class NotifyDaemon {
+  static async start(args = []) {
+    const child = spawn(PYTHON, [SERVER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const daemon = new NotifyDaemon(child);
+    await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('notify-server.py did not say "ready" in 10 s')), 10_000);
+      daemon.onReady = () => {
+        clearTimeout(timer);
+        ok();
+      };
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        fail(new Error(`notify-server.py exited with ${code}: ${daemon.stderr.trim()}`));
+      });
+    });
+    return daemon;
+  }
+
+  constructor(child) {
+    this.child = child;
+    this.events = [];
+    this.stderr = '';
+    this.onReady = () => {};
+    child.stderr.on('data', (d) => {
+      this.stderr += d;
+      process.stderr.write(`[notify-server] ${d}`);
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const event = JSON.parse(line);
+      this.events.push(event);
+      if (event.event === 'ready') this.onReady();
+      if (event.event === 'error') process.stderr.write(`[notify-server] ${event.message}\n`);
+    });
+  }
+
+  /** Notify calls, in order, whose summary is `summary`. */
+  notes(summary) {
+    return this.events.filter((e) => e.event === 'notify' && e.summary === summary);
+  }
+
+  /** The one note with this summary, once it is there. */
+  note(summary) {
+    return until(`a notification "${summary}"`, () => this.notes(summary)[0]);
+  }
+
+  /** CloseNotification calls for `id`. */
+  closes(id) {
+    return this.events.filter((e) => e.event === 'close' && e.id === id);
+  }
+
+  /** Emits ActionInvoked(id, key), as a click on a button (or on the note, for "default") does. */
+  async invoke(id, key) {
+    const seen = this.events.length;
+    this.child.stdin.write(`invoke ${id} ${key}\n`);
+    await until(`ActionInvoked(${id}, ${key}) emitted`, () =>
+      this.events.slice(seen).find((e) => e.event === 'invoked' && e.id === id && e.key === key),
+    );
+  }
+
+  /** Closing stdin ends it; the kill is for one that hangs. */
+  stop() {
+    this.child.stdin.end();
+    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
+  }
+}
+
+let daemon;
+let hub;
+let session;
+let sentinels = 0;
+const page = (script, args) => session.page(script, args);
+
+function alarm(id, severity, title, extra = {}) {
+  return { id, source: id.split('/')[0], severity, state: 'firing', title, message: `${title} (e2e)`, ts: Date.now(), value: 90, ...extra };
+}
+
+const publish = (h, a) => h.api('publish', { channel: 'alarms', data: a });
+
+/** Actions as [key, label] pairs. */
+const pairs = (actions) => Array.from({ length: actions.length / 2 }, (_, i) => [actions[2 * i], actions[2 * i + 1]]);
+
+/** Publishes a new alarm that notifies, and waits for its note: everything the app sent before is in. */
+async function sentinel(h, severity = 'info') {
+  sentinels += 1;
+  const title = `Sentinel ${sentinels}`;
+  await publish(h, alarm(`sentinel/${sentinels}`, severity, title));
+  return daemon.note(title);
+}
+
+const waitLive = () => until('live connection state', () => page(`return document.querySelector('.conn')?.dataset.state === 'live';`));
+const rowState = (id) => page(`return document.querySelector('.alarm[data-id="${id}"]')?.dataset.state ?? null;`);
+
+before(async () => {
+  // Before the app: it asks the daemon's capabilities once, at its first note.
+  daemon = await NotifyDaemon.start();
+  hub = await startHub();
+  const home = appHome({ embedded: false, notifications: { flapHoldSecs: HOLD_SECS } });
+  session = await Session.open(await startDriver(home.env), ['--server', hub.ws]);
+  await waitLive();
+});
+
+after(async () => {
+  await session?.close('e2e-notify');
+  stopAll();
+  daemon?.stop();
+});
+
+test('a critical alarm notifies once, with Acknowledge and Open; the same firing again does not', async () => {
+  const title = 'Disk almost full (notify)';
+  await publish(hub, alarm('web1/disk', 'critical', title));
+  const note = await daemon.note(title);
+  assert.equal(note.app_name, 'Telltale');
+  assert.equal(note.replaces_id, 0);
+  assert.equal(note.hints.urgency, 2, 'critical urgency');
+  assert.equal(note.timeout, 0, 'critical notes stay until dismissed');
+  assert.ok(note.body.includes(`web1 · ${hub.addr}`), `the body names the source and the hub: ${note.body}`);
+  const actions = pairs(note.actions);
+  assert.deepEqual(actions.find(([key]) => key === 'ack'), ['ack', 'Acknowledge']);
+  assert.ok(actions.some(([key]) => key === 'default'), `a click opens the window: ${note.actions}`);
+
+  // The same episode, a new value: the window shows it, the desktop is not told again.
+  await publish(hub, alarm('web1/disk', 'critical', title, { value: 97.25 }));
+  await until('the row shows the new value', () => page(`return document.querySelector('.alarm[data-id="web1/disk"]')?.textContent.includes('97.25');`));
+  await sentinel(hub);
+  assert.equal(daemon.notes(title).length, 1, 'one notification per firing');
+});
+
+test('Acknowledge on the notification acknowledges the alarm on the hub as this user, and the note closes', async () => {
+  const note = daemon.notes('Disk almost full (notify)')[0];
+  await daemon.invoke(note.id, 'ack');
+  const acked = await until('the hub has the alarm acknowledged', async () => {
+    const reply = await hubRpc(hub, 'alarms.active', {});
+    const a = reply.rpc?.data?.alarms?.find((x) => x.id === 'web1/disk');
+    return a?.state === 'acknowledged' ? a : null;
+  });
+  assert.match(acked.by ?? '', /.@./, `acknowledged by user@host: ${acked.by}`);
+  await until('CloseNotification for the acknowledged note', () => daemon.closes(note.id).length > 0);
+  await until('the row shows acknowledged', async () => (await rowState('web1/disk')) === 'acknowledged');
+});
+
+test('a flapping alarm notifies once: resolved and firing again within the hold sends nothing', async () => {
+  const title = 'Link flapping (notify)';
+  await publish(hub, alarm('sw1/link', 'critical', title));
+  const note = await daemon.note(title);
+  await publish(hub, { ...alarm('sw1/link', 'critical', title), state: 'resolved' });
+  await publish(hub, alarm('sw1/link', 'critical', title, { value: 91 }));
+  await until('the row is firing again', async () => (await rowState('sw1/link')) === 'firing');
+  await sentinel(hub);
+  assert.equal(daemon.notes(title).length, 1, 'not notified again');
+  assert.deepEqual(daemon.closes(note.id), [], 'its note stays on screen');
+  assert.deepEqual(daemon.notes(`Resolved: ${title}`), [], 'no "Resolved" note');
+});
+
+test('a resolved alarm: after the flap hold its note closes and a quiet "Resolved" note follows', async () => {
+  const title = 'Temperature high (notify)';
+  await publish(hub, alarm('rack2/temp', 'warning', title));
+  const note = await daemon.note(title);
+  assert.equal(note.hints.urgency, 1, 'warning: normal urgency');
+  await publish(hub, { ...alarm('rack2/temp', 'warning', title), state: 'resolved' });
+  await until('the window shows it resolved', async () => (await rowState('rack2/temp')) !== 'firing');
+  // Bounded by the longest hold the app may use (if it did not read the settings file) and some slack.
+  const bound = (Math.max(HOLD_SECS, DEFAULT_HOLD_SECS) + 30) * 1000;
+  const resolvedNote = await until('the "Resolved" note', () => daemon.notes(`Resolved: ${title}`)[0], bound);
+  const close = daemon.closes(note.id)[0];
+  assert.ok(close, 'the firing note was closed');
+  assert.ok(daemon.events.indexOf(close) < daemon.events.indexOf(resolvedNote), 'closed before the "Resolved" note');
+  assert.ok(resolvedNote.at - close.at >= 0);
+  assert.equal(resolvedNote.hints.urgency, 0, 'low urgency');
+  assert.ok(!pairs(resolvedNote.actions).some(([key]) => key === 'ack'), 'nothing to acknowledge');
+});
+
+test('Open on the notification brings the window forward with the alarm selected', async () => {
+  const title = 'Memory pressure (notify)';
+  await publish(hub, alarm('db1/mem', 'critical', title));
+  const note = await daemon.note(title);
+  await until('the row', () => page(`return !!document.querySelector('.alarm[data-id="db1/mem"]');`));
+  // Minimised first, so that "brought forward" can be seen: under Xvfb the page turns hidden.
+  await session.minimize();
+  await until('the page hidden', () => page(`return document.visibilityState === 'hidden';`));
+  await daemon.invoke(note.id, 'default');
+  await until('the page visible again', () => page(`return document.visibilityState === 'visible';`));
+  await until('the alarm selected', () => page(`return !!document.querySelector('.alarm.selected[data-id="db1/mem"]');`));
+  await session.screenshot('e2e-notify-open');
+  assert.deepEqual(daemon.closes(note.id), [], 'opening does not acknowledge or close');
+});
