@@ -81,8 +81,10 @@ fn start_hub() -> (SocketAddr, Node) {
 /// The app on the mock runtime, connected to `url`, with its bridge running.
 fn start_app(url: &str) -> (App<MockRuntime>, Arc<Shared>) {
     let settings = LaunchArgs::parse_from(["telltale", "--server", url]).unwrap();
-    let shared = block_on(telltale::bridge::start(settings)).unwrap();
-    let app = telltale::run_app(mock_builder(), shared.clone())
+    let shared = block_on(telltale::servers::start_from_args(settings)).unwrap();
+    let dir = std::env::temp_dir().join(format!("telltale-shell-{}", std::process::id()));
+    let store = Arc::new(telltale::settings::SettingsStore::load_with(&dir, None));
+    let app = telltale::run_app(mock_builder(), shared.clone(), store)
         .build(mock_context(noop_assets()))
         .unwrap();
     // The mock runtime never runs its event loop, so `setup` does not run:

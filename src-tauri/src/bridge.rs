@@ -15,14 +15,12 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use telltale_client::{Options, State, Update};
+use telltale_client::{State, Update};
 use telltale_protocol::payload::now_ms;
 use telltale_protocol::Alarm;
 use tokio::sync::{mpsc, Notify};
 
-use crate::args::LaunchArgs;
 use crate::connection::{ConnectionPhase, ConnectionState};
-use crate::embedded;
 use crate::history::AppHistory;
 use crate::link::{HubLink, HubSpec};
 use crate::notifications::{NoteAction, Notifications};
@@ -36,10 +34,6 @@ const FRAME: Duration = Duration::from_millis(16);
 pub const CONNECTION_EVENT: &str = "connection-state";
 /// Event asking the window to show an alarm (a notification was clicked).
 pub const OPEN_ALARM_EVENT: &str = "alarm-open";
-/// Id of the embedded hub in the server list.
-pub const EMBEDDED_ID: &str = "local";
-/// Id of the temporary server given with `--server`.
-pub const LAUNCH_ID: &str = "launch";
 
 /// The desktop around the window: where connection states and the tray's
 /// alarm summary go.
@@ -73,6 +67,8 @@ pub struct Shared {
     notifications: Notifications,
     note_actions: Mutex<Option<mpsc::UnboundedReceiver<NoteAction>>>,
     history: OnceLock<AppHistory>,
+    /// Servers that could not be started, as the window shows them.
+    unstarted: Mutex<Vec<ConnectionState>>,
     /// Firing, unacknowledged alarms per hub, for the tray.
     tally: Mutex<AlarmTally>,
     /// Do not disturb until (unix ms), as the tray shows it.
@@ -95,6 +91,7 @@ impl Shared {
             notifications,
             note_actions: Mutex::new(Some(note_actions)),
             history: OnceLock::new(),
+            unstarted: Mutex::new(Vec::new()),
             tally: Mutex::new(AlarmTally::default()),
             dnd_until: Mutex::new(dnd_until),
             tally_changed: Notify::new(),
@@ -146,9 +143,32 @@ impl Shared {
         &self.operator
     }
 
-    /// Every hub's connection state now.
+    /// Every hub's connection state now, and the servers that could not
+    /// be started (as `failed`, with the reason).
     pub fn connection_states(&self) -> Vec<ConnectionState> {
-        self.links().iter().map(|l| l.connection_state()).collect()
+        let mut states: Vec<_> = self.links().iter().map(|l| l.connection_state()).collect();
+        states.extend(self.unstarted.lock().iter().cloned());
+        states
+    }
+
+    /// Servers of the list that cannot be started (e.g. their token is
+    /// missing): shown as failed with the reason, replacing the previous
+    /// list; those no longer in it are announced `off`.
+    pub fn set_unstarted(&self, failed: Vec<ConnectionState>) {
+        let before = std::mem::replace(&mut *self.unstarted.lock(), failed.clone());
+        let Some(sink) = self.sink.get() else {
+            return;
+        };
+        for mut gone in before {
+            if !failed.iter().any(|f| f.server_id == gone.server_id) {
+                gone.state = ConnectionPhase::Off;
+                gone.reason = None;
+                sink.connection_state(&gone);
+            }
+        }
+        for state in &failed {
+            sink.connection_state(state);
+        }
     }
 
     /// A window (re)connected its stream: counters start over.
@@ -186,51 +206,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// The hubs of the command line alone: each `--server` (temporary
-/// entries), or the embedded hub when no server is given.
-pub async fn start(args: LaunchArgs) -> anyhow::Result<Arc<Shared>> {
-    let shared = Shared::new(NotifyPrefs::default());
-    let mut specs = launch_specs(&args)?;
-    if specs.is_empty() {
-        specs.push(embedded_spec().await?);
-    }
-    for spec in specs {
-        tracing::info!(server = %spec.name, "connecting");
-        shared.add(spec);
-    }
-    Ok(shared)
-}
-
-/// The temporary entries of `--server`: ids `launch`, `launch-2`, ...;
-/// named `host:port`.
-pub fn launch_specs(args: &LaunchArgs) -> anyhow::Result<Vec<HubSpec>> {
-    let mut specs = Vec::new();
-    for (i, endpoint) in args.servers.iter().enumerate() {
-        let id = match i {
-            0 => LAUNCH_ID.to_owned(),
-            _ => format!("{LAUNCH_ID}-{}", i + 1),
-        };
-        let options = args
-            .access
-            .clone()
-            .apply(Options::new(endpoint.as_str())?)?;
-        // host:port reads better next to a source name than the whole URL.
-        let name = format!("{}:{}", endpoint.host(), endpoint.port());
-        specs.push(HubSpec { id, name, options });
-    }
-    Ok(specs)
-}
-
-/// Starts the embedded hub; the spec of its entry.
-pub async fn embedded_spec() -> anyhow::Result<HubSpec> {
-    let hub = embedded::start().await?;
-    Ok(HubSpec {
-        id: EMBEDDED_ID.into(),
-        name: "This computer".into(),
-        options: Options::new(&hub.url())?,
-    })
 }
 
 /// Starts the bridge tasks for the app.

@@ -5,11 +5,13 @@
 use std::net::SocketAddr;
 
 use telltale_hub::{Config, Server};
+use tokio::sync::oneshot;
 
-/// A running in-process hub.
+/// A running in-process hub; dropping it shuts the hub down.
 pub struct EmbeddedHub {
     /// Where it listens.
     pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
 }
 
 impl EmbeddedHub {
@@ -19,7 +21,8 @@ impl EmbeddedHub {
     }
 }
 
-/// Starts the hub on a free loopback port; it runs for the life of the app.
+/// Starts the hub on a free loopback port; it runs until the returned
+/// handle is dropped (the user switched it off) or the app ends.
 pub async fn start() -> anyhow::Result<EmbeddedHub> {
     let config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -30,10 +33,15 @@ pub async fn start() -> anyhow::Result<EmbeddedHub> {
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = server.run(std::future::pending()).await {
+        // A dropped sender ends the wait too: that is the shutdown signal.
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = server.run(shutdown).await {
             tracing::error!(error = %e, "embedded hub stopped");
         }
     });
-    Ok(EmbeddedHub { addr })
+    Ok(EmbeddedHub { addr, _stop: stop })
 }

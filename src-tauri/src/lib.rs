@@ -6,13 +6,14 @@
 //!
 //! # Layout
 //!
-//! - [`args`]: `--server`, the token (`--token`, `--token-file` or
-//!   `--token-command`) and `--ca-file`, each with a `TELLTALE_*` variable,
-//!   validated at start.
-//! - [`embedded`]: with no server configured, a hub in-process on
-//!   127.0.0.1 with this machine's collector.
-//! - [`link`]: one hub in the server list: its client, connection state and
-//!   backfill; every hub runs the same code.
+//! - [`args`]: `--server` (repeatable: temporary entries of the server
+//!   list), the token (`--token`, `--token-file` or `--token-command`),
+//!   `--ca-file`, `--hidden`, `--instance`, each with a `TELLTALE_*`
+//!   variable, validated at start.
+//! - [`embedded`]: the hub in-process on 127.0.0.1 with this machine's
+//!   collector: the "This computer" entry, on by default.
+//! - [`link`]: one hub in the server list: its client, followed by the
+//!   client crate, and its connection state; every hub runs the same code.
 //! - [`bridge`]: every hub's events → coalesced [`stream`] batches tagged
 //!   with the hub's id, and notifications.
 //! - [`stream`]: the batch sent to the UI about once per display frame.
@@ -25,6 +26,10 @@
 //!   size and position.
 //! - [`ipc_types`]: the TypeScript of every type that crosses IPC, generated
 //!   into ui/src/backend/generated.ts.
+//! - [`settings`]: the persisted settings (servers, tokens, theme,
+//!   notifications); [`settings_commands`] the view's commands and what a
+//!   change does; [`servers`] makes the running hubs match the server list.
+//! - [`history`]: the alarm history (SQLite) as app state, and its commands.
 #![deny(missing_docs)]
 
 pub mod args;
@@ -37,7 +42,9 @@ pub mod history;
 pub mod ipc_types;
 pub mod link;
 pub mod notifications;
+pub mod servers;
 pub mod settings;
+pub mod settings_commands;
 pub mod stream;
 pub mod tray;
 pub mod window;
@@ -48,6 +55,8 @@ use tauri::{App, Builder, Manager, Runtime, WebviewWindowBuilder};
 
 use crate::args::LaunchArgs;
 use crate::bridge::Shared;
+use crate::history::AppHistory;
+use crate::settings::SettingsStore;
 
 /// Starts the app; returns the process exit code.
 pub fn run() -> i32 {
@@ -60,35 +69,45 @@ pub fn run() -> i32 {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = match LaunchArgs::from_env_and_args() {
-        Ok(settings) => settings,
+    let launch = match LaunchArgs::from_env_and_args() {
+        Ok(launch) => launch,
         Err(message) => {
             eprintln!("telltale: {message}");
             return 2;
         }
     };
-    let instance = settings.instance.clone();
-    // TODO(settings): close_to_tray and start_hidden from the saved settings.
-    let prefs = window::WindowPrefs::new(true, settings.hidden);
-    let started = tauri::async_runtime::block_on(bridge::start(settings));
-    let shared = match started {
-        Ok(shared) => shared,
-        Err(e) => {
-            eprintln!("telltale: {e:#}");
-            return 1;
-        }
+    let context = tauri::generate_context!();
+    // Where Tauri's app_config_dir() is, known before the app exists: the
+    // settings decide which plugins and hubs the app starts with.
+    let Some(dir) = dirs::config_dir().map(|d| d.join(&context.config().identifier)) else {
+        eprintln!("telltale: no configuration directory: set HOME (or XDG_CONFIG_HOME)");
+        return 1;
     };
-    // TODO(settings): a DND picked in the tray goes to NotifyPrefs::dnd_until.
-    let tray = tray::plugin(|app, dnd_until| {
-        if let Some(tray) = app.try_state::<tray::Tray<tauri::Wry>>() {
-            tray.set_dnd(dnd_until, telltale_protocol::payload::now_ms());
-        }
-    });
-    let desktop = window::with_desktop_plugins(Builder::default(), prefs, instance.as_deref());
-    let app = run_app(desktop.plugin(tray), shared.clone()).build(tauri::generate_context!());
-    match app {
+    let store = Arc::new(SettingsStore::load(&dir));
+    if let Some(problem) = store.problem() {
+        eprintln!("telltale: {problem}");
+    }
+    for (i, endpoint) in launch.servers.iter().enumerate() {
+        store.add_temporary(settings::temporary_entry(endpoint, &launch.access, i));
+    }
+    let settings = store.current();
+    let start_hidden = launch.hidden || settings.start_hidden;
+    let prefs = window::WindowPrefs::new(settings.close_to_tray, start_hidden);
+    let shared = Shared::new(settings.notifications.clone());
+    tauri::async_runtime::block_on(servers::sync(&shared, &store));
+    let tray = tray::plugin(settings_commands::set_dnd_from_tray);
+    let desktop =
+        window::with_desktop_plugins(Builder::default(), prefs, launch.instance.as_deref());
+    match run_app(desktop.plugin(tray), shared, store).build(context) {
         Ok(app) => {
-            app.run(|_, _| {});
+            app.run(|app, event| {
+                if let tauri::RunEvent::Exit = event {
+                    // Transitions still queued for the history are written.
+                    if let Some(history) = app.try_state::<AppHistory>() {
+                        history.flush();
+                    }
+                }
+            });
             0
         }
         Err(e) => {
@@ -100,9 +119,14 @@ pub fn run() -> i32 {
 
 /// Wires the shell into `builder`; generic over the runtime so tests can use
 /// `tauri::test::mock_builder()`.
-pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<R> {
+pub fn run_app<R: Runtime>(
+    builder: Builder<R>,
+    shared: Arc<Shared>,
+    store: Arc<SettingsStore>,
+) -> Builder<R> {
     builder
         .manage(shared.clone())
+        .manage(store)
         .invoke_handler(tauri::generate_handler![
             commands::connect_stream,
             commands::connection_states,
@@ -110,8 +134,15 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, shared: Arc<Shared>) -> Builder<
             commands::alarms_ack,
             commands::alarms_silence,
             commands::catalog,
+            settings_commands::settings_get,
+            settings_commands::settings_set,
+            history::history_query,
+            history::history_export,
         ])
         .setup(move |app| {
+            let history = AppHistory::open(app.handle(), None);
+            shared.set_history(history.clone());
+            app.manage(history);
             bridge::spawn(app.handle().clone(), shared.clone());
             open_main_window(app)?;
             Ok(())

@@ -5,10 +5,13 @@
 use parking_lot::Mutex;
 use telltale_client::{Client, Events, Following, Options, State};
 
+use std::sync::Arc;
+
 use crate::connection::{ConnectionState, ConnectionView};
+use crate::embedded::EmbeddedHub;
 
 /// What a link is built from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HubSpec {
     /// Stable id, on every sample and alarm from this hub.
     pub id: String,
@@ -16,12 +19,19 @@ pub struct HubSpec {
     pub name: String,
     /// Client options (URL, token source, certificates).
     pub options: Options,
+    /// Everything that, when it changes, needs a new connection (name,
+    /// URL, token, CA file).
+    pub key: String,
+    /// The in-process hub this link connects to, stopped with the link.
+    pub embedded: Option<Arc<EmbeddedHub>>,
 }
 
 /// A connected hub.
 pub struct HubLink {
     id: String,
     name: String,
+    key: String,
+    embedded: Mutex<Option<Arc<EmbeddedHub>>>,
     client: Client,
     events: Mutex<Option<Events>>,
     view: Mutex<ConnectionView>,
@@ -38,6 +48,8 @@ impl HubLink {
             view: Mutex::new(ConnectionView::new(spec.id.clone(), spec.name.clone())),
             id: spec.id,
             name: spec.name,
+            key: spec.key,
+            embedded: Mutex::new(spec.embedded),
             client,
             events: Mutex::new(Some(events)),
             following: Mutex::new(None),
@@ -52,6 +64,11 @@ impl HubLink {
     /// The hub's display name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What it was built from (see [`HubSpec::key`]).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// The hub client.
@@ -88,6 +105,8 @@ impl HubLink {
             drop(following);
             reader.abort();
         }
+        // The last reference: an embedded hub shuts down.
+        self.embedded.lock().take();
         self.view.lock().off().clone()
     }
 }

@@ -13,6 +13,8 @@ import { Overview } from './ui/overview';
 import { Sidebar } from './ui/sidebar';
 import { StatePanel } from './ui/state';
 import { nameOf } from './data/servers';
+import { MemorySettingsBackend, TauriSettingsBackend } from './backend/settings';
+import { SettingsView } from './ui/settings';
 
 export class App {
   readonly model: Model;
@@ -31,6 +33,8 @@ export class App {
   private clock: ReturnType<typeof setInterval> | null = null;
   /** The source shown, or null for the overview. */
   private current: string | null = null;
+  private settings: SettingsView;
+  private settingsHost: HTMLElement;
 
   constructor(
     readonly root: HTMLElement,
@@ -69,7 +73,7 @@ export class App {
       'header',
       { class: 'top' },
       h('div', { class: 'brand' }, h('i', { class: 'brand-mark' }), h('span', {}, 'Telltale'), backend.kind === 'mock' ? h('span', { class: 'tag', title: 'Not inside the desktop app: generated data' }, 'preview · mock data') : null),
-      h('div', { class: 'controls' }, h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time window' }, ...this.windowButtons), this.pauseButton),
+      h('div', { class: 'controls' }, h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time window' }, ...this.windowButtons), this.pauseButton, h('button', { class: 'btn settings-open', type: 'button', title: 'Settings (,)', onclick: () => this.openSettings() }, 'Settings')),
       this.conn.el,
     );
     const views = h('div', { class: 'views' }, this.banner.el, this.states.el, this.overview.el, this.dashboard.el);
@@ -88,6 +92,11 @@ export class App {
         ['p', 'pause'],
       ].map(([k, v]) => h('span', {}, h('kbd', {}, k!), ` ${v}`)),
     );
+    // TEMP wiring of the settings view (the lead replaces it).
+    this.settingsHost = views;
+    this.settings = new SettingsView(views, backend.kind === 'mock' ? new MemorySettingsBackend() : new TauriSettingsBackend(), {
+      onClose: () => this.closeSettings(),
+    });
     root.classList.remove('boot');
     root.replaceChildren(header, h('div', { class: 'layout' }, this.sidebar.el, views, side), footer);
     const refreshViews = () => this.refreshViews();
@@ -99,6 +108,7 @@ export class App {
   }
 
   async start(): Promise<void> {
+    void this.settings.load().catch(() => {});
     document.addEventListener('keydown', (e) => this.onKey(e));
     // A hidden or minimised window draws nothing; it catches up in one frame when shown.
     document.addEventListener('visibilitychange', () => {
@@ -124,6 +134,15 @@ export class App {
     this.conn.refresh();
     this.banner.refresh();
     if (this.diag.el.open) this.diag.refresh();
+  }
+
+  openSettings(): void {
+    for (const c of Array.from(this.settingsHost.children)) if (c !== this.settings.el) (c as HTMLElement).style.display = 'none';
+    void this.settings.show();
+  }
+
+  private closeSettings(): void {
+    for (const c of Array.from(this.settingsHost.children)) (c as HTMLElement).style.display = '';
   }
 
   showOverview(): void {
@@ -180,6 +199,9 @@ export class App {
         return true;
       case 'g':
         this.showOverview();
+        return true;
+      case ',':
+        this.openSettings();
         return true;
       case '[':
         this.sidebar.toggle();

@@ -4,9 +4,27 @@
 //!
 //! The same types cross IPC (`settings_get` / `settings_set`), so every
 //! field has a default: a file written by an older version still loads.
+//!
+//! - [`store`]: load (a corrupt file is moved aside), update, save (0600).
+//! - [`check`]: what `update` refuses, with a message per field.
+//! - [`file`]: reading, atomic writing and moving aside `settings.json`.
+//! - [`secrets`]: fixed tokens in the OS keyring, when one answers.
+//! - [`access`]: the client options of a server entry.
+
+pub mod access;
+pub mod check;
+pub mod file;
+pub mod secrets;
+pub mod store;
+
+pub use access::{client_options, options_with, temporary_entry};
+pub use store::{SettingsError, SettingsStore};
 
 use serde::{Deserialize, Serialize};
 use telltale_protocol::Severity;
+
+/// The chart windows the UI offers, seconds (1 min, 5 min, 15 min, 1 h).
+pub const CHART_WINDOWS: [u32; 4] = [60, 300, 900, 3600];
 
 /// Everything the settings view edits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,7 +34,7 @@ pub struct Settings {
     pub servers: Vec<ServerEntry>,
     /// The hub embedded in the app, with this machine's metrics.
     pub embedded: bool,
-    /// Chart window, seconds.
+    /// Chart window, seconds: one of [`CHART_WINDOWS`].
     pub chart_window_secs: u32,
     /// Colour scheme.
     pub theme: Theme,
@@ -62,6 +80,10 @@ pub struct ServerEntry {
     /// Connected when true.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// For `wss://`: a PEM file of certificates to trust besides the
+    /// system's (a private CA, or the hub's self-signed certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// Added by `--server` for this run only; never saved.
     #[serde(default, skip_serializing_if = "is_false")]
     pub temporary: bool,
@@ -74,6 +96,11 @@ fn yes() -> bool {
 fn is_false(value: &bool) -> bool {
     !*value
 }
+
+/// `TokenSource::Fixed::stored` of a token kept in the OS keyring.
+pub const STORED_KEYRING: &str = "keyring";
+/// `TokenSource::Fixed::stored` of a token kept in the settings file.
+pub const STORED_FILE: &str = "file";
 
 /// Where a server's token comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +117,8 @@ pub enum TokenSource {
         /// The token, on its way to the keyring or in the 0600 file.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<String>,
-        /// Where it is kept: `keyring` or `file` (filled in by the app).
+        /// Where it is kept: [`STORED_KEYRING`] or [`STORED_FILE`] (filled
+        /// in by the app; `None` for a `--token` given for this run).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stored: Option<String>,
     },
