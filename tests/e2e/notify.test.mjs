@@ -10,6 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { Session, appHome, hubRpc, startDriver, startHub, stopAll, until } from './driver.mjs';
@@ -94,6 +95,8 @@ let daemon;
 let hub;
 let session;
 let sentinels = 0;
+/** Temporary app homes, removed at the end. */
+const homes = [];
 const page = (script, args) => session.page(script, args);
 
 function alarm(id, severity, title, extra = {}) {
@@ -121,6 +124,7 @@ before(async () => {
   daemon = await NotifyDaemon.start();
   hub = await startHub();
   const home = appHome({ embedded: false, notifications: { flapHoldSecs: HOLD_SECS } });
+  homes.push(home.home);
   session = await Session.open(await startDriver(home.env), ['--server', hub.ws]);
   await waitLive();
 });
@@ -129,6 +133,7 @@ after(async () => {
   await session?.close('e2e-notify');
   stopAll();
   await daemon?.stop();
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
 test('a critical alarm notifies once, with Acknowledge and Open; the same firing again does not', async () => {
@@ -217,6 +222,7 @@ test('Open on the notification brings the window forward with the alarm selected
 async function withApp(name, notifications, body) {
   const own = await startHub();
   const home = appHome({ embedded: false, notifications });
+  homes.push(home.home);
   const app = await Session.open(await startDriver(home.env), ['--server', own.ws]);
   try {
     await until('live connection state', () => app.page(`return document.querySelector('.conn')?.dataset.state === 'live';`));
