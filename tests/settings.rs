@@ -15,7 +15,9 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Listener, WebviewWindowBuilder};
-use telltale::settings::{client_options, ServerEntry, Settings, SettingsStore, TokenSource};
+use telltale::settings::{
+    client_options, ServerEntry, Settings, SettingsStore, TokenSource, TokenStore,
+};
 use telltale::settings_commands::SETTINGS_CHANGED;
 use telltale_client::{Client, Event, Events, State};
 use telltale_hub::{Config, Server};
@@ -78,7 +80,7 @@ fn without_a_secret_service_a_token_goes_to_the_0600_settings_file() {
     let dir = Dir::new("no-keyring");
     // The real probe: the bus answers that nobody owns org.freedesktop.secrets.
     let store = SettingsStore::load(&dir.0);
-    assert_eq!(store.token_store(), "file");
+    assert_eq!(store.token_store(), TokenStore::File);
     let settings = Settings {
         servers: vec![ServerEntry {
             id: "lab".into(),
@@ -99,7 +101,7 @@ fn without_a_secret_service_a_token_goes_to_the_0600_settings_file() {
         shown.servers[0].token,
         TokenSource::Fixed {
             value: None,
-            stored: Some("file".into())
+            stored: Some(TokenStore::File)
         }
     );
     let path = dir.0.join("settings.json");

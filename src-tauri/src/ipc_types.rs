@@ -6,12 +6,19 @@
 //! To put a type in the contract: derive `ts_rs::TS` on it (next to
 //! `Serialize`) and add one line to [`typescript`].
 
+use telltale_history::{HistoryFilter, HistoryPage, HistoryRow};
 use telltale_protocol::payload::{Catalog, CatalogSource};
 use telltale_protocol::{Alarm, AlarmState, MetricSample, Severity};
 use ts_rs::{Config, TS};
 
 use crate::connection::{ConnectionPhase, ConnectionState};
 use crate::error::{CommandError, ErrorCode};
+use crate::settings::check::FieldProblem;
+use crate::settings::{
+    NotifyPrefs, ServerEntry, Settings, SettingsError, SeveritySounds, Snooze, Theme, TokenSource,
+    TokenStore,
+};
+use crate::settings_commands::SettingsView;
 use crate::stream::{ActiveSet, Diagnostics, MetricBlock, ServerAlarm, StreamBatch};
 
 /// The generated file, relative to the repository root.
@@ -81,6 +88,20 @@ pub fn typescript() -> Result<String, String> {
         declaration::<MetricSample>,
         declaration::<Catalog>,
         declaration::<CatalogSource>,
+        declaration::<SettingsView>,
+        declaration::<Settings>,
+        declaration::<ServerEntry>,
+        declaration::<TokenSource>,
+        declaration::<TokenStore>,
+        declaration::<Theme>,
+        declaration::<NotifyPrefs>,
+        declaration::<SeveritySounds>,
+        declaration::<Snooze>,
+        declaration::<SettingsError>,
+        declaration::<FieldProblem>,
+        declaration::<HistoryFilter>,
+        declaration::<HistoryPage>,
+        declaration::<HistoryRow>,
     ];
     let declarations: Vec<Declaration> = list.iter().map(|declare| declare(&cfg)).collect();
     let declared = |name: &str| declarations.iter().any(|d| d.name == name);
@@ -128,6 +149,15 @@ mod tests {
             "hubCode?: number",
             "silenced_until?: number",
             "ts: number",
+            "dndUntil: number | null",
+            "repeatMins: number | null",
+            "caFile?: string",
+            "temporary?: boolean",
+            "stored?: TokenStore",
+            "severities?: Array<Severity>",
+            "serverId?: string",
+            "value: number | null",
+            "total: number",
         ] {
             assert!(ts.contains(fragment), "no {fragment:?} in\n{ts}");
         }

@@ -87,6 +87,7 @@ pub fn run() -> i32 {
     if let Some(problem) = store.problem() {
         eprintln!("telltale: {problem}");
     }
+    servers::first_start_with_servers(&store, &launch);
     for (i, endpoint) in launch.servers.iter().enumerate() {
         store.add_temporary(settings::temporary_entry(endpoint, &launch.access, i));
     }
@@ -136,6 +137,8 @@ pub fn run_app<R: Runtime>(
             commands::catalog,
             settings_commands::settings_get,
             settings_commands::settings_set,
+            settings_commands::alarms_snooze,
+            settings_commands::alarms_snoozes,
             history::history_query,
             history::history_export,
         ])

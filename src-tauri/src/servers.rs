@@ -17,9 +17,11 @@ use crate::bridge::Shared;
 use crate::connection::{ConnectionPhase, ConnectionState};
 use crate::embedded;
 use crate::link::HubSpec;
+#[cfg(test)]
+use crate::settings::Settings;
 use crate::settings::{
-    client_options, options_with, temporary_entry, NotifyPrefs, ServerEntry, Settings,
-    SettingsStore, TokenSource,
+    client_options, options_with, temporary_entry, NotifyPrefs, ServerEntry, SettingsStore,
+    TokenSource,
 };
 
 /// Id of the embedded hub in the server list.
@@ -27,12 +29,13 @@ pub const EMBEDDED_ID: &str = "local";
 /// Name of the embedded hub.
 pub const EMBEDDED_NAME: &str = "This computer";
 
-/// Whether the embedded hub should run: when the settings say so, except
-/// on a first start (no settings file yet) given servers with `--server`:
-/// the embedded hub is the default only when no server is configured.
-pub fn wants_embedded(settings: &Settings, saved: bool) -> bool {
-    let launched = settings.servers.iter().any(|s| s.temporary);
-    settings.embedded && (saved || !launched)
+/// The embedded hub is the default only when no server is configured: on
+/// a first start (no settings file yet) given servers with `--server`, it
+/// is off for the run, and the settings view shows it off.
+pub fn first_start_with_servers(store: &SettingsStore, launch: &LaunchArgs) {
+    if !store.path().exists() && !launch.servers.is_empty() {
+        store.embedded_off_for_run();
+    }
 }
 
 /// Makes the running hubs match `store`'s settings. Servers that cannot be
@@ -54,7 +57,7 @@ pub async fn sync(shared: &Arc<Shared>, store: &SettingsStore) {
             Err(reason) => unstarted.push(failed(entry, reason)),
         }
     }
-    if wants_embedded(&settings, store.path().exists()) {
+    if settings.embedded {
         wanted.push((EMBEDDED_ID.into(), EMBEDDED_ID.into()));
         if shared.link(EMBEDDED_ID).is_none() {
             match embedded_spec().await {
@@ -160,40 +163,25 @@ fn embedded_failed(error: anyhow::Error) -> ConnectionState {
 mod tests {
     use super::*;
 
-    fn entry(temporary: bool) -> ServerEntry {
-        ServerEntry {
-            id: "a".into(),
-            name: "A".into(),
-            url: "ws://a:1/connection/websocket".into(),
-            token: TokenSource::None,
-            enabled: true,
-            ca_file: None,
-            temporary,
-        }
+    fn store(name: &str) -> SettingsStore {
+        let dir =
+            std::env::temp_dir().join(format!("telltale-servers-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        SettingsStore::load_with(&dir, None)
     }
 
     #[test]
     fn the_embedded_hub_is_the_default_only_without_servers() {
-        let plain = Settings::default();
-        assert!(wants_embedded(&plain, false));
-        let launched = Settings {
-            servers: vec![entry(true)],
-            ..Settings::default()
-        };
-        assert!(
-            !wants_embedded(&launched, false),
-            "first start with --server"
-        );
-        assert!(wants_embedded(&launched, true), "the saved settings decide");
-        let off = Settings {
-            embedded: false,
-            ..Settings::default()
-        };
-        assert!(!wants_embedded(&off, true));
-        let configured = Settings {
-            servers: vec![entry(false)],
-            ..Settings::default()
-        };
-        assert!(wants_embedded(&configured, true));
+        let launched = LaunchArgs::parse_from(["telltale", "--server", "ws://a:1/c"]).unwrap();
+        let fresh = store("fresh");
+        first_start_with_servers(&fresh, &launched);
+        assert!(!fresh.current().embedded, "first start with --server");
+        let plain = store("plain");
+        first_start_with_servers(&plain, &LaunchArgs::parse_from(["telltale"]).unwrap());
+        assert!(plain.current().embedded, "no server: this computer");
+        let saved = store("saved");
+        saved.update(Settings::default()).unwrap();
+        first_start_with_servers(&saved, &launched);
+        assert!(saved.current().embedded, "the saved settings decide");
     }
 }

@@ -8,26 +8,29 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use ts_rs::TS;
 
 use crate::bridge::Shared;
+use crate::error::{CommandError, ErrorCode};
 use crate::servers;
-use crate::settings::{Settings, SettingsError, SettingsStore};
+use crate::settings::{Settings, SettingsError, SettingsStore, Snooze, TokenStore};
 use crate::window::{self, WindowPrefs};
+use telltale_protocol::payload::now_ms;
 
 /// Event emitted after the settings changed, with the new [`Settings`]
 /// (tokens stripped).
 pub const SETTINGS_CHANGED: &str = "settings-changed";
 
 /// What the settings view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     /// The settings, without token values.
     pub settings: Settings,
     /// Why the settings file was not used at start, if it was not.
     pub problem: Option<String>,
-    /// Where a pasted token goes: `keyring` or `file`.
-    pub token_store: &'static str,
+    /// Where a pasted token goes.
+    pub token_store: TokenStore,
     /// The settings file.
     pub config_path: String,
 }
@@ -97,6 +100,50 @@ pub fn on_change<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
     if let Err(e) = app.emit(SETTINGS_CHANGED, settings) {
         tracing::warn!(error = %e, "cannot announce the new settings");
     }
+}
+
+/// `invoke('alarms_snooze', { server, id, until })`: hides alarm `id` of
+/// hub `server` for this user until `until` (unix ms; `null` ends the
+/// snooze). Local and personal, unlike an acknowledgement: saved with the
+/// settings, no hub is told. Returns the snoozes still running.
+#[tauri::command]
+pub async fn alarms_snooze<R: Runtime>(
+    app: AppHandle<R>,
+    store: State<'_, Arc<SettingsStore>>,
+    server: String,
+    id: String,
+    until: Option<i64>,
+) -> Result<Vec<Snooze>, CommandError> {
+    let store = Arc::clone(&store);
+    let saved = tauri::async_runtime::spawn_blocking(move || {
+        let mut settings = store.current();
+        let snoozes = &mut settings.notifications.snoozes;
+        let now = now_ms();
+        snoozes.retain(|s| s.until > now && !(s.server == server && s.id == id));
+        if let Some(until) = until.filter(|&t| t > now) {
+            snoozes.push(Snooze { server, id, until });
+        }
+        store.update(settings)
+    })
+    .await
+    .map_err(|e| CommandError::new(ErrorCode::Storage, format!("snooze not saved: {e}")))?
+    .map_err(|e| {
+        CommandError::new(
+            ErrorCode::Storage,
+            format!("snooze not saved: {}", e.message),
+        )
+    })?;
+    on_change(&app, &saved);
+    Ok(saved.notifications.snoozes)
+}
+
+/// `invoke('alarms_snoozes')`: this user's snoozes still running.
+#[tauri::command]
+pub fn alarms_snoozes(store: State<'_, Arc<SettingsStore>>) -> Vec<Snooze> {
+    let now = now_ms();
+    let mut snoozes = store.current().notifications.snoozes;
+    snoozes.retain(|s| s.until > now);
+    snoozes
 }
 
 /// Do not disturb picked in the tray menu: saved with the settings, and

@@ -13,8 +13,13 @@ import { Overview } from './ui/overview';
 import { Sidebar } from './ui/sidebar';
 import { StatePanel } from './ui/state';
 import { nameOf } from './data/servers';
-import { MemorySettingsBackend, TauriSettingsBackend } from './backend/settings';
+import { MemorySettingsBackend, TauriSettingsBackend, type Settings } from './backend/settings';
+import { MockHistoryBackend, TauriHistoryBackend } from './backend/history';
 import { SettingsView } from './ui/settings';
+import { HistoryView } from './ui/history';
+
+/** What fills the middle of the window: the sources, the alarm history, or the settings. */
+export type Page = 'sources' | 'history' | 'settings';
 
 export class App {
   readonly model: Model;
@@ -33,8 +38,12 @@ export class App {
   private clock: ReturnType<typeof setInterval> | null = null;
   /** The source shown, or null for the overview. */
   private current: string | null = null;
-  private settings: SettingsView;
-  private settingsHost: HTMLElement;
+  private readonly settings: SettingsView;
+  private readonly history: HistoryView;
+  /** Says the settings file could not be read (moved aside), until dismissed. */
+  private readonly settingsProblem: HTMLElement;
+  private readonly pageButtons: Record<Page, HTMLButtonElement>;
+  private page: Page = 'sources';
 
   constructor(
     readonly root: HTMLElement,
@@ -68,15 +77,20 @@ export class App {
         ) as HTMLButtonElement,
     );
     this.pauseButton = h('button', { class: 'btn pause', type: 'button', title: 'Pause / resume the charts (P or Space)', onclick: () => this.togglePause() }, 'Pause') as HTMLButtonElement;
+    const pageButton = (page: Page, label: string, key: string) =>
+      h('button', { class: 'seg', type: 'button', 'data-page': page, title: `${label} (${key})`, onclick: () => this.showPage(page) }, label) as HTMLButtonElement;
+    this.pageButtons = { sources: pageButton('sources', 'Sources', 'g'), history: pageButton('history', 'History', 'y'), settings: pageButton('settings', 'Settings', ',') };
 
     const header = h(
       'header',
       { class: 'top' },
       h('div', { class: 'brand' }, h('i', { class: 'brand-mark' }), h('span', {}, 'Telltale'), backend.kind === 'mock' ? h('span', { class: 'tag', title: 'Not inside the desktop app: generated data' }, 'preview · mock data') : null),
-      h('div', { class: 'controls' }, h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time window' }, ...this.windowButtons), this.pauseButton, h('button', { class: 'btn settings-open', type: 'button', title: 'Settings (,)', onclick: () => this.openSettings() }, 'Settings')),
+      h('div', { class: 'controls' }, h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time window' }, ...this.windowButtons), this.pauseButton),
+      h('nav', { class: 'segmented pages', 'aria-label': 'Pages' }, ...Object.values(this.pageButtons)),
       this.conn.el,
     );
-    const views = h('div', { class: 'views' }, this.banner.el, this.states.el, this.overview.el, this.dashboard.el);
+    this.settingsProblem = h('div', { class: 'conn-banner warn settings-problem-banner hidden', role: 'alert' });
+    const views = h('div', { class: 'views' }, this.settingsProblem, this.banner.el, this.states.el, this.overview.el, this.dashboard.el);
     const side = h('aside', { class: 'side' }, this.alarms.el, this.diag.el);
     const footer = h(
       'footer',
@@ -90,12 +104,17 @@ export class App {
         ['s', 'silence 1 h'],
         ['1 · 5 · 15 · h', 'window'],
         ['p', 'pause'],
+        ['y', 'history'],
+        [',', 'settings'],
       ].map(([k, v]) => h('span', {}, h('kbd', {}, k!), ` ${v}`)),
     );
-    // TEMP wiring of the settings view (the lead replaces it).
-    this.settingsHost = views;
-    this.settings = new SettingsView(views, backend.kind === 'mock' ? new MemorySettingsBackend() : new TauriSettingsBackend(), {
-      onClose: () => this.closeSettings(),
+    const mock = backend.kind === 'mock';
+    this.history = new HistoryView(views, mock ? new MockHistoryBackend() : new TauriHistoryBackend());
+    this.settings = new SettingsView(views, mock ? new MemorySettingsBackend() : new TauriSettingsBackend(), {
+      onClose: (saved) => {
+        if (saved) this.applySettings(saved);
+        this.showPage('sources');
+      },
     });
     root.classList.remove('boot');
     root.replaceChildren(header, h('div', { class: 'layout' }, this.sidebar.el, views, side), footer);
@@ -108,7 +127,14 @@ export class App {
   }
 
   async start(): Promise<void> {
-    void this.settings.load().catch(() => {});
+    void this.settings.load().then(
+      (data) => {
+        this.applySettings(data.settings);
+        this.showSettingsProblem(data.problem);
+      },
+      (e) => this.showSettingsProblem(`Settings not loaded: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    this.model.on('connection', () => this.history.setServers(this.model.connections().map((c) => [c.serverId, c.server] as const)));
     document.addEventListener('keydown', (e) => this.onKey(e));
     // A hidden or minimised window draws nothing; it catches up in one frame when shown.
     document.addEventListener('visibilitychange', () => {
@@ -136,33 +162,56 @@ export class App {
     if (this.diag.el.open) this.diag.refresh();
   }
 
-  openSettings(): void {
-    for (const c of Array.from(this.settingsHost.children)) if (c !== this.settings.el) (c as HTMLElement).style.display = 'none';
-    void this.settings.show();
+  /** Shows the sources (overview or a source), the alarm history or the settings. */
+  showPage(page: Page): void {
+    if (page === this.page && page !== 'sources') return;
+    const leaving = this.page;
+    this.page = page;
+    if (leaving === 'settings' && page !== 'settings') this.settings.hide();
+    if (page === 'history') this.history.show();
+    else this.history.hide();
+    if (page === 'settings') void this.settings.show();
+    for (const [p, b] of Object.entries(this.pageButtons) as [Page, HTMLButtonElement][]) {
+      toggleClass(b, 'active', p === page);
+      b.setAttribute('aria-pressed', String(p === page));
+    }
+    this.refreshViews();
   }
 
-  private closeSettings(): void {
-    for (const c of Array.from(this.settingsHost.children)) (c as HTMLElement).style.display = '';
+  /** What the window itself takes from the saved settings (the shell applies the rest). */
+  private applySettings(s: Settings): void {
+    const ms = s.chartWindowSecs * 1000;
+    if (WINDOWS.some((w) => w.ms === ms) && ms !== this.dashboard.windowMs) this.setWindow(ms);
+  }
+
+  private showSettingsProblem(problem: string | null): void {
+    toggleClass(this.settingsProblem, 'hidden', !problem);
+    if (!problem) return;
+    const open = h('button', { class: 'btn small', type: 'button', onclick: () => this.showPage('settings') }, 'Open settings');
+    const dismiss = h('button', { class: 'btn small', type: 'button', onclick: () => toggleClass(this.settingsProblem, 'hidden', true) }, 'Dismiss');
+    this.settingsProblem.replaceChildren(h('span', {}, problem), ' ', open, ' ', dismiss);
   }
 
   showOverview(): void {
     this.current = null;
-    this.refreshViews();
+    this.showPage('sources');
   }
 
   /** Opens a source by its key, or by its plain name (the first hub that has it). */
   openSource(source: string): void {
     const sources = this.model.metrics.sources();
     this.current = sources.includes(source) ? source : (sources.find((k) => nameOf(k) === source) ?? source);
-    this.refreshViews();
+    this.showPage('sources');
   }
 
   /** Which of the state message, the overview and the source view is on screen. */
   private refreshViews(): void {
+    const onSources = this.page === 'sources';
     const noSources = this.states.refresh();
+    if (!onSources) toggleClass(this.states.el, 'hidden', true);
     if (this.current !== null && !this.model.metrics.sources().includes(this.current)) this.current = null;
-    this.overview.setActive(!noSources && this.current === null);
-    this.dashboard.show(noSources ? null : this.current);
+    this.overview.setActive(onSources && !noSources && this.current === null);
+    this.dashboard.show(onSources && !noSources ? this.current : null);
     this.sidebar.refresh();
     toggleClass(this.sidebar.el, 'hidden', noSources);
     this.banner.refresh();
@@ -201,7 +250,10 @@ export class App {
         this.showOverview();
         return true;
       case ',':
-        this.openSettings();
+        this.showPage('settings');
+        return true;
+      case 'y':
+        this.showPage(this.page === 'history' ? 'sources' : 'history');
         return true;
       case '[':
         this.sidebar.toggle();

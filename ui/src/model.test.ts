@@ -43,6 +43,15 @@ class Hubs implements Backend {
   async alarmsSilence(_server: string, id: string, until: number) {
     return alarm(id, { silenced_until: until, ts: T0 + 1 });
   }
+  snoozed: { server: string; id: string; until: number }[] = [];
+  async alarmsSnooze(server: string, id: string, until: number | null) {
+    this.snoozed = this.snoozed.filter((s) => !(s.server === server && s.id === id));
+    if (until !== null) this.snoozed.push({ server, id, until });
+    return this.snoozed;
+  }
+  async snoozes() {
+    return this.snoozed;
+  }
   async catalog(server: string): Promise<Catalog> {
     this.calls.push(`catalog ${server}`);
     return { sources: this.hubs[server]!.sources.map((s) => ({ source: s, channel: `metrics:${s}`, metrics: ['cpu.total'], last_seen: T0 })) };
@@ -104,6 +113,18 @@ describe('several hubs in one model', () => {
     ]);
     hubs.state({ state: 'live', server: 'Lab', serverId: 'lab' });
     expect(model.connection?.state).toBe('live');
+  });
+
+  it('snoozes an alarm for this user only: hidden until then, per hub', async () => {
+    const { hubs, model } = await twoHubs();
+    const lab = qualify('lab', 'web1/cpu');
+    expect(await model.snooze(lab, T0 + 60_000)).toBe(true);
+    expect(hubs.snoozed).toEqual([{ server: 'lab', id: 'web1/cpu', until: T0 + 60_000 }]);
+    expect(model.snoozedUntil(lab, T0)).toBe(T0 + 60_000);
+    expect(model.snoozedUntil(qualify('prod', 'web1/cpu'), T0)).toBeNull();
+    expect(model.snoozedUntil(lab, T0 + 60_001)).toBeNull();
+    expect(await model.snooze(lab, null)).toBe(true);
+    expect(model.snoozedUntil(lab, T0)).toBeNull();
   });
 
   it('loads a hub added later and drops one switched off', async () => {

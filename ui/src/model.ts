@@ -62,6 +62,8 @@ export class Model {
   };
   private unsubs: Unsubscribe[] = [];
   private wasLive = false;
+  /** This user's snoozes: alarm key → hidden until (unix ms). */
+  private readonly snoozeUntil = new Map<string, number>();
   /** Last moment the connection was live (unix ms), 0 before the first time. */
   lastLiveAt = 0;
 
@@ -111,7 +113,7 @@ export class Model {
       (e) => this.noteError(`connection_states: ${errText(e)}`),
     );
     await Promise.all([stream, states]);
-    await Promise.all([this.loadCatalog(), this.loadAlarms()]);
+    await Promise.all([this.loadCatalog(), this.loadAlarms(), this.loadSnoozes()]);
   }
 
   /** Each hub's state, in list order. */
@@ -170,6 +172,38 @@ export class Model {
     this.alarmsError = errors.join('; ');
     this.emit('alarms');
     this.emit('status');
+  }
+
+  private async loadSnoozes(): Promise<void> {
+    try {
+      this.setSnoozes(await this.backend.snoozes());
+    } catch (e) {
+      this.noteError(`snoozes: ${errText(e)}`);
+    }
+  }
+
+  private setSnoozes(list: readonly { server: string; id: string; until: number }[]): void {
+    this.snoozeUntil.clear();
+    for (const s of list) this.snoozeUntil.set(qualify(s.server, s.id), s.until);
+    this.emit('alarms');
+  }
+
+  /** Until when this user snoozed alarm `key`, or null when it is not snoozed at `now`. */
+  snoozedUntil(key: string, now: number = this.now()): number | null {
+    const until = this.snoozeUntil.get(key);
+    return until !== undefined && until > now ? until : null;
+  }
+
+  /** Hides alarm `key` for this user until `until` (null: show it again). Resolves with success. */
+  async snooze(key: string, until: number | null): Promise<boolean> {
+    const { server, name } = splitKey(key);
+    try {
+      this.setSnoozes(await this.backend.alarmsSnooze(server, name, until));
+      return true;
+    } catch (e) {
+      this.noteError(`snooze: ${errText(e)}`);
+      return false;
+    }
   }
 
   /** An alarm as the UI keys it: id and source qualified by the hub. */

@@ -16,24 +16,35 @@ pub const MAX_LIMIT: u32 = 10_000;
 
 /// A selection of transitions. Every field is optional: the default selects
 /// everything kept.
+// `ts(optional)`: the UI sends only the fields it sets (`default` fills in
+// the rest), so TypeScript gets `field?: T` (`as = "Option<_>"` for the
+// list: ts-rs allows `optional` only on an `Option`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct HistoryFilter {
     /// Severities kept; empty keeps every severity.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub severities: Vec<Severity>,
     /// Part of the source name, case-insensitive (as in the alarm panel);
     /// blank keeps every source.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub source: Option<String>,
     /// The server's id, exactly; none keeps every server.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub server_id: Option<String>,
     /// Words found, case-insensitive, in the id, title, message or labels.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub text: Option<String>,
     /// Transitions at or after this time (unix ms).
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub from: Option<i64>,
     /// Transitions before this time (unix ms).
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub to: Option<i64>,
     /// Rows a query returns, newest first: [`DEFAULT_LIMIT`] when none, at
     /// most [`MAX_LIMIT`]. The export ignores it.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub limit: Option<u32>,
 }
 

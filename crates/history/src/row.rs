@@ -8,8 +8,9 @@ use telltale_protocol::{AlarmState, Severity};
 
 use crate::transition::{parse_severity, parse_state};
 
-/// One stored alarm transition.
+/// One stored alarm transition. Every field is sent, `null` when absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     /// When this app received it, unix ms.
@@ -47,6 +48,7 @@ pub struct HistoryRow {
 /// A page of a query: the newest rows first, and how many matched in all
 /// ("showing 1000 of 5321").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
     /// The matching rows, newest first, at most the filter's limit.

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use telltale_client::Endpoint;
+use ts_rs::TS;
 
 use super::{Settings, TokenSource, CHART_WINDOWS};
 
@@ -18,7 +19,7 @@ pub const MAX_FLAP_HOLD_SECS: u32 = 3600;
 pub const MAX_REPEAT_MINS: u32 = 24 * 60;
 
 /// One field that cannot be saved, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FieldProblem {
     /// The field, e.g. `servers.0.url`.
     pub field: String,
@@ -158,7 +159,7 @@ fn notification_problems(settings: &Settings) -> Vec<FieldProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::ServerEntry;
+    use crate::settings::{ServerEntry, TokenStore};
 
     fn server(id: &str, url: &str, token: TokenSource) -> ServerEntry {
         ServerEntry {
@@ -261,7 +262,7 @@ mod tests {
                 URL,
                 TokenSource::Fixed {
                     value: None,
-                    stored: Some("keyring".into()),
+                    stored: Some(TokenStore::Keyring),
                 },
             )],
             ..Settings::default()

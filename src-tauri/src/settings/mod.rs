@@ -4,6 +4,8 @@
 //!
 //! The same types cross IPC (`settings_get` / `settings_set`), so every
 //! field has a default: a file written by an older version still loads.
+//! They derive `TS`: ui/src/backend/generated.ts declares them (see
+//! `ipc_types`).
 //!
 //! - [`store`]: load (a corrupt file is moved aside), update, save (0600).
 //! - [`check`]: what `update` refuses, with a message per field.
@@ -22,12 +24,13 @@ pub use store::{SettingsError, SettingsStore};
 
 use serde::{Deserialize, Serialize};
 use telltale_protocol::Severity;
+use ts_rs::TS;
 
 /// The chart windows the UI offers, seconds (1 min, 5 min, 15 min, 1 h).
 pub const CHART_WINDOWS: [u32; 4] = [60, 300, 900, 3600];
 
 /// Everything the settings view edits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Settings {
     /// Remote hubs, in the order the user listed them.
@@ -54,7 +57,7 @@ impl Default for Settings {
             servers: Vec::new(),
             embedded: true,
             chart_window_secs: 300,
-            theme: Theme::System,
+            theme: Theme::Dark,
             notifications: NotifyPrefs::default(),
             close_to_tray: true,
             autostart: false,
@@ -64,7 +67,7 @@ impl Default for Settings {
 }
 
 /// One remote hub in the server list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerEntry {
     /// Stable key (never shown; survives renames). Alarms, samples and
@@ -83,9 +86,11 @@ pub struct ServerEntry {
     /// For `wss://`: a PEM file of certificates to trust besides the
     /// system's (a private CA, or the hub's self-signed certificate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub ca_file: Option<String>,
     /// Added by `--server` for this run only; never saved.
     #[serde(default, skip_serializing_if = "is_false")]
+    #[ts(as = "Option<_>", optional)]
     pub temporary: bool,
 }
 
@@ -97,13 +102,18 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// `TokenSource::Fixed::stored` of a token kept in the OS keyring.
-pub const STORED_KEYRING: &str = "keyring";
-/// `TokenSource::Fixed::stored` of a token kept in the settings file.
-pub const STORED_FILE: &str = "file";
+/// Where a fixed token is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStore {
+    /// The OS keyring (user `server:<id>`).
+    Keyring,
+    /// The settings file, which is 0600.
+    File,
+}
 
 /// Where a server's token comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TokenSource {
     /// Anonymous.
@@ -116,11 +126,13 @@ pub enum TokenSource {
     Fixed {
         /// The token, on its way to the keyring or in the 0600 file.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         value: Option<String>,
-        /// Where it is kept: [`STORED_KEYRING`] or [`STORED_FILE`] (filled
-        /// in by the app; `None` for a `--token` given for this run).
+        /// Where it is kept (filled in by the app; `None` for a `--token`
+        /// given for this run).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        stored: Option<String>,
+        #[ts(optional)]
+        stored: Option<TokenStore>,
     },
     /// A file read again at every (re)connect.
     File {
@@ -136,7 +148,7 @@ pub enum TokenSource {
 }
 
 /// Colour scheme.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     /// Follow the desktop.
@@ -149,7 +161,7 @@ pub enum Theme {
 }
 
 /// Which alarms notify, and how.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NotifyPrefs {
     /// Alarms below this severity never notify.
@@ -192,7 +204,7 @@ impl Default for NotifyPrefs {
 }
 
 /// Sound names per severity; empty for none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct SeveritySounds {
     /// For critical alarms.
@@ -204,7 +216,7 @@ pub struct SeveritySounds {
 }
 
 /// One personal snooze.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Snooze {
     /// Server id.
     pub server: String,

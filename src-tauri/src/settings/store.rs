@@ -16,13 +16,14 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use serde::Serialize;
+use ts_rs::TS;
 
 use super::check::{check, FieldProblem};
 use super::secrets::{token_user, Keyring, SecretStore};
-use super::{file, ServerEntry, Settings, TokenSource, STORED_FILE, STORED_KEYRING};
+use super::{file, ServerEntry, Settings, TokenSource, TokenStore};
 
 /// Why `update` refused: one problem per field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SettingsError {
     /// The fields that cannot be saved (none when saving itself failed).
     pub problems: Vec<FieldProblem>,
@@ -129,19 +130,19 @@ impl SettingsStore {
             if let TokenSource::Fixed { value, stored } = &mut entry.token {
                 *value = None;
                 if stored.is_none() && !entry.temporary {
-                    *stored = Some(STORED_FILE.into());
+                    *stored = Some(TokenStore::File);
                 }
             }
         }
         settings
     }
 
-    /// Where new fixed tokens go: `keyring` or `file`. May probe the
-    /// keyring (a few seconds at most) the first time.
-    pub fn token_store(&self) -> &'static str {
+    /// Where new fixed tokens go. May probe the keyring (a few seconds at
+    /// most) the first time.
+    pub fn token_store(&self) -> TokenStore {
         match self.secrets() {
-            Some(_) => STORED_KEYRING,
-            None => STORED_FILE,
+            Some(_) => TokenStore::Keyring,
+            None => TokenStore::File,
         }
     }
 
@@ -152,6 +153,12 @@ impl SettingsStore {
         let mut current = self.current.lock();
         current.servers.retain(|s| s.id != entry.id);
         current.servers.insert(0, entry);
+    }
+
+    /// Switches the embedded hub off for this run (not saved until the
+    /// user saves the settings, which then keeps what the view showed).
+    pub fn embedded_off_for_run(&self) {
+        self.current.lock().embedded = false;
     }
 
     /// The fixed token of server `id`, from memory, the file or the
@@ -165,7 +172,7 @@ impl SettingsStore {
             return Ok(value);
         }
         let missing = "Enter the token again in Settings.";
-        if stored.as_deref() != Some(STORED_KEYRING) {
+        if stored != Some(TokenStore::Keyring) {
             return Err(format!(
                 "its token is missing from the settings file. {missing}"
             ));
@@ -236,7 +243,7 @@ impl SettingsStore {
                 Ok(()) => {
                     return TokenSource::Fixed {
                         value: None,
-                        stored: Some(STORED_KEYRING.into()),
+                        stored: Some(TokenStore::Keyring),
                     }
                 }
                 Err(why) => {
@@ -246,7 +253,7 @@ impl SettingsStore {
         }
         TokenSource::Fixed {
             value: Some(value.to_owned()),
-            stored: Some(STORED_FILE.into()),
+            stored: Some(TokenStore::File),
         }
     }
 
@@ -281,7 +288,13 @@ impl SettingsStore {
 }
 
 fn in_keyring(token: &TokenSource) -> bool {
-    matches!(token, TokenSource::Fixed { stored: Some(s), .. } if s == STORED_KEYRING)
+    matches!(
+        token,
+        TokenSource::Fixed {
+            stored: Some(TokenStore::Keyring),
+            ..
+        }
+    )
 }
 
 /// `settings` if it passes the checks a save would, else why not.
@@ -530,7 +543,7 @@ mod tests {
     fn without_a_keyring_tokens_stay_in_the_0600_file_never_in_the_ui() {
         let dir = Dir::new("file-token");
         let store = no_keyring(&dir);
-        assert_eq!(store.token_store(), "file");
+        assert_eq!(store.token_store(), TokenStore::File);
         let shown = store
             .update(Settings {
                 servers: vec![server("a", fixed(Some(" tok-1 ")))],
@@ -541,7 +554,7 @@ mod tests {
             shown.servers[0].token,
             TokenSource::Fixed {
                 value: None,
-                stored: Some("file".into())
+                stored: Some(TokenStore::File)
             }
         );
         let text = fs::read_to_string(dir.file()).unwrap();
@@ -562,7 +575,7 @@ mod tests {
         let dir = Dir::new("keyring");
         let keyring = Arc::new(MemoryKeyring::default());
         let store = SettingsStore::load_with(&dir.0, Some(keyring.clone()));
-        assert_eq!(store.token_store(), "keyring");
+        assert_eq!(store.token_store(), TokenStore::Keyring);
         let settings = Settings {
             servers: vec![
                 server("a", fixed(Some("tok-a"))),

@@ -319,3 +319,361 @@ export type CatalogSource = {
    */
   last_seen: number,
 };
+
+/**
+ * What the settings view shows.
+ */
+export type SettingsView = {
+  /**
+   * The settings, without token values.
+   */
+  settings: Settings,
+  /**
+   * Why the settings file was not used at start, if it was not.
+   */
+  problem: string | null,
+  /**
+   * Where a pasted token goes.
+   */
+  tokenStore: TokenStore,
+  /**
+   * The settings file.
+   */
+  configPath: string,
+};
+
+/**
+ * Everything the settings view edits.
+ */
+export type Settings = {
+  /**
+   * Remote hubs, in the order the user listed them.
+   */
+  servers: Array<ServerEntry>,
+  /**
+   * The hub embedded in the app, with this machine's metrics.
+   */
+  embedded: boolean,
+  /**
+   * Chart window, seconds: one of [`CHART_WINDOWS`].
+   */
+  chartWindowSecs: number,
+  /**
+   * Colour scheme.
+   */
+  theme: Theme,
+  /**
+   * Which alarms notify, and how.
+   */
+  notifications: NotifyPrefs,
+  /**
+   * Closing the window hides it to the tray instead of quitting.
+   */
+  closeToTray: boolean,
+  /**
+   * Start when the user logs in.
+   */
+  autostart: boolean,
+  /**
+   * Start hidden in the tray (with `autostart`, or always).
+   */
+  startHidden: boolean,
+};
+
+/**
+ * One remote hub in the server list.
+ */
+export type ServerEntry = {
+  /**
+   * Stable key (never shown; survives renames). Alarms, samples and
+   * connection states carry it.
+   */
+  id: string,
+  /**
+   * Name shown next to everything that comes from this hub.
+   */
+  name: string,
+  /**
+   * `ws://` or `wss://` URL of the hub's WebSocket endpoint.
+   */
+  url: string,
+  /**
+   * Where the connection token comes from.
+   */
+  token: TokenSource,
+  /**
+   * Connected when true.
+   */
+  enabled: boolean,
+  /**
+   * For `wss://`: a PEM file of certificates to trust besides the
+   * system's (a private CA, or the hub's self-signed certificate).
+   */
+  caFile?: string,
+  /**
+   * Added by `--server` for this run only; never saved.
+   */
+  temporary?: boolean,
+};
+
+/**
+ * Where a server's token comes from.
+ */
+export type TokenSource = { "kind": "none" } | { "kind": "fixed",
+  /**
+   * The token, on its way to the keyring or in the 0600 file.
+   */
+  value?: string,
+  /**
+   * Where it is kept (filled in by the app; `None` for a `--token`
+   * given for this run).
+   */
+  stored?: TokenStore,
+} | { "kind": "file",
+  /**
+   * Path of the token file.
+   */
+  path: string,
+} | { "kind": "command",
+  /**
+   * The command line.
+   */
+  command: string,
+};
+
+/**
+ * Where a fixed token is kept.
+ */
+export type TokenStore = "keyring" | "file";
+
+/**
+ * Colour scheme.
+ */
+export type Theme = "system" | "light" | "dark";
+
+/**
+ * Which alarms notify, and how.
+ */
+export type NotifyPrefs = {
+  /**
+   * Alarms below this severity never notify.
+   */
+  minSeverity: Severity,
+  /**
+   * Sources that never notify, as `<server id>/<source>`.
+   */
+  mutedSources: Array<string>,
+  /**
+   * Server ids that never notify.
+   */
+  mutedServers: Array<string>,
+  /**
+   * Do not disturb until this time, unix ms (`None`: off).
+   */
+  dndUntil: number | null,
+  /**
+   * Critical alarms notify even during do not disturb.
+   */
+  criticalBreaksDnd: boolean,
+  /**
+   * Sound name (freedesktop sound theme, e.g. `dialog-warning`) per
+   * severity; empty for none.
+   */
+  sounds: SeveritySounds,
+  /**
+   * Notify again every this many minutes until acknowledged (`None`:
+   * once).
+   */
+  repeatMins: number | null,
+  /**
+   * An alarm that resolves and fires again within this many seconds
+   * does not notify twice.
+   */
+  flapHoldSecs: number,
+  /**
+   * Personal snoozes: alarms hidden for this user only, until a time.
+   */
+  snoozes: Array<Snooze>,
+};
+
+/**
+ * Sound names per severity; empty for none.
+ */
+export type SeveritySounds = {
+  /**
+   * For critical alarms.
+   */
+  critical: string,
+  /**
+   * For warnings.
+   */
+  warning: string,
+  /**
+   * For info alarms.
+   */
+  info: string,
+};
+
+/**
+ * One personal snooze.
+ */
+export type Snooze = {
+  /**
+   * Server id.
+   */
+  server: string,
+  /**
+   * Alarm id.
+   */
+  id: string,
+  /**
+   * Hidden until, unix ms.
+   */
+  until: number,
+};
+
+/**
+ * Why `update` refused: one problem per field.
+ */
+export type SettingsError = {
+  /**
+   * The fields that cannot be saved (none when saving itself failed).
+   */
+  problems: Array<FieldProblem>,
+  /**
+   * The whole message, for a banner or a log.
+   */
+  message: string,
+};
+
+/**
+ * One field that cannot be saved, and what to do about it.
+ */
+export type FieldProblem = {
+  /**
+   * The field, e.g. `servers.0.url`.
+   */
+  field: string,
+  /**
+   * What is wrong and what to do, for the user.
+   */
+  message: string,
+};
+
+/**
+ * A selection of transitions. Every field is optional: the default selects
+ * everything kept.
+ */
+export type HistoryFilter = {
+  /**
+   * Severities kept; empty keeps every severity.
+   */
+  severities?: Array<Severity>,
+  /**
+   * Part of the source name, case-insensitive (as in the alarm panel);
+   * blank keeps every source.
+   */
+  source?: string,
+  /**
+   * The server's id, exactly; none keeps every server.
+   */
+  serverId?: string,
+  /**
+   * Words found, case-insensitive, in the id, title, message or labels.
+   */
+  text?: string,
+  /**
+   * Transitions at or after this time (unix ms).
+   */
+  from?: number,
+  /**
+   * Transitions before this time (unix ms).
+   */
+  to?: number,
+  /**
+   * Rows a query returns, newest first: [`DEFAULT_LIMIT`] when none, at
+   * most [`MAX_LIMIT`]. The export ignores it.
+   */
+  limit?: number,
+};
+
+/**
+ * A page of a query: the newest rows first, and how many matched in all
+ * ("showing 1000 of 5321").
+ */
+export type HistoryPage = {
+  /**
+   * The matching rows, newest first, at most the filter's limit.
+   */
+  rows: Array<HistoryRow>,
+  /**
+   * How many rows matched, limit aside.
+   */
+  total: number,
+};
+
+/**
+ * One stored alarm transition. Every field is sent, `null` when absent.
+ */
+export type HistoryRow = {
+  /**
+   * When this app received it, unix ms.
+   */
+  receivedAt: number,
+  /**
+   * The server's id in the app's settings.
+   */
+  serverId: string,
+  /**
+   * The server's name when it was received.
+   */
+  serverName: string,
+  /**
+   * The alarm's id, `<source>/<rule>`.
+   */
+  alarmId: string,
+  /**
+   * The source that raised it.
+   */
+  source: string,
+  /**
+   * How bad it is.
+   */
+  severity: Severity,
+  /**
+   * The state it entered.
+   */
+  state: AlarmState,
+  /**
+   * Short title.
+   */
+  title: string,
+  /**
+   * Longer description.
+   */
+  message: string,
+  /**
+   * The value that crossed the threshold.
+   */
+  value: number | null,
+  /**
+   * Free-form labels.
+   */
+  labels: { [key in string]: string },
+  /**
+   * Who acknowledged it.
+   */
+  by: string | null,
+  /**
+   * What the acknowledger wrote.
+   */
+  comment: string | null,
+  /**
+   * Silenced until, unix ms.
+   */
+  silencedUntil: number | null,
+  /**
+   * Time of the transition (the hub's), unix ms.
+   */
+  ts: number,
+};

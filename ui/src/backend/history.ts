@@ -1,55 +1,12 @@
-// The alarm history seam: what the history view asks of its host. Types mirror
-// crates/history (HistoryRow, HistoryFilter, HistoryPage, serde camelCase); the shell's
+// The alarm history seam: what the history view asks of its host. The types are generated
+// from crates/history (HistoryRow, HistoryFilter, HistoryPage; see generated.ts); the shell's
 // commands are `history_query` and `history_export` (src-tauri/src/history.rs).
 import { invoke } from '@tauri-apps/api/core';
 import { exportFileName, queryRows } from '../data/history';
-import type { Alarm, AlarmState, Severity } from './types';
+import type { HistoryFilter, HistoryPage, HistoryRow } from './generated';
+import type { Alarm, AlarmState } from './types';
 
-/** One stored alarm transition. */
-export interface HistoryRow {
-  /** When the app received it, unix ms. */
-  receivedAt: number;
-  serverId: string;
-  serverName: string;
-  alarmId: string;
-  source: string;
-  severity: Severity;
-  state: AlarmState;
-  title: string;
-  message: string;
-  value?: number | null;
-  labels: Record<string, string>;
-  /** Who acknowledged it. */
-  by?: string | null;
-  comment?: string | null;
-  silencedUntil?: number | null;
-  /** Time of the transition (the hub's), unix ms. */
-  ts: number;
-}
-
-/** Which transitions to show; every field optional (none = everything kept). */
-export interface HistoryFilter {
-  /** Severities kept; empty or absent keeps all. */
-  severities?: Severity[];
-  /** Part of the source name, case-insensitive. */
-  source?: string;
-  /** A server's id, exactly. */
-  serverId?: string;
-  /** Found, case-insensitive, in the id, title, message or labels. */
-  text?: string;
-  /** ts >= from (unix ms). */
-  from?: number;
-  /** ts < to (unix ms). */
-  to?: number;
-  /** Rows returned, newest first (default 1000); the export ignores it. */
-  limit?: number;
-}
-
-/** A query's answer: newest rows first, and how many matched in all. */
-export interface HistoryPage {
-  rows: HistoryRow[];
-  total: number;
-}
+export type { HistoryFilter, HistoryPage, HistoryRow } from './generated';
 
 export interface HistoryBackend {
   historyQuery(filter: HistoryFilter): Promise<HistoryPage>;

@@ -13,6 +13,7 @@ import type {
   StreamBatch,
   Unsubscribe,
 } from './types';
+import type { Snooze } from './settings';
 
 export type MockScenario = 'normal' | 'empty' | 'loading' | 'reconnecting' | 'failed-auth' | 'failed' | 'invalid' | 'quiet';
 
@@ -89,6 +90,7 @@ export class MockBackend implements Backend {
   private readonly batchListeners = new Set<(b: StreamBatch) => void>();
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
   private readonly openListeners = new Set<(server: string, id: string) => void>();
+  private snoozeList: Snooze[] = [];
   private readonly active = new Map<string, Alarm>();
   private pendingAlarms: Alarm[] = [];
   private diagnostics: Diagnostics = { invalid: {}, lagged: 0 };
@@ -228,6 +230,20 @@ export class MockBackend implements Backend {
     this.pendingAlarms.push(changed);
     this.flushAlarms();
     return { ...changed };
+  }
+
+  async alarmsSnooze(server: string, id: string, until: number | null): Promise<Snooze[]> {
+    await this.delay();
+    this.checkServer(server);
+    const now = this.now();
+    this.snoozeList = this.snoozeList.filter((s) => s.until > now && s.id !== id);
+    if (until !== null && until > now) this.snoozeList.push({ server, id, until });
+    return this.snoozeList.map((s) => ({ ...s }));
+  }
+
+  async snoozes(): Promise<Snooze[]> {
+    const now = this.now();
+    return this.snoozeList.filter((s) => s.until > now).map((s) => ({ ...s }));
   }
 
   async catalog(server: string): Promise<Catalog> {

@@ -1,88 +1,20 @@
-// The settings contract: types mirroring src-tauri/src/settings/mod.rs (serde, camelCase),
-// the `SettingsBackend` the settings view talks to, over Tauri or in memory.
-import type { Severity } from './types';
+// The settings contract: the types are generated from src-tauri/src/settings (see
+// generated.ts); here the `SettingsBackend` the settings view talks to, over Tauri or in memory.
+import type { FieldProblem, Settings, SettingsView, TokenStore } from './generated';
 
-export type Theme = 'system' | 'light' | 'dark';
-
-/** Where a fixed token is kept; absent for a `--token` given for this run. */
-export type TokenStore = 'keyring' | 'file';
-
-export type TokenSource =
-  | { kind: 'none' }
-  /** `value` only on its way in (a newly pasted token); never sent back. Absent: keep the one held. */
-  | { kind: 'fixed'; value?: string; stored?: TokenStore }
-  | { kind: 'file'; path: string }
-  | { kind: 'command'; command: string };
-
-export interface ServerEntry {
-  /** Stable key, never shown. */
-  id: string;
-  name: string;
-  /** ws:// or wss:// URL of the hub's WebSocket endpoint. */
-  url: string;
-  token: TokenSource;
-  enabled: boolean;
-  /** For wss://: a PEM file of extra certificates to trust. */
-  caFile?: string;
-  /** Added by `--server` for this run; not editable, never saved. */
-  temporary?: boolean;
-}
-
-export interface SeveritySounds {
-  critical: string;
-  warning: string;
-  info: string;
-}
-
-export interface Snooze {
-  server: string;
-  id: string;
-  until: number;
-}
-
-export interface NotifyPrefs {
-  minSeverity: Severity;
-  /** `<server id>/<source>`. */
-  mutedSources: string[];
-  mutedServers: string[];
-  /** Unix ms; null: off. */
-  dndUntil: number | null;
-  criticalBreaksDnd: boolean;
-  sounds: SeveritySounds;
-  /** Minutes; null: notify once. */
-  repeatMins: number | null;
-  flapHoldSecs: number;
-  snoozes: Snooze[];
-}
-
-export interface Settings {
-  servers: ServerEntry[];
-  /** The hub embedded in the app, with this machine's metrics. */
-  embedded: boolean;
-  /** 60, 300, 900 or 3600. */
-  chartWindowSecs: number;
-  theme: Theme;
-  notifications: NotifyPrefs;
-  closeToTray: boolean;
-  autostart: boolean;
-  startHidden: boolean;
-}
-
-/** What `settings_get` / `settings_set` return. */
-export interface SettingsView {
-  settings: Settings;
-  /** Why the settings file was not used at start (it was moved aside). */
-  problem: string | null;
-  /** Where a pasted token goes. */
-  tokenStore: TokenStore;
-  configPath: string;
-}
-
-export interface FieldProblem {
-  /** `servers.<index>.<field>`, `chartWindowSecs`, `notifications.<field>`. */
-  field: string;
-  message: string;
-}
+export type {
+  FieldProblem,
+  NotifyPrefs,
+  ServerEntry,
+  Settings,
+  SettingsError,
+  SettingsView,
+  SeveritySounds,
+  Snooze,
+  Theme,
+  TokenSource,
+  TokenStore,
+} from './generated';
 
 /** A refused `settings_set`: one message per field (none when saving itself failed). */
 export class SettingsRejected extends Error {
@@ -111,7 +43,7 @@ export function defaultSettings(): Settings {
     servers: [],
     embedded: true,
     chartWindowSecs: 300,
-    theme: 'system',
+    theme: 'dark',
     notifications: {
       minSeverity: 'info',
       mutedSources: [],

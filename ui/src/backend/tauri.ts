@@ -13,6 +13,7 @@ import {
   type StreamBatch,
   type Unsubscribe,
 } from './types';
+import type { Snooze } from './settings';
 
 /** Accept both `Alarm[]` and the RPC's `{alarms: Alarm[]}` shape. */
 export function unwrapAlarms(result: unknown): Alarm[] {
@@ -104,6 +105,14 @@ export class TauriBackend implements Backend {
 
   async alarmsSilence(server: string, id: string, until: number): Promise<Alarm> {
     return unwrapAlarm(await call<unknown>(COMMANDS.alarmsSilence, { server, id, until }), COMMANDS.alarmsSilence);
+  }
+
+  alarmsSnooze(server: string, id: string, until: number | null): Promise<Snooze[]> {
+    return call<Snooze[]>(COMMANDS.alarmsSnooze, { server, id, until });
+  }
+
+  snoozes(): Promise<Snooze[]> {
+    return call<Snooze[]>(COMMANDS.snoozes);
   }
 
   catalog(server: string): Promise<Catalog> {

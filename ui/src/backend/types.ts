@@ -20,6 +20,7 @@ export type {
   Severity,
   StreamBatch,
 } from './generated';
+import type { Snooze } from './settings';
 
 /**
  * An alarm as the UI holds it: the wire alarm plus, UI-only, the id of the hub it came from
@@ -47,6 +48,13 @@ export interface Backend {
   alarmsAck(server: string, id: string, comment?: string): Promise<Alarm>;
   /** Silence until `until` (unix ms); resolves with the alarm after the change. */
   alarmsSilence(server: string, id: string, until: number): Promise<Alarm>;
+  /**
+   * Personal snooze: hide an alarm for this user only until `until` (unix ms; null ends it).
+   * Nothing is sent to the hub. Resolves with the snoozes still running.
+   */
+  alarmsSnooze(server: string, id: string, until: number | null): Promise<Snooze[]>;
+  /** This user's snoozes still running. */
+  snoozes(): Promise<Snooze[]>;
   catalog(server: string): Promise<Catalog>;
 }
 
@@ -56,6 +64,8 @@ export const COMMANDS = {
   alarmsActive: 'alarms_active',
   alarmsAck: 'alarms_ack',
   alarmsSilence: 'alarms_silence',
+  alarmsSnooze: 'alarms_snooze',
+  snoozes: 'alarms_snoozes',
   catalog: 'catalog',
   connectionStates: 'connection_states',
 } as const;

@@ -33,7 +33,11 @@ function row(patch: Partial<HistoryRow>): HistoryRow {
     state: 'firing',
     title: 'Disk almost full',
     message: '',
+    value: null,
     labels: {},
+    by: null,
+    comment: null,
+    silencedUntil: null,
     ts: NOW,
     ...patch,
   };

@@ -10,12 +10,21 @@ export interface RowHost {
   select(id: string): void;
   ack(id: string, comment?: string): void;
   silence(id: string, until: number): void;
+  /** Personal snooze: hide it for this user only. */
+  snooze(id: string, until: number): void;
   /** A row opened its menu or comment field: the others close theirs. */
   opened(row: AlarmRow): void;
   now(): number;
   /** A source's name, with its hub's when there are several. */
   label(key: string): string;
 }
+
+/** The personal snooze's choices, in ms (also the `data-snooze` hooks). */
+const SNOOZE_CHOICES: readonly [number, string][] = [
+  [15 * 60_000, '15 min'],
+  [3_600_000, '1 h'],
+  [4 * 3_600_000, '4 h'],
+];
 
 /** The silence menu's fixed choices, in ms (also the `data-silence` hooks). */
 const SILENCE_CHOICES: readonly [number, string][] = [
@@ -68,6 +77,15 @@ export class AlarmRow {
       ),
       h('button', { class: 'btn small', type: 'button', role: 'menuitem', 'data-silence': 'until', onclick: () => this.showUntil() }, 'until…'),
       this.untilInput,
+      // Not shared: hides the alarm for this user only; the hub and everyone else still see it.
+      h(
+        'div',
+        { class: 'snooze-line', title: 'Hide it from your list only: nobody else is told, nothing is acknowledged' },
+        h('span', { class: 'menu-label' }, 'Snooze for me'),
+        ...SNOOZE_CHOICES.map(([ms, label]) =>
+          h('button', { class: 'btn small snooze', type: 'button', role: 'menuitem', 'data-snooze': ms, onclick: () => this.snoozeFor(ms) }, label),
+        ),
+      ),
     );
     this.menu.addEventListener('keydown', (ev) => {
       if (ev.key !== 'Escape') return;
@@ -177,6 +195,11 @@ export class AlarmRow {
   private silenceFor(ms: number): void {
     this.close();
     this.host.silence(this.id, this.host.now() + ms);
+  }
+
+  private snoozeFor(ms: number): void {
+    this.close();
+    this.host.snooze(this.id, this.host.now() + ms);
   }
 
   private showUntil(): void {

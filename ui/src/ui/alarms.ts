@@ -32,6 +32,11 @@ export class AlarmPanel {
   private readonly list = h('ol', { class: 'alarm-list', role: 'listbox', 'aria-label': 'Active alarms' });
   private readonly state = h('div', { class: 'alarm-state' });
   private readonly recentHead = h('h3', { class: 'sub-head' }, 'Recently resolved');
+  /** The fold of the alarms this user snoozed (closed by default: they are out of the way). */
+  private readonly snoozedHead = h('button', { class: 'sub-head snoozed-head hidden', type: 'button', onclick: () => this.toggleSnoozed() });
+  private readonly snoozedList = h('ul', { class: 'snoozed-list hidden', 'aria-label': 'Snoozed by you' });
+  private snoozedOpen = false;
+  private snoozedKey = '';
   private readonly recentList = h('ol', { class: 'recent-list' });
   private readonly rows = new Map<string, AlarmRow>();
   private readonly recentRows = new Map<string, RecentRow>();
@@ -52,6 +57,7 @@ export class AlarmPanel {
         void model.ack(id, comment);
       },
       silence: (id, until) => void model.silence(id, until),
+      snooze: (id, until) => void model.snooze(id, until),
       opened: (row) => {
         if (this.openRow && this.openRow !== row) this.openRow.close();
         this.openRow = row;
@@ -75,7 +81,7 @@ export class AlarmPanel {
       { class: 'panel alarms', 'aria-label': 'Alarms' },
       h('header', { class: 'panel-head' }, h('div', { class: 'panel-title' }, h('h2', {}, 'Alarms'), this.asOf), h('div', { class: 'alarm-counts' }, ...this.counts.values())),
       h('div', { class: 'alarm-filter', role: 'group', 'aria-label': 'Filter alarms' }, ...this.chips.values(), this.sourceInput, this.sourceList),
-      h('div', { class: 'alarm-scroll' }, this.state, this.list, this.recentHead, this.recentList),
+      h('div', { class: 'alarm-scroll' }, this.state, this.list, this.snoozedHead, this.snoozedList, this.recentHead, this.recentList),
     );
     // A click anywhere else closes an open silence menu or comment field.
     document.addEventListener('pointerdown', (ev) => {
@@ -98,10 +104,38 @@ export class AlarmPanel {
     this.refreshConnection();
     this.refreshCounts();
     this.refreshSources();
-    const visible = m.alarms.visibleSorted();
-    this.refreshState(visible.length);
+    // Snoozed by this user: out of the list, under their own fold.
+    const visible: AlarmEntry[] = [];
+    const snoozed: AlarmEntry[] = [];
+    for (const e of m.alarms.visibleSorted()) (m.snoozedUntil(e.alarm.id, now) === null ? visible : snoozed).push(e);
+    this.refreshState(visible.length + snoozed.length);
     this.refreshActive(visible, now);
+    this.refreshSnoozed(snoozed, now);
     this.refreshRecent(now);
+  }
+
+  /** The alarms this user snoozed: a fold that says how many, each with when it comes back. */
+  private refreshSnoozed(entries: AlarmEntry[], now: number): void {
+    toggleClass(this.snoozedHead, 'hidden', entries.length === 0);
+    setText(this.snoozedHead, `${this.snoozedOpen ? '▾' : '▸'} Snoozed by you (${entries.length})`);
+    toggleClass(this.snoozedList, 'hidden', !this.snoozedOpen || entries.length === 0);
+    if (!this.snoozedOpen) return;
+    const key = entries.map((e) => `${e.alarm.id}|${this.model.snoozedUntil(e.alarm.id, now)}|${e.alarm.title}`).join('\n');
+    if (key === this.snoozedKey) return;
+    this.snoozedKey = key;
+    this.snoozedList.replaceChildren(
+      ...entries.map((e) => {
+        const a = e.alarm;
+        const until = this.model.snoozedUntil(a.id, now)!;
+        return h(
+          'li',
+          { class: `snoozed sev-${a.severity}`, 'data-key': a.id, 'data-id': nameOf(a.id), 'data-server': serverOf(a.id) },
+          h('span', { class: 's-title' }, `${a.title} · ${this.model.servers.label(a.source)}`),
+          h('span', { class: 's-until' }, `hidden for you until ${clockTime(until, false)}`),
+          h('button', { class: 'btn small unsnooze', type: 'button', title: 'Show it again in the list', onclick: () => void this.model.snooze(a.id, null) }, 'Unsnooze'),
+        );
+      }),
+    );
   }
 
   /** `s`: silence the selected alarm for `ms`. */
@@ -223,6 +257,12 @@ export class AlarmPanel {
           h('p', { class: 'muted' }, 'No active alarms. New ones appear here as they fire.'),
         );
     }
+  }
+
+  private toggleSnoozed(): void {
+    this.snoozedOpen = !this.snoozedOpen;
+    this.snoozedKey = '';
+    this.refresh();
   }
 
   /** Selects and shows the alarm `key` (a notification was clicked), clearing a filter that hides it. */
