@@ -26,13 +26,15 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # xdotool and x11-utils (xwininfo) to see its windows hide and show;
 # the Nagios plugins (check_load, check_disk, check_dummy, ...) that the
 # agent's checks are tested with; desktop-file-validate for the .deb's
-# desktop entry (tests/deb/check.sh).
+# desktop entry (tests/deb/check.sh); Debian's python3-dbus and python3-gi
+# for the fake notification daemon of the end-to-end test (tests/e2e/notify-server.py).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
   dbus-daemon xvfb xauth webkit2gtk-driver xdotool x11-utils
   monitoring-plugins-basic
   desktop-file-utils
+  python3-dbus python3-gi
 )
 missing=()
 for pkg in "${packages[@]}"; do
