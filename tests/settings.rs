@@ -2,6 +2,8 @@
 //! no Secret Service on it (tokens must fall back to the 0600 file), and a
 //! real hub that refuses an expired token read from a token file.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -10,10 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ipc::invoke;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use tauri::test::{mock_builder, mock_context, noop_assets};
 use tauri::{Listener, WebviewWindowBuilder};
 use telltale::settings::{
     client_options, ServerEntry, Settings, SettingsStore, TokenSource, TokenStore,
@@ -201,23 +202,6 @@ async fn a_token_file_entry_is_read_again_after_the_hub_refuses_an_expired_token
         .unwrap()
         .unwrap()
         .unwrap();
-}
-
-fn invoke(
-    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap())
 }
 
 #[test]

@@ -1,18 +1,18 @@
 //! The shell's commands over Tauri's IPC (mock runtime, no window), against
 //! a real hub over loopback: names, arguments and results as the UI sees them.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ipc::invoke;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tauri::async_runtime::{block_on, JoinHandle};
-use tauri::ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
 use tauri::{App, WebviewWindowBuilder};
 use telltale::args::LaunchArgs;
 use telltale::bridge::Shared;
@@ -155,23 +155,6 @@ fn wait_for(received: &Mutex<Vec<i64>>, last: i64) -> Vec<i64> {
         std::thread::sleep(Duration::from_millis(20));
     }
     received.lock().clone()
-}
-
-fn invoke(
-    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap())
 }
 
 #[test]
