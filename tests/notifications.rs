@@ -269,6 +269,7 @@ fn alarm(id: &str, severity: Severity, title: &str) -> Alarm {
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }
 

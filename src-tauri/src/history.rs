@@ -209,6 +209,7 @@ mod tests {
             by: None,
             silenced_until: None,
             comment: None,
+            links: Default::default(),
         };
         history.record("s1", "Prod", &alarm);
         history.flush().unwrap();

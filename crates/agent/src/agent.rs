@@ -152,5 +152,6 @@ fn alarm(source: &str, check: &str, status: Status, outcome: &Outcome) -> Alarm 
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }

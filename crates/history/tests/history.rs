@@ -23,6 +23,7 @@ fn alarm(id: &str, severity: Severity, state: AlarmState, ts: i64) -> Alarm {
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }
 

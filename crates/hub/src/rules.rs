@@ -587,6 +587,7 @@ fn alarm(rule: &Compiled, source: &str, metric: &str, value: f64, state: AlarmSt
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }
 

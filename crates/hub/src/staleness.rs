@@ -173,6 +173,7 @@ fn alarm(source: &str, severity: Severity, state: AlarmState, message: String) -
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }
 

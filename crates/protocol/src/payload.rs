@@ -103,6 +103,12 @@ pub struct Alarm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub comment: Option<String>,
+    /// Where to read more or act, by name: `generator` (the rule's graph),
+    /// `alertmanager`, `silence`, `runbook`, `dashboard`, ... → URL. Alarms
+    /// from Alertmanager or Grafana carry theirs; the desktop shows them as
+    /// buttons that open the browser.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
 }
 
 /// Result of `alarms.active`.

@@ -92,6 +92,7 @@ mod tests {
             by: None,
             silenced_until: None,
             comment: None,
+            links: Default::default(),
         }
     }
 

@@ -143,6 +143,7 @@ mod tests {
             by: None,
             silenced_until: None,
             comment: None,
+            links: Default::default(),
         }
     }
 

@@ -123,6 +123,13 @@ export type ServerAlarm = {
    * the episode lasts, gone when the alarm fires again after resolving.
    */
   comment?: string,
+  /**
+   * Where to read more or act, by name: `generator` (the rule's graph),
+   * `alertmanager`, `silence`, `runbook`, `dashboard`, ... → URL. Alarms
+   * from Alertmanager or Grafana carry theirs; the desktop shows them as
+   * buttons that open the browser.
+   */
+  links?: { [key in string]: string },
 };
 
 /**
@@ -252,6 +259,13 @@ export type Alarm = {
    * the episode lasts, gone when the alarm fires again after resolving.
    */
   comment?: string,
+  /**
+   * Where to read more or act, by name: `generator` (the rule's graph),
+   * `alertmanager`, `silence`, `runbook`, `dashboard`, ... → URL. Alarms
+   * from Alertmanager or Grafana carry theirs; the desktop shows them as
+   * buttons that open the browser.
+   */
+  links?: { [key in string]: string },
 };
 
 /**

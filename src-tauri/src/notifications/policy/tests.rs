@@ -20,6 +20,7 @@ fn alarm(id: &str, severity: Severity, state: AlarmState) -> Alarm {
         by: None,
         silenced_until: None,
         comment: None,
+        links: Default::default(),
     }
 }
 
