@@ -128,6 +128,8 @@ pub fn run_app<R: Runtime>(
     builder
         .manage(shared.clone())
         .manage(store)
+        // Opens an alarm's links in the browser; capabilities/default.json limits it to http(s).
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             commands::connect_stream,
             commands::connection_states,

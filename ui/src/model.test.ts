@@ -56,6 +56,11 @@ class Hubs implements Backend {
     this.calls.push(`catalog ${server}`);
     return { sources: this.hubs[server]!.sources.map((s) => ({ source: s, channel: `metrics:${s}`, metrics: ['cpu.total'], last_seen: T0 })) };
   }
+  async openUrl(url: string) {
+    // As the shell's capability does: http(s) only.
+    if (!/^https?:\/\//.test(url)) throw new Error(`forbidden url: ${url}`);
+    this.calls.push(`open ${url}`);
+  }
   batch(b: StreamBatch) {
     this.onBatch(b);
   }
@@ -83,6 +88,15 @@ describe('several hubs in one model', () => {
       [qualify('lab', 'web1/cpu'), 'warning', 'lab'],
     ]);
     expect(model.servers.label(qualify('lab', 'web1'))).toBe('web1 · Lab');
+  });
+
+  it("opens an alarm's link through the backend, and a refused one is reported in diagnostics", async () => {
+    const { hubs, model } = await twoHubs();
+    expect(await model.openUrl('https://wiki.example/runbook')).toBe(true);
+    expect(hubs.calls).toContain('open https://wiki.example/runbook');
+    expect(await model.openUrl('javascript:alert(1)')).toBe(false);
+    expect(hubs.calls.filter((c) => c.startsWith('open '))).toEqual(['open https://wiki.example/runbook']);
+    expect(model.diagnostics().lastError).toMatch(/open javascript:alert\(1\): forbidden url/);
   });
 
   it('routes samples by hub and acks to the hub the alarm came from, by its own id', async () => {

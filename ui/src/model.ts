@@ -197,6 +197,17 @@ export class Model {
     return until !== undefined && until > now ? until : null;
   }
 
+  /** Opens an alarm's link in the browser; a refusal lands in the diagnostics. */
+  async openUrl(url: string): Promise<boolean> {
+    try {
+      await this.backend.openUrl(url);
+      return true;
+    } catch (e) {
+      this.noteError(`open ${url}: ${errText(e)}`);
+      return false;
+    }
+  }
+
   /** Hides alarm `key` for this user until `until` (null: show it again). Resolves with success. */
   async snooze(key: string, until: number | null): Promise<boolean> {
     const { server, name } = splitKey(key);

@@ -77,8 +77,9 @@ pub struct Publication {
 pub enum Payload {
     /// `metrics:<source>` data that is a [`MetricSample`].
     Metric(MetricSample),
-    /// `alarms` data that is an [`Alarm`].
-    Alarm(Alarm),
+    /// `alarms` data that is an [`Alarm`]. Boxed: an alarm (labels, links) is many
+    /// times a sample's size, and metrics are most publications.
+    Alarm(Box<Alarm>),
     /// Anything else: see [`Publication::data`].
     Raw,
 }

@@ -165,7 +165,7 @@ impl Follower {
                     self.send(Update::Samples { source, samples });
                 }
             }
-            Payload::Alarm(alarm) => self.send(Update::Alarm(alarm)),
+            Payload::Alarm(alarm) => self.send(Update::Alarm(*alarm)),
             Payload::Raw => {
                 let data = publication.data.get();
                 let error = if publication.channel == ALARMS_CHANNEL {

@@ -14,6 +14,7 @@ import type {
   Unsubscribe,
 } from './types';
 import type { Snooze } from './settings';
+import { isWebUrl } from '../data/links';
 
 export type MockScenario = 'normal' | 'empty' | 'loading' | 'reconnecting' | 'failed-auth' | 'failed' | 'invalid' | 'quiet';
 
@@ -105,6 +106,8 @@ export class MockBackend implements Backend {
   readonly acks: string[] = [];
   /** Every silence request received. */
   readonly silences: { id: string; until: number }[] = [];
+  /** Every URL opened (tests read it; the browser preview also opens a tab). */
+  readonly opened: string[] = [];
 
   constructor(options: MockOptions = {}) {
     this.now = options.now ?? (() => Date.now());
@@ -259,6 +262,13 @@ export class MockBackend implements Backend {
         last_seen: last,
       })),
     };
+  }
+
+  async openUrl(url: string): Promise<void> {
+    // The shell's rule: http(s) only.
+    if (!isWebUrl(url)) throw new Error(`not an http(s) URL: ${url}`);
+    this.opened.push(url);
+    if (this.opts.autoStart && typeof window !== 'undefined') window.open(url, '_blank', 'noopener,noreferrer');
   }
 
   // ------------------------------------------------------------------ driving
@@ -433,7 +443,13 @@ export class MockBackend implements Backend {
     this.publishAlarm(mk({ id: `${other}/mem_pressure`, source: other, severity: 'info', state: 'firing', title: 'Memory pressure rising', message: 'mem.used_percent trending up for 30 min', ts: now - 31 * 60_000, value: 62.4 }), false);
     this.publishAlarm(mk({ id: `${other}/disk_full`, source: other, severity: 'warning', state: 'firing', title: 'Disk above 80 %', message: 'disk.used_percent = 83.1 % on /', ts: now - 11 * 60_000, value: 83.1 }), false);
     this.publishAlarm(mk({ id: `${other}/disk_full`, source: other, severity: 'warning', state: 'acknowledged', title: 'Disk above 80 %', message: 'disk.used_percent = 83.1 % on /', ts: now - 4 * 60_000, value: 83.1, by: 'alice' }), false);
-    this.publishAlarm(mk({ id: `${host}/load_high`, source: host, severity: 'warning', state: 'firing', title: 'Load average above 3', message: 'load.1 = 3.4 for 2 min', ts: now - 95_000, value: 3.4 }), false);
+    this.publishAlarm(mk({ id: `${host}/load_high`, source: host, severity: 'warning', state: 'firing', title: 'Load average above 3', message: 'load.1 = 3.4 for 2 min', ts: now - 95_000, value: 3.4,
+      // As an alarm from Alertmanager carries them (shown as buttons in the row).
+      links: {
+        runbook: 'https://wiki.example/runbooks/load',
+        generator: 'http://prometheus.example:9090/graph?g0.expr=node_load1%20%3E%203',
+        silence: 'http://alertmanager.example:9093/#/silences/new',
+      } }), false);
     this.publishAlarm(mk({ id: `${host}/cpu_high`, source: host, severity: 'critical', state: 'firing', title: 'CPU above 90 %', message: 'cpu.total = 93.4 % for 30 s', ts: now - 12_000, value: 93.4 }), false);
   }
 

@@ -14,6 +14,7 @@ import {
   type Unsubscribe,
 } from './types';
 import type { Snooze } from './settings';
+import { isWebUrl } from '../data/links';
 
 /** Accept both `Alarm[]` and the RPC's `{alarms: Alarm[]}` shape. */
 export function unwrapAlarms(result: unknown): Alarm[] {
@@ -118,4 +119,15 @@ export class TauriBackend implements Backend {
   catalog(server: string): Promise<Catalog> {
     return call<Catalog>(COMMANDS.catalog, { server });
   }
+
+  async openUrl(url: string): Promise<void> {
+    // Checked here too, so a bad link fails with a clear message; the shell's capability
+    // (http/https only) is what actually holds.
+    if (!isWebUrl(url)) throw new Error(`not an http(s) URL: ${url}`);
+    // The opener plugin's command, called directly: no npm package needed for one call.
+    await call<void>(OPEN_URL, { url });
+  }
 }
+
+/** tauri-plugin-opener's command (registered in src-tauri/src/lib.rs). */
+export const OPEN_URL = 'plugin:opener|open_url';

@@ -56,6 +56,8 @@ export interface Backend {
   /** This user's snoozes still running. */
   snoozes(): Promise<Snooze[]>;
   catalog(server: string): Promise<Catalog>;
+  /** Open an http(s) URL (an alarm's link) in the system browser; anything else is refused. */
+  openUrl(url: string): Promise<void>;
 }
 
 /** Command and event names shared with the Rust shell. */

@@ -2,7 +2,8 @@
 // new writes nothing, and an open menu or a half-typed comment survives the 1 s refresh.
 import { ackNote, firingSince, parseClock, untilText } from '../data/alarm-text';
 import type { AlarmEntry } from '../data/alarms';
-import { h, setText, toggleClass } from './dom';
+import { alarmLinks, linksKey } from '../data/links';
+import { clear, h, setText, toggleClass } from './dom';
 import { nameOf, serverOf } from '../data/servers';
 
 /** What a row asks of its panel. */
@@ -15,6 +16,8 @@ export interface RowHost {
   /** A row opened its menu or comment field: the others close theirs. */
   opened(row: AlarmRow): void;
   now(): number;
+  /** Open one of the alarm's links (an http(s) URL) in the browser. */
+  open(url: string): void;
   /** A source's name, with its hub's when there are several. */
   label(key: string): string;
   /** How often the alarm resolved and fired again within the hold, lately. */
@@ -45,6 +48,9 @@ export class AlarmRow {
   private readonly silenceNote = h('span', { class: 'a-silence-note' });
   private readonly flapNote = h('span', { class: 'a-flap-note' });
   private readonly error = h('p', { class: 'a-err' });
+  /** The alarm's links as buttons (runbook, graph, silence...): rebuilt only when they change. */
+  private readonly links = h('div', { class: 'a-links hidden', role: 'group', 'aria-label': 'Links' });
+  private shownLinks = '[]';
   private readonly ackButton: HTMLButtonElement;
   private readonly commentButton: HTMLButtonElement;
   private readonly silenceButton: HTMLButtonElement;
@@ -109,12 +115,13 @@ export class AlarmRow {
       h('div', { class: 'a-line' }, this.meta, this.time),
       this.message,
       h('div', { class: 'a-notes' }, this.flapNote, this.ackNote, this.silenceNote),
+      this.links,
       h('div', { class: 'a-actions' }, this.error, this.silenceButton, this.commentButton, this.ackButton),
       this.menu,
       this.commentForm,
     );
     // Clicks on controls act on this row but must not re-select through the row's handler.
-    for (const el of [this.menu, this.commentForm, this.ackButton, this.commentButton, this.silenceButton])
+    for (const el of [this.menu, this.commentForm, this.ackButton, this.commentButton, this.silenceButton, this.links])
       el.addEventListener('click', (ev) => ev.stopPropagation());
     this.el.addEventListener('click', () => host.select(id));
   }
@@ -144,6 +151,7 @@ export class AlarmRow {
     setText(this.flapNote, flaps > 0 ? `flapping: resolved and fired again ${flaps === 1 ? 'once' : `${flaps} times`} lately` : '');
     setText(this.ackNote, ackNote(a));
     setText(this.silenceNote, silenced ? `silenced until ${untilText(a.silenced_until!, now)}` : '');
+    this.fillLinks(a.links);
     setText(this.error, e.failed ? `${e.failed.action === 'ack' ? 'Ack' : 'Silence'} failed: ${e.failed.error}` : '');
 
     setText(this.ackButton, e.pending === 'ack' ? 'Acking…' : 'Ack');
@@ -155,6 +163,20 @@ export class AlarmRow {
     toggleClass(this.commentButton, 'hidden', acked);
     // Someone else acked it meanwhile: there is nothing left to comment on.
     if (acked && this.isOpen(this.commentForm)) this.close();
+  }
+
+  /** The link buttons, replaced only when the links changed (a refresh usually has none new). */
+  private fillLinks(raw: Record<string, string> | undefined): void {
+    const links = alarmLinks(raw);
+    const key = linksKey(links);
+    if (key === this.shownLinks) return;
+    this.shownLinks = key;
+    clear(this.links);
+    for (const l of links)
+      this.links.append(
+        h('button', { class: 'btn small link', type: 'button', title: l.url, 'data-link': l.name, onclick: () => this.host.open(l.url) }, l.label),
+      );
+    toggleClass(this.links, 'hidden', links.length === 0);
   }
 
   /** Open the one-line comment for an acknowledgement (the Ack… button, Shift+A). */

@@ -58,6 +58,7 @@ export class AlarmPanel {
       },
       silence: (id, until) => void model.silence(id, until),
       snooze: (id, until) => void model.snooze(id, until),
+      open: (url) => void model.openUrl(url),
       opened: (row) => {
         if (this.openRow && this.openRow !== row) this.openRow.close();
         this.openRow = row;
