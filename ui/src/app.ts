@@ -275,6 +275,8 @@ export class App {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target as HTMLElement | null;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    // Space and Enter on a focused button press it; they are not the app's pause key.
+    if (t?.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return;
     if (this.viewKey(e.key)) {
       e.preventDefault();
       return;
