@@ -71,7 +71,7 @@ fn forbidden(node: &Node, Refusal(message): Refusal) -> Response {
 
 /// Marks a refusal whose body was not read: the connection is closed after
 /// it rather than kept to drain what the client still sends.
-fn closing(mut response: Response) -> Response {
+pub(crate) fn closing(mut response: Response) -> Response {
     response.headers_mut().insert(
         axum::http::header::CONNECTION,
         axum::http::HeaderValue::from_static("close"),
@@ -80,7 +80,7 @@ fn closing(mut response: Response) -> Response {
 }
 
 /// Reads a request body of at most `limit` bytes within `timeout`.
-async fn read_body(
+pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,

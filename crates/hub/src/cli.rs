@@ -72,6 +72,18 @@ pub struct Args {
     #[serde(rename = "publish_keys", skip_serializing_if = "Vec::is_empty")]
     pub publish_keys: Vec<String>,
 
+    /// Secret of Grafana's webhook HMAC signature (the contact point's
+    /// "HMAC signature" secret): POST /api/grafana then requires a valid
+    /// X-Grafana-Alerting-Signature instead of an API key.
+    #[arg(
+        long,
+        env = "TELLTALE_HUB_GRAFANA_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grafana_secret: Option<String>,
+
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
     #[arg(
         long,
@@ -457,6 +469,17 @@ mod tests {
         let args =
             Args::try_parse_from(["telltale-hub", "--api-key", "k", "--publish-key", "k"]).unwrap();
         assert!(args.into_config().unwrap_err().0.contains("--publish-key"));
+    }
+
+    #[test]
+    fn the_grafana_secret_flag_reaches_the_config() {
+        let config = Args::try_parse_from(["telltale-hub", "--grafana-secret", "gf"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.grafana_secret.as_deref(), Some("gf"));
+        let none = Args::try_parse_from(["telltale-hub"]).unwrap();
+        assert_eq!(none.into_config().unwrap().grafana_secret, None);
     }
 
     #[test]

@@ -121,6 +121,14 @@ pub struct Config {
     pub min_stale_after: Duration,
     /// Severity of `<source>/silent` alarms.
     pub silent_severity: telltale_protocol::Severity,
+    /// `labels.severity` of alerts from Alertmanager and Grafana → Telltale
+    /// severity (`[alert_severity]` table, e.g. `page = "critical"`), over
+    /// the defaults critical/error → critical, warning → warning,
+    /// info/none → info; anything else is `warning`.
+    pub alert_severity: BTreeMap<String, telltale_protocol::Severity>,
+    /// Secret of Grafana's webhook HMAC signature: when set, `/api/grafana`
+    /// requires a valid `X-Grafana-Alerting-Signature`.
+    pub grafana_secret: Option<String>,
     /// Alarm rules (`[[rule]]` tables), evaluated for every source's
     /// samples; see [`crate::rules`]. Default: CPU, memory and disk above 90%.
     #[serde(rename = "rule")]
@@ -178,6 +186,8 @@ impl Default for Config {
             catalog_forget_after: Duration::from_secs(24 * 3600),
             min_stale_after: Duration::from_secs(15),
             silent_severity: telltale_protocol::Severity::Critical,
+            alert_severity: BTreeMap::new(),
+            grafana_secret: None,
             rules: crate::rules::default_rules(),
             config_path: None,
         }
@@ -347,6 +357,13 @@ impl Config {
                     .into(),
             ));
         }
+        if self.grafana_secret.as_deref() == Some("") {
+            return Err(ConfigError(
+                "--grafana-secret must not be empty: give the contact point's HMAC secret, or \
+                 leave the flag out"
+                    .into(),
+            ));
+        }
         if self.api_key.as_deref() == Some("") {
             return Err(ConfigError("--api-key must not be empty".into()));
         }
@@ -475,6 +492,34 @@ mod tests {
             ..Config::default()
         };
         good.validate().unwrap();
+    }
+
+    #[test]
+    fn alert_severities_and_the_grafana_secret_are_read_and_checked() {
+        let dir = std::env::temp_dir().join(format!("telltale-alerts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.toml");
+        let none = BTreeMap::<String, String>::new();
+        std::fs::write(
+            &path,
+            "grafana_secret = \"s\"\n[alert_severity]\npage = \"critical\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), &none).unwrap();
+        assert_eq!(
+            config.alert_severity["page"],
+            telltale_protocol::Severity::Critical
+        );
+        assert_eq!(config.grafana_secret.as_deref(), Some("s"));
+        std::fs::write(&path, "[alert_severity]\npage = \"loud\"\n").unwrap();
+        let err = Config::load(Some(&path), &none).unwrap_err();
+        assert!(err.0.contains("alert_severity"), "{err}");
+        let empty = Config {
+            grafana_secret: Some(String::new()),
+            ..Config::default()
+        };
+        assert!(empty.validate().unwrap_err().0.contains("--grafana-secret"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

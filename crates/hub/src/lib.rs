@@ -25,6 +25,9 @@
 //! - [`api`]: the HTTP server API (`/api/<method>`).
 //! - [`auth`]: connection JWTs and the API key.
 //! - [`api_access`]: what an API key may do (admin, or publish only).
+//! - [`alert_ingest`]: `/api/alertmanager` and `/api/grafana`, alerts in as
+//!   alarms; [`alert_webhook`] maps them, [`grafana_signature`] checks
+//!   Grafana's HMAC.
 //! - [`permissions`]: who may subscribe, read and publish, per namespace.
 //! - [`rpc`], [`alarms`], [`catalog`]: Telltale's RPC methods and the state
 //!   they answer from.
@@ -40,6 +43,8 @@
 
 pub mod admission;
 pub mod alarms;
+pub mod alert_ingest;
+pub mod alert_webhook;
 pub mod api;
 pub mod api_access;
 pub mod auth;
@@ -49,6 +54,7 @@ pub mod channel;
 pub mod cli;
 pub mod collector;
 pub mod config;
+pub mod grafana_signature;
 pub mod history;
 pub mod host;
 pub mod hub;

@@ -60,6 +60,9 @@ pub struct Metrics {
     pub catalog_sources: IntGauge,
     /// Sources whose `<source>/silent` alarm is firing.
     pub silent_sources: IntGauge,
+    /// Alerts received from Alertmanager and Grafana, by sender and
+    /// outcome (`firing`, `resolved`, `unchanged`, `error`).
+    pub alerts_received: IntCounterVec,
 }
 
 impl Metrics {
@@ -124,12 +127,25 @@ impl Metrics {
         registry
             .register(Box::new(permission_denied.clone()))
             .expect("unique metric");
+        let alerts_received = IntCounterVec::new(
+            Opts::new(
+                "alerts_received_total",
+                "Alerts received on /api/alertmanager and /api/grafana, by sender and outcome \
+                 (firing, resolved: published; unchanged: a repeat; error: not published)",
+            ),
+            &["sender", "outcome"],
+        )
+        .expect("static metric");
+        registry
+            .register(Box::new(alerts_received.clone()))
+            .expect("unique metric");
         // Every action shows from the start (at 0), so a dashboard or an
         // alert on the rate does not wait for the first refusal.
         for action in PERMISSION_ACTIONS {
             permission_denied.with_label_values(&[action]);
         }
         Self {
+            alerts_received,
             permission_denied,
             rate_limited: counter(
                 "rate_limited_total",

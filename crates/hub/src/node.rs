@@ -76,6 +76,9 @@ pub struct Local {
     pub catalog: SourceCatalog,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Serializes Alertmanager and Grafana webhooks (see
+    /// [`crate::alert_ingest`]).
+    pub ingest: crate::alert_ingest::IngestLock,
 }
 
 /// `{"push":{"channel":..,"pub":..}}`, serialized without copying the data.

@@ -150,6 +150,8 @@ fn router(node: Node, hosts: Arc<AllowedHosts>) -> Router {
     let host_check = axum::middleware::from_fn_with_state((node.clone(), hosts), check_host);
     Router::new()
         .route(websocket::PATH, get(websocket::upgrade))
+        .route("/api/alertmanager", post(crate::alert_ingest::alertmanager))
+        .route("/api/grafana", post(crate::alert_ingest::grafana))
         .route("/api/{method}", post(api::handle))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(

@@ -6,6 +6,8 @@ mod support;
 
 mod hostile;
 
+mod alert_webhooks;
+mod alertmanager_real;
 mod auth;
 mod bad_input;
 mod binary;
