@@ -28,8 +28,9 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # agent's checks are tested with; desktop-file-validate for the .deb's
 # desktop entry (tests/deb/check.sh); Debian's python3-dbus and python3-gi
 # for the fake notification daemon of the end-to-end test (tests/e2e/notify-server.py);
-# prometheus-alertmanager for the hub's webhook test against a real Alertmanager
-# (the test starts its own on a free loopback port, never the packaged service).
+# prometheus-alertmanager for the hub's webhook test against a real Alertmanager,
+# prometheus-node-exporter for the agent's [[scrape]] test (each test starts its
+# own on a free loopback port, never the packaged service).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
@@ -37,7 +38,7 @@ packages=(
   monitoring-plugins-basic
   desktop-file-utils
   python3-dbus python3-gi
-  prometheus-alertmanager
+  prometheus-alertmanager prometheus-node-exporter
 )
 missing=()
 for pkg in "${packages[@]}"; do
