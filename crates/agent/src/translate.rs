@@ -126,7 +126,8 @@ impl Translator {
                 continue;
             }
             others += 1;
-            out.values.insert(other_name(v.series), round(v.value));
+            // Not rounded: an exporter's small values (seconds, ratios) matter.
+            out.values.insert(other_name(v.series), v.value);
         }
         out.values.retain(|_, v| v.is_finite());
         if out.left_out > 0 && !self.capped {
