@@ -18,6 +18,7 @@ use crate::check::{self, CheckSpec, Outcome, Status, Tracker};
 use crate::config::AgentConfig;
 use crate::host::Probe;
 use crate::outbox::{Kind, Outbox};
+use crate::scrape::Scraper;
 use crate::sender::{self, Hub};
 
 /// Most samples kept while the hub is away, whatever the interval: 10
@@ -56,11 +57,28 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) {
             shutdown.clone(),
         ));
     }
+    for spec in config.scrapes.clone() {
+        let source = spec.source.clone().unwrap_or_else(|| config.source.clone());
+        match Scraper::new(spec) {
+            Ok(scraper) => {
+                let channel = format!("{METRICS_PREFIX}{source}");
+                let queue = queue.clone();
+                tasks.spawn(scraper.run(shutdown.clone(), move |sample| {
+                    queue.push(&channel, &sample, Kind::Sample);
+                    std::future::ready(())
+                }));
+            }
+            // The configuration was validated: only a client that cannot
+            // be built lands here.
+            Err(e) => tracing::error!("scrape not started: {e}"),
+        }
+    }
     tasks.close();
     tracing::info!(
         source = %config.source,
         hub = %config.hub,
         checks = config.checks.len(),
+        scrapes = config.scrapes.len(),
         "publishing on {METRICS_PREFIX}{}",
         config.source
     );

@@ -10,6 +10,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::check::CheckSpec;
+use crate::scrape::ScrapeSpec;
 
 /// Everything an agent needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,9 @@ pub struct AgentConfig {
     /// Nagios-plugin compatible checks (`[[check]]` tables).
     #[serde(rename = "check")]
     pub checks: Vec<CheckSpec>,
+    /// Prometheus exporters to read (`[[scrape]]` tables).
+    #[serde(rename = "scrape")]
+    pub scrapes: Vec<ScrapeSpec>,
 }
 
 impl Default for AgentConfig {
@@ -46,6 +50,7 @@ impl Default for AgentConfig {
             interval: Duration::from_secs(1),
             buffer: Duration::from_secs(600),
             checks: Vec::new(),
+            scrapes: Vec::new(),
         }
     }
 }
@@ -121,11 +126,15 @@ impl AgentConfig {
                 ));
             }
         }
+        for (n, scrape) in self.scrapes.iter().enumerate() {
+            scrape.check(n + 1).map_err(ConfigError)?;
+        }
         Ok(())
     }
 }
 
-fn is_name(name: &str) -> bool {
+/// Whether `name` can be a source name.
+pub(crate) fn is_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name
@@ -159,6 +168,38 @@ mod tests {
         std::fs::write(&path, "[[check]]\nname = \"a b\"\ncommand = \"x\"\n").unwrap();
         let err = AgentConfig::load(Some(&path), Flags { key: "k" }).unwrap_err();
         assert!(err.0.starts_with("check 1 \"a b\": name"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn scrapes_come_from_the_file_and_mistakes_are_named() {
+        let dir =
+            std::env::temp_dir().join(format!("telltale-agent-scrape-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("agent.toml");
+        std::fs::write(
+            &path,
+            "[[scrape]]\nurl = \"http://127.0.0.1:9100/metrics\"\ninterval = \"5s\"\nsource = \"db-1\"\nmetrics = [\"node_load1\", 'node_cpu_seconds_total{mode!=\"idle\"}']\n",
+        )
+        .unwrap();
+        let config = AgentConfig::load(Some(&path), Flags { key: "k" }).unwrap();
+        assert_eq!(config.scrapes[0].interval, Duration::from_secs(5));
+        assert_eq!(config.scrapes[0].source.as_deref(), Some("db-1"));
+        assert_eq!(config.scrapes[0].metrics.len(), 2);
+        for (toml, wanted) in [
+            ("interval = \"500ms\"", "interval must be at least 1s"),
+            ("metrics = [\"a{b}\"]", "metrics: "),
+            ("source = \"a b\"", "source must be"),
+        ] {
+            std::fs::write(
+                &path,
+                format!("[[scrape]]\nurl = \"http://h:1/m\"\n{toml}\n"),
+            )
+            .unwrap();
+            let err = AgentConfig::load(Some(&path), Flags { key: "k" }).unwrap_err();
+            assert!(err.0.starts_with("scrape 1 \"http://h:1/m\": "), "{err}");
+            assert!(err.0.contains(wanted), "{err}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

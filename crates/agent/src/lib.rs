@@ -11,6 +11,9 @@
 //!   is away (samples dropped oldest first, alarm transitions never).
 //! - [`sender`]: the outbox to the hub's HTTP API, with one log line per
 //!   outage.
+//! - [`scrape`]: `[[scrape]]`: Prometheus exporters read every interval;
+//!   [`exposition`] parses their text, [`selector`] picks the series and
+//!   [`translate`] turns them into Telltale metrics (rates, names).
 //! - [`perfdata`]: the plugin performance data format
 //!   (`label=value[UOM];warn;crit;min;max`).
 #![deny(missing_docs)]
@@ -18,7 +21,11 @@
 pub mod agent;
 pub mod check;
 pub mod config;
+pub mod exposition;
 pub mod host;
 pub mod outbox;
 pub mod perfdata;
+pub mod scrape;
+pub mod selector;
 pub mod sender;
+pub mod translate;

@@ -16,7 +16,9 @@ use tracing_subscriber::EnvFilter;
 ///
 /// Settings come from defaults, then the optional --config TOML file (keys
 /// are the flag names with underscores; checks are [[check]] tables with
-/// name, command, interval, timeout), then environment variables, then flags.
+/// name, command, interval, timeout; Prometheus exporters to read are
+/// [[scrape]] tables with url, interval, source, metrics: see
+/// docs/exporters.md), then environment variables, then flags.
 #[derive(Debug, Parser, Serialize)]
 #[command(name = "telltale-agent", version)]
 struct Args {

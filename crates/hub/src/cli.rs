@@ -124,7 +124,8 @@ pub struct Args {
 
     /// Publish this machine's CPU, memory, network, disk and load on
     /// metrics:<hostname>; the alarm rules ([[rule]] in --config) watch it
-    /// like any source.
+    /// like any source. It also reads the Prometheus exporters of the
+    /// [[scrape]] tables in --config (docs/exporters.md).
     #[arg(long, env = "TELLTALE_HUB_COLLECTOR", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collector: Option<bool>,

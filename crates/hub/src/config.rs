@@ -133,6 +133,10 @@ pub struct Config {
     /// samples; see [`crate::rules`]. Default: CPU, memory and disk above 90%.
     #[serde(rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Prometheus exporters the collector reads (`[[scrape]]` tables, as
+    /// in `telltale-agent`: docs/exporters.md); needs `collector`.
+    #[serde(rename = "scrape")]
+    pub scrapes: Vec<telltale_agent::scrape::ScrapeSpec>,
     /// The `--config` file this was read from, read again on SIGHUP for its
     /// rules.
     #[serde(skip)]
@@ -189,6 +193,7 @@ impl Default for Config {
             alert_severity: BTreeMap::new(),
             grafana_secret: None,
             rules: crate::rules::default_rules(),
+            scrapes: Vec::new(),
             config_path: None,
         }
     }
@@ -396,6 +401,15 @@ impl Config {
         self.tls_files()?;
         crate::permissions::check_rules(&self.namespaces).map_err(ConfigError)?;
         RuleSet::compile(&self.rules)?;
+        for (n, scrape) in self.scrapes.iter().enumerate() {
+            scrape.check(n + 1).map_err(ConfigError)?;
+        }
+        if !self.scrapes.is_empty() && !self.collector {
+            return Err(ConfigError(
+                "[[scrape]] tables are read by the collector: add --collector (or collector = true)"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -420,6 +434,32 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn scrape_tables_need_the_collector_and_a_sane_interval() {
+        let spec = |interval: &str| {
+            serde_json::from_value(serde_json::json!({
+                "url": "http://127.0.0.1:9100/metrics", "interval": interval,
+            }))
+            .unwrap()
+        };
+        let config = Config {
+            scrapes: vec![spec("5s")],
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("--collector"));
+        let config = Config {
+            collector: true,
+            ..config
+        };
+        config.validate().unwrap();
+        let config = Config {
+            scrapes: vec![spec("100ms")],
+            ..config
+        };
+        let err = config.validate().unwrap_err().0;
+        assert!(err.contains("interval must be at least 1s"), "{err}");
     }
 
     #[test]

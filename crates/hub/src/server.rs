@@ -111,6 +111,9 @@ impl Server {
             let interval = node.config().collector_interval;
             let token = node.shutdown_token().clone();
             connections.spawn(collector::run(node.clone(), source, interval, token));
+            for spec in node.config().scrapes.clone() {
+                connections.spawn(collector::scrape(node.clone(), spec));
+            }
         }
         tokio::pin!(shutdown);
         loop {
