@@ -29,13 +29,9 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # desktop entry (tests/deb/check.sh); Debian's python3-dbus and python3-gi
 # for the fake notification daemon of the end-to-end test (tests/e2e/notify-server.py);
 # prometheus-alertmanager for the hub's webhook test against a real Alertmanager,
-<<<<<<< HEAD
-# and prometheus for the Prometheus → Alertmanager → hub → desktop test (each test
-# starts its own on a free loopback port, never the packaged service).
-=======
+# prometheus for the Prometheus → Alertmanager → hub → desktop test, and
 # prometheus-node-exporter for the agent's [[scrape]] test (each test starts its
 # own on a free loopback port, never the packaged service).
->>>>>>> am-scrape
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
@@ -43,11 +39,7 @@ packages=(
   monitoring-plugins-basic
   desktop-file-utils
   python3-dbus python3-gi
-<<<<<<< HEAD
-  prometheus-alertmanager prometheus
-=======
-  prometheus-alertmanager prometheus-node-exporter
->>>>>>> am-scrape
+  prometheus-alertmanager prometheus prometheus-node-exporter
 )
 missing=()
 for pkg in "${packages[@]}"; do
