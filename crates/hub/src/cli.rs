@@ -84,6 +84,19 @@ pub struct Args {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grafana_secret: Option<String>,
 
+    /// Alertmanager that acknowledgements go out to, as NAME=URL
+    /// (repeatable): acknowledging an alarm received with
+    /// /api/alertmanager?receiver=NAME creates a silence there until the
+    /// alarm resolves.
+    #[arg(
+        long = "alertmanager",
+        env = "TELLTALE_HUB_ALERTMANAGERS",
+        value_delimiter = ',',
+        value_name = "NAME=URL"
+    )]
+    #[serde(rename = "alertmanagers", skip_serializing_if = "Vec::is_empty")]
+    pub alertmanagers: Vec<String>,
+
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
     #[arg(
         long,

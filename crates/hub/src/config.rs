@@ -129,6 +129,20 @@ pub struct Config {
     /// Secret of Grafana's webhook HMAC signature: when set, `/api/grafana`
     /// requires a valid `X-Grafana-Alerting-Signature`.
     pub grafana_secret: Option<String>,
+    /// Alertmanagers that acknowledgements go out to, as `NAME=URL`: an
+    /// acked alarm `NAME/...` (from `/api/alertmanager?receiver=NAME`) gets
+    /// a silence there until it resolves (see [`crate::silences`]).
+    pub alertmanagers: Vec<String>,
+    /// Labels an acknowledgement's silence matches on.
+    pub alertmanager_silence_labels: Vec<String>,
+    /// How often silences and the alerts of acknowledged alarms are checked.
+    #[serde(with = "humantime_serde")]
+    pub alertmanager_poll: Duration,
+    /// How long an acknowledged alarm's alert must be missing from its
+    /// Alertmanager before the alarm resolves (longer than Prometheus takes
+    /// to send its alerts again to a restarted Alertmanager).
+    #[serde(with = "humantime_serde")]
+    pub alertmanager_resolve_after: Duration,
     /// Alarm rules (`[[rule]]` tables), evaluated for every source's
     /// samples; see [`crate::rules`]. Default: CPU, memory and disk above 90%.
     #[serde(rename = "rule")]
@@ -192,6 +206,10 @@ impl Default for Config {
             silent_severity: telltale_protocol::Severity::Critical,
             alert_severity: BTreeMap::new(),
             grafana_secret: None,
+            alertmanagers: Vec::new(),
+            alertmanager_silence_labels: vec!["alertname".into(), "instance".into()],
+            alertmanager_poll: Duration::from_secs(5),
+            alertmanager_resolve_after: Duration::from_secs(90),
             rules: crate::rules::default_rules(),
             scrapes: Vec::new(),
             config_path: None,
@@ -360,6 +378,14 @@ impl Config {
                 "--min-stale-after must be at least 100ms (a source is declared silent after \
                  3 of its intervals, never sooner than this)"
                     .into(),
+            ));
+        }
+        for spec in &self.alertmanagers {
+            crate::silences::Target::parse(spec).map_err(ConfigError)?;
+        }
+        if self.alertmanager_silence_labels.is_empty() {
+            return Err(ConfigError(
+                "alertmanager_silence_labels is empty: a silence needs at least one label, e.g. [\"alertname\", \"instance\"]".into(),
             ));
         }
         if self.grafana_secret.as_deref() == Some("") {

@@ -28,6 +28,8 @@
 //! - [`alert_ingest`]: `/api/alertmanager` and `/api/grafana`, alerts in as
 //!   alarms; [`alert_webhook`] maps them, [`grafana_signature`] checks
 //!   Grafana's HMAC.
+//! - [`silences`]: acknowledgements out to Alertmanager, as silences kept
+//!   until the alarm resolves.
 //! - [`permissions`]: who may subscribe, read and publish, per namespace.
 //! - [`rpc`], [`alarms`], [`catalog`]: Telltale's RPC methods and the state
 //!   they answer from.
@@ -67,6 +69,7 @@ pub mod rpc;
 pub mod rules;
 pub mod server;
 pub mod session;
+pub mod silences;
 pub mod staleness;
 pub mod sweeper;
 pub mod tls;

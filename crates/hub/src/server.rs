@@ -106,6 +106,13 @@ impl Server {
             node.shutdown_token().clone(),
         ));
         connections.spawn(staleness::run(node.clone(), node.shutdown_token().clone()));
+        let targets = (node.config().alertmanagers.iter())
+            .filter_map(|spec| crate::silences::Target::parse(spec).ok())
+            .collect::<Vec<_>>();
+        if !targets.is_empty() {
+            let token = node.shutdown_token().clone();
+            connections.spawn(crate::silences::run(node.clone(), targets, token));
+        }
         if node.config().collector {
             let source = node.config().node_name.clone();
             let interval = node.config().collector_interval;

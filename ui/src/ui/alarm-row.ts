@@ -150,7 +150,10 @@ export class AlarmRow {
     toggleClass(this.el, 'flapping', flaps > 0);
     setText(this.flapNote, flaps > 0 ? `flapping: resolved and fired again ${flaps === 1 ? 'once' : `${flaps} times`} lately` : '');
     setText(this.ackNote, ackNote(a));
-    setText(this.silenceNote, silenced ? `silenced until ${untilText(a.silenced_until!, now)}` : '');
+    // An ack of an Alertmanager alarm is a silence there; the hub says while it could not set it.
+    const amPending = a.labels?.['telltale.silence'] === 'pending';
+    const silenceText = silenced ? `silenced until ${untilText(a.silenced_until!, now)}` : '';
+    setText(this.silenceNote, amPending ? `${silenceText ? `${silenceText} · ` : ''}Alertmanager silence pending (retrying)` : silenceText);
     this.fillLinks(a.links);
     setText(this.error, e.failed ? `${e.failed.action === 'ack' ? 'Ack' : 'Silence'} failed: ${e.failed.error}` : '');
 
