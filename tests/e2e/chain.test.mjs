@@ -79,14 +79,14 @@ alerting:
         - targets: ['127.0.0.1:${amPort}']
 `,
   );
-  start(PROMETHEUS, [
+  const child = start(PROMETHEUS, [
     `--config.file=${resolve(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${resolve(dir, 'tsdb')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--rules.alert.resend-delay=1s',
   ]);
   await until('Prometheus ready', async () => (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok, 30_000);
-  return port;
+  return { port, child };
 }
 
 before(async () => {
@@ -107,7 +107,8 @@ test('a Prometheus rule reaches the desktop as a notification, through Alertmana
   session = await Session.open(await startDriver(), ['--server', hub.ws]);
   await until('live', () => session.page(`return document.querySelector('.conn')?.dataset.state === 'live';`));
   const amPort = await startAlertmanager(hub, dir);
-  const promPort = await startPrometheus(amPort, dir);
+  const prometheus = await startPrometheus(amPort, dir);
+  const promPort = prometheus.port;
 
   const note = await until('the notification', () => daemon.notes(TITLE)[0], 90_000);
   const alerts = await (await fetch(`http://127.0.0.1:${promPort}/api/v1/alerts`)).json();
@@ -123,4 +124,20 @@ test('a Prometheus rule reaches the desktop as a notification, through Alertmana
     session.page(`const r = Array.from(document.querySelectorAll('.alarm')).find((e) => e.textContent.includes(${JSON.stringify(TITLE)})); return r ? r.dataset.id : null;`),
   );
   assert.match(row, /^chain\//, 'the alarm id carries the receiver name');
+
+  // The rule stops (Prometheus goes away) and the alert ends in Alertmanager: the window
+  // moves the alarm to the resolved list.
+  process.kill(-prometheus.child.pid, 'SIGTERM');
+  const ended = new Date(Date.now() - 1000).toISOString();
+  const post = await fetch(`http://127.0.0.1:${amPort}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([{ labels: firing.labels, annotations: firing.annotations, startsAt: firing.activeAt, endsAt: ended }]),
+  });
+  assert.ok(post.ok, `Alertmanager took the resolution: ${post.status}`);
+  await until(
+    'the alarm resolved in the window',
+    () => session.page(`return !!document.querySelector('.recent[data-id=${JSON.stringify(row)}]') && !document.querySelector('.alarm[data-id=${JSON.stringify(row)}]');`),
+    60_000,
+  );
 });

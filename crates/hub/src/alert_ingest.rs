@@ -125,7 +125,12 @@ async fn handle(
         Err(bad) => return (StatusCode::BAD_REQUEST, bad.0).into_response(),
     };
     let severities = SeverityMap::new(&node.config().alert_severity);
-    let alarms = payload.alarms(sender, &receiver, &severities);
+    let mut alarms = payload.alarms(sender, &receiver, &severities);
+    if let Some(template) = &node.config().alert_title {
+        for alarm in &mut alarms {
+            alarm.title = crate::alert_webhook::render_title(template, &alarm.labels);
+        }
+    }
     let summary = ingest(&node, alarms).await;
     let label = match sender {
         Sender::Alertmanager => "alertmanager",

@@ -301,6 +301,32 @@ fn silence_link(external_url: &str, alertname: Option<&str>, instance: Option<&s
     )
 }
 
+/// `template` with every `{label}` replaced by that label's value (an
+/// absent label by nothing), spaces collapsed: the `alert_title` setting,
+/// e.g. `"{alertname}: {instance} ({job})"`.
+pub fn render_title(template: &str, labels: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = after[..close].trim();
+                out.push_str(labels.get(name).map(String::as_str).unwrap_or_default());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +338,23 @@ mod tests {
 
     fn map() -> SeverityMap {
         SeverityMap::new(&BTreeMap::from([("page".to_owned(), Severity::Critical)]))
+    }
+
+    #[test]
+    fn titles_follow_the_template() {
+        let labels: BTreeMap<String, String> =
+            [("alertname", "DiskFull"), ("instance", "db-1:9100")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert_eq!(
+            render_title("{alertname}: {instance} {job}", &labels),
+            "DiskFull: db-1:9100"
+        );
+        assert_eq!(
+            render_title("{ alertname } on {instance", &labels),
+            "DiskFull on {instance"
+        );
     }
 
     #[test]

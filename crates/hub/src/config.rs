@@ -129,6 +129,9 @@ pub struct Config {
     /// Secret of Grafana's webhook HMAC signature: when set, `/api/grafana`
     /// requires a valid `X-Grafana-Alerting-Signature`.
     pub grafana_secret: Option<String>,
+    /// Title of alarms from Alertmanager and Grafana: `{label}` is replaced
+    /// by the alert's label (default: "alertname on instance").
+    pub alert_title: Option<String>,
     /// Alertmanagers that acknowledgements go out to, as `NAME=URL`: an
     /// acked alarm `NAME/...` (from `/api/alertmanager?receiver=NAME`) gets
     /// a silence there until it resolves (see [`crate::silences`]).
@@ -143,6 +146,10 @@ pub struct Config {
     /// to send its alerts again to a restarted Alertmanager).
     #[serde(with = "humantime_serde")]
     pub alertmanager_resolve_after: Duration,
+    /// How long an acknowledgement's silence lasts before it is extended
+    /// (when a sixth of it is left).
+    #[serde(with = "humantime_serde")]
+    pub alertmanager_ack_span: Duration,
     /// Alarm rules (`[[rule]]` tables), evaluated for every source's
     /// samples; see [`crate::rules`]. Default: CPU, memory and disk above 90%.
     #[serde(rename = "rule")]
@@ -206,10 +213,12 @@ impl Default for Config {
             silent_severity: telltale_protocol::Severity::Critical,
             alert_severity: BTreeMap::new(),
             grafana_secret: None,
+            alert_title: None,
             alertmanagers: Vec::new(),
             alertmanager_silence_labels: vec!["alertname".into(), "instance".into()],
             alertmanager_poll: Duration::from_secs(5),
             alertmanager_resolve_after: Duration::from_secs(90),
+            alertmanager_ack_span: Duration::from_secs(3600),
             rules: crate::rules::default_rules(),
             scrapes: Vec::new(),
             config_path: None,
@@ -382,6 +391,11 @@ impl Config {
         }
         for spec in &self.alertmanagers {
             crate::silences::Target::parse(spec).map_err(ConfigError)?;
+        }
+        if self.alertmanager_ack_span < Duration::from_secs(1) {
+            return Err(ConfigError(
+                "alertmanager_ack_span must be at least 1s".into(),
+            ));
         }
         if self.alertmanager_silence_labels.is_empty() {
             return Err(ConfigError(

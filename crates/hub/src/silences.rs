@@ -25,10 +25,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::node::{Node, PublishOptions};
 
-/// How long an acknowledgement's silence lasts before it is extended.
-const ACK_SPAN: Duration = Duration::from_secs(3600);
-/// Extend a silence this long before it ends.
-const EXTEND_BEFORE: Duration = Duration::from_secs(600);
 /// Longest pause between attempts at an Alertmanager that does not answer.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The label that says where the alarm's silence is.
@@ -80,6 +76,7 @@ pub async fn run(node: Node, targets: Vec<Target>, shutdown: CancellationToken) 
     let labels = config.alertmanager_silence_labels.clone();
     let tick = config.alertmanager_poll;
     let resolve_after = config.alertmanager_resolve_after;
+    let ack_span = config.alertmanager_ack_span;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -89,6 +86,7 @@ pub async fn run(node: Node, targets: Vec<Target>, shutdown: CancellationToken) 
         targets,
         labels,
         resolve_after,
+        ack_span,
         http,
         tracked: HashMap::new(),
         missing_since: HashMap::new(),
@@ -110,6 +108,9 @@ struct Sync {
     /// Alertmanager before the alarm resolves: a restarted Alertmanager
     /// lists nothing until Prometheus sends its alerts again.
     resolve_after: Duration,
+    /// How long an acknowledgement's silence lasts; it is extended when a
+    /// sixth of that is left.
+    ack_span: Duration,
     http: reqwest::Client,
     tracked: HashMap<String, Tracked>,
     /// Since when each acknowledged alarm's alert is missing.
@@ -175,14 +176,14 @@ impl Sync {
         silenced: Option<i64>,
         now: i64,
     ) {
-        let span = ACK_SPAN.as_millis() as i64;
+        let span = self.ack_span.as_millis() as i64;
         let wanted_end = silenced.unwrap_or(now + span);
         let due = match self.tracked.get(&alarm.id) {
             None => true,
             Some(t) if Instant::now() < t.retry_at => false,
             Some(t) if t.silence.is_none() => true,
             Some(t) if silenced.is_some() => t.ends_at != wanted_end,
-            Some(t) => t.ends_at - now < EXTEND_BEFORE.as_millis() as i64,
+            Some(t) => t.ends_at - now < span / 6,
         };
         if !due {
             return;

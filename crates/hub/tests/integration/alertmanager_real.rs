@@ -449,3 +449,39 @@ async fn a_silence_in_telltale_is_a_silence_in_alertmanager_until_that_time() {
         until
     );
 }
+
+#[tokio::test]
+async fn the_silence_of_an_acknowledged_alarm_is_extended_before_it_ends() {
+    let port = free_port();
+    let hub = Hub::with(|c| {
+        c.publish_keys = vec![KEY.into()];
+        c.ping_interval = Duration::from_secs(1);
+        c.anonymous_ack = true;
+        c.alertmanagers = vec![format!("am1=http://127.0.0.1:{port}")];
+        c.alertmanager_poll = Duration::from_millis(200);
+        c.alertmanager_ack_span = Duration::from_secs(3);
+    })
+    .await;
+    let mut watcher = Client::anonymous(&hub).await;
+    watcher.subscribe("alarms").await;
+    let webhook = format!("http://{}/api/alertmanager?receiver=am1", hub.addr);
+    let alertmanager = Alertmanager::start_on(&webhook, port).await;
+    alertmanager.post_alert(&disk_full()).await;
+    let firing = alarm_where(&mut watcher, "firing", |a| a["state"] == "firing").await;
+    let mut acker = Client::anonymous(&hub).await;
+    acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": firing["id"], "by": "cy"}}),
+        )
+        .await;
+    let first = ack_silence(&alertmanager.url).await;
+    let first_end = first["endsAt"].as_str().unwrap().to_owned();
+    // Past the first silence's end: still silenced, by a silence ending later.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = ack_silence(&alertmanager.url).await;
+    assert!(
+        later["endsAt"].as_str().unwrap() > first_end.as_str(),
+        "{first} then {later}"
+    );
+}
