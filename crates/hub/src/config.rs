@@ -138,6 +138,9 @@ pub struct Config {
     pub alertmanagers: Vec<String>,
     /// Labels an acknowledgement's silence matches on.
     pub alertmanager_silence_labels: Vec<String>,
+    /// The same, per Alertmanager (by NAME), where its alerts need others
+    /// (`[alertmanager_silence_labels_for] am1 = ["alertname", "cluster"]`).
+    pub alertmanager_silence_labels_for: BTreeMap<String, Vec<String>>,
     /// How often silences and the alerts of acknowledged alarms are checked.
     #[serde(with = "humantime_serde")]
     pub alertmanager_poll: Duration,
@@ -216,6 +219,7 @@ impl Default for Config {
             alert_title: None,
             alertmanagers: Vec::new(),
             alertmanager_silence_labels: vec!["alertname".into(), "instance".into()],
+            alertmanager_silence_labels_for: BTreeMap::new(),
             alertmanager_poll: Duration::from_secs(5),
             alertmanager_resolve_after: Duration::from_secs(90),
             alertmanager_ack_span: Duration::from_secs(3600),
@@ -396,6 +400,13 @@ impl Config {
             return Err(ConfigError(
                 "alertmanager_ack_span must be at least 1s".into(),
             ));
+        }
+        if let Some((name, _)) =
+            (self.alertmanager_silence_labels_for.iter()).find(|(_, l)| l.is_empty())
+        {
+            return Err(ConfigError(format!(
+                "alertmanager_silence_labels_for.{name} is empty: a silence needs at least one label"
+            )));
         }
         if self.alertmanager_silence_labels.is_empty() {
             return Err(ConfigError(

@@ -73,7 +73,13 @@ struct Tracked {
 /// Keeps the silences of acknowledged alarms in step; runs until `shutdown`.
 pub async fn run(node: Node, targets: Vec<Target>, shutdown: CancellationToken) {
     let config = node.config();
-    let labels = config.alertmanager_silence_labels.clone();
+    // Per target: its own labels, else the default ones.
+    let labels = (targets.iter())
+        .map(|t| {
+            let own = config.alertmanager_silence_labels_for.get(&t.name);
+            own.unwrap_or(&config.alertmanager_silence_labels).clone()
+        })
+        .collect();
     let tick = config.alertmanager_poll;
     let resolve_after = config.alertmanager_resolve_after;
     let ack_span = config.alertmanager_ack_span;
@@ -103,7 +109,8 @@ pub async fn run(node: Node, targets: Vec<Target>, shutdown: CancellationToken) 
 struct Sync {
     node: Node,
     targets: Vec<Target>,
-    labels: Vec<String>,
+    /// The labels a silence matches on, per target.
+    labels: Vec<Vec<String>>,
     /// How long an acknowledged alarm's alert must be missing from
     /// Alertmanager before the alarm resolves: a restarted Alertmanager
     /// lists nothing until Prometheus sends its alerts again.
@@ -242,15 +249,13 @@ impl Sync {
         now: i64,
         ends_at: i64,
     ) -> Result<String, String> {
-        let matchers: Vec<_> = (self.labels.iter())
+        let labels = &self.labels[target];
+        let matchers: Vec<_> = (labels.iter())
             .filter_map(|name| alarm.labels.get(name).map(|v| (name, v)))
             .map(|(name, value)| json!({"name": name, "value": value, "isRegex": false, "isEqual": true}))
             .collect();
         if matchers.is_empty() {
-            return Err(format!(
-                "none of the labels {:?} is on the alarm",
-                self.labels
-            ));
+            return Err(format!("none of the labels {labels:?} is on the alarm"));
         }
         let mut body = json!({
             "matchers": matchers,

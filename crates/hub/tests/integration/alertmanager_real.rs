@@ -485,3 +485,57 @@ async fn the_silence_of_an_acknowledged_alarm_is_extended_before_it_ends() {
         "{first} then {later}"
     );
 }
+
+#[tokio::test]
+async fn an_alertmanager_can_have_its_own_silence_labels() {
+    let port = free_port();
+    let hub = Hub::with(|c| {
+        c.publish_keys = vec![KEY.into()];
+        c.anonymous_ack = true;
+        c.alertmanagers = vec![format!("am1=http://127.0.0.1:{port}")];
+        c.alertmanager_poll = Duration::from_millis(200);
+        c.alertmanager_silence_labels_for = [(
+            "am1".to_owned(),
+            vec!["alertname".to_owned(), "mountpoint".to_owned()],
+        )]
+        .into();
+    })
+    .await;
+    let mut watcher = Client::anonymous(&hub).await;
+    watcher.subscribe("alarms").await;
+    let webhook = format!("http://{}/api/alertmanager?receiver=am1", hub.addr);
+    let alertmanager = Alertmanager::start_on(&webhook, port).await;
+    alertmanager.post_alert(&disk_full()).await;
+    let firing = alarm_where(&mut watcher, "firing", |a| a["state"] == "firing").await;
+    let mut acker = Client::anonymous(&hub).await;
+    acker
+        .call(
+            "rpc",
+            json!({"method": "alarms.ack", "data": {"id": firing["id"]}}),
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + LONG_WAIT;
+    let matchers = loop {
+        let found = silences(&alertmanager.url)
+            .await
+            .into_iter()
+            .find(|s| s["status"]["state"] == "active");
+        if let Some(silence) = found {
+            break (silence["matchers"].as_array().unwrap().iter())
+                .map(|m| {
+                    format!(
+                        "{}={}",
+                        m["name"].as_str().unwrap(),
+                        m["value"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no silence within {LONG_WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(matchers, ["alertname=DiskFull", "mountpoint=/"]);
+}
