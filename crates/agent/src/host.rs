@@ -118,7 +118,10 @@ impl Probe {
     }
 }
 
-fn percent(used: f64, total: f64) -> f64 {
+/// `used` as a percentage of `total` (0 for no total), rounded like every
+/// collected value; the exporter scrape uses it too, so both give the
+/// same figures.
+pub(crate) fn percent(used: f64, total: f64) -> f64 {
     if total <= 0.0 {
         0.0
     } else {
@@ -126,7 +129,8 @@ fn percent(used: f64, total: f64) -> f64 {
     }
 }
 
-fn round(value: f64) -> f64 {
+/// Two decimals: what a chart legend shows.
+pub(crate) fn round(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::exposition::{Kind, Series};
+use crate::host::{percent, round};
 
 /// Most `prom.*` values from one scrape: an exporter with thousands of
 /// series selected by a broad glob must not flood the hub.
@@ -247,18 +248,6 @@ fn other_name(series: &Series) -> String {
 
 fn busy(idle: f64, total: f64) -> f64 {
     round((100.0 * (1.0 - idle / total)).clamp(0.0, 100.0))
-}
-
-fn percent(used: f64, total: f64) -> f64 {
-    if total <= 0.0 {
-        0.0
-    } else {
-        round(used / total * 100.0)
-    }
-}
-
-fn round(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
