@@ -97,6 +97,20 @@ pub struct Args {
     #[serde(rename = "alertmanagers", skip_serializing_if = "Vec::is_empty")]
     pub alertmanagers: Vec<String>,
 
+    /// Redis server shared by several hub nodes, as redis://HOST:PORT[/DB]
+    /// (repeatable: channels are sharded over the servers by a stable hash
+    /// of their name). History, fan-out, alarms and the source catalog then
+    /// live in Redis, so the nodes act as one behind any TCP load balancer.
+    #[arg(
+        long = "redis",
+        env = "TELLTALE_REDIS",
+        value_delimiter = ',',
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    #[serde(rename = "redis", skip_serializing_if = "Vec::is_empty")]
+    pub redis: Vec<String>,
+
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
     #[arg(
         long,

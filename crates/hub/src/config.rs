@@ -138,6 +138,19 @@ pub struct Config {
     pub alertmanagers: Vec<String>,
     /// Labels an acknowledgement's silence matches on.
     pub alertmanager_silence_labels: Vec<String>,
+    /// Redis servers (`redis://HOST:PORT[/DB]`) that several nodes share:
+    /// history, fan-out, alarms, the catalog and the duties lease (see
+    /// [`crate::broker::redis`]). Several shard channels by name. Empty:
+    /// this node keeps everything in memory.
+    pub redis: Vec<String>,
+    /// Prefix of every Redis key and pub/sub channel, so several clusters
+    /// can share one Redis.
+    pub redis_prefix: String,
+    /// How long the node running the cluster's duties (silent sources,
+    /// Alertmanager silences) holds them without renewing; another node
+    /// takes over within this time after it dies.
+    #[serde(with = "humantime_serde")]
+    pub duty_lease: Duration,
     /// The same, per Alertmanager (by NAME), where its alerts need others
     /// (`[alertmanager_silence_labels_for] am1 = ["alertname", "cluster"]`).
     pub alertmanager_silence_labels_for: BTreeMap<String, Vec<String>>,
@@ -219,6 +232,9 @@ impl Default for Config {
             alert_title: None,
             alertmanagers: Vec::new(),
             alertmanager_silence_labels: vec!["alertname".into(), "instance".into()],
+            redis: Vec::new(),
+            redis_prefix: "telltale".into(),
+            duty_lease: Duration::from_secs(5),
             alertmanager_silence_labels_for: BTreeMap::new(),
             alertmanager_poll: Duration::from_secs(5),
             alertmanager_resolve_after: Duration::from_secs(90),
