@@ -1,8 +1,9 @@
 //! The active alarm set, kept from the publications on `alarms`.
 //!
 //! History expires, but a client that connects late must still learn which
-//! alarms are firing: `alarms.active` answers from this set. It is updated
-//! on delivery, so with several nodes every node keeps the same set.
+//! alarms are firing: `alarms.active` answers from this set. The memory
+//! broker keeps it, updated with each publication on `alarms`; the Redis
+//! broker keeps the same state in Redis for every node.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,12 +54,7 @@ impl AlarmSet {
     /// The active alarms, most severe first, then newest first.
     pub fn active(&self) -> Vec<Alarm> {
         let mut alarms: Vec<Alarm> = self.active.lock().values().cloned().collect();
-        alarms.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.ts.cmp(&a.ts))
-                .then(a.id.cmp(&b.id))
-        });
+        sort(&mut alarms);
         alarms
     }
 
@@ -81,6 +77,40 @@ impl AlarmSet {
     pub fn get(&self, id: &str) -> Option<Alarm> {
         self.active.lock().get(id).cloned()
     }
+}
+
+/// Most severe first, then newest first: the order of `alarms.active`.
+pub fn sort(alarms: &mut [Alarm]) {
+    alarms.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.ts.cmp(&a.ts))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// The active alarm that a sequence of published transitions leaves, for
+/// a broker that keeps the pieces apart (see [`crate::broker::redis`]): the
+/// last transition that was not `resolved`, the last acknowledgement of the
+/// episode and its last silence.
+pub fn merged(last: Alarm, ack: Option<Acknowledgement>, silenced_until: Option<i64>) -> Alarm {
+    let mut alarm = last;
+    if let (AlarmState::Firing, Some(ack)) = (alarm.state, ack) {
+        alarm.state = AlarmState::Acknowledged;
+        alarm.by = alarm.by.or(ack.by);
+        alarm.comment = alarm.comment.or(ack.comment);
+    }
+    alarm.silenced_until = alarm.silenced_until.or(silenced_until);
+    alarm
+}
+
+/// Who acknowledged an alarm, and why.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Acknowledgement {
+    /// The acknowledging user.
+    pub by: Option<String>,
+    /// Their comment.
+    pub comment: Option<String>,
 }
 
 #[cfg(test)]

@@ -200,7 +200,13 @@ pub async fn ingest(node: &Node, alarms: Vec<Alarm>) -> Summary {
         ..Summary::default()
     };
     for alarm in alarms {
-        let active = node.local().alarms.get(&alarm.id).is_some();
+        let active = match node.alarm(&alarm.id).await {
+            Ok(current) => current.is_some(),
+            Err(e) => {
+                summary.errors.push(format!("{}: {}", alarm.id, e.message));
+                continue;
+            }
+        };
         let counter = match (alarm.state, active) {
             (AlarmState::Firing, false) => &mut summary.firing,
             (AlarmState::Resolved, true) => &mut summary.resolved,

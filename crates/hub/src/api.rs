@@ -170,7 +170,13 @@ where
         Err(Decode::NotJson(message)) => return (StatusCode::BAD_REQUEST, message).into_response(),
         Err(Decode::Invalid(error)) => Err(error),
     };
-    json(&Outcome::from(outcome))
+    // The Centrifugo error in the body as always, and a status that load
+    // balancers and retrying producers understand.
+    let status = match &outcome {
+        Err(error) if crate::broker::unreachable(error) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::OK,
+    };
+    (status, json(&Outcome::from(outcome))).into_response()
 }
 
 enum Decode {

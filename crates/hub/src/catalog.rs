@@ -19,6 +19,8 @@ use telltale_protocol::{ErrorCode, ReplyError, METRICS_PREFIX};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::broker::SharedSource;
+
 /// Gaps between samples kept per source to estimate its interval.
 const GAPS_KEPT: usize = 5;
 
@@ -80,12 +82,20 @@ impl SourceCatalog {
     /// payloads that are not samples are let through unrecorded. A sample
     /// that would give its source more than `max_metrics` names is refused
     /// with 106 and nothing of it is kept.
-    pub fn record(&self, channel: &str, data: &str, max_metrics: usize) -> Result<(), ReplyError> {
+    ///
+    /// Returns what the shared catalog must learn: the source's metric
+    /// names when this sample added some, else `Unchanged`.
+    pub fn record(
+        &self,
+        channel: &str,
+        data: &str,
+        max_metrics: usize,
+    ) -> Result<Recorded, ReplyError> {
         let Some(source) = channel.strip_prefix(METRICS_PREFIX) else {
-            return Ok(());
+            return Ok(Recorded::NotASample);
         };
         let Ok(sample) = serde_json::from_str::<SampleKeys>(data) else {
-            return Ok(());
+            return Ok(Recorded::NotASample);
         };
         let mut sources = self.sources.lock();
         let known = sources.get(source).map(|s| &s.metrics);
@@ -124,31 +134,33 @@ impl SourceCatalog {
         if std::mem::take(&mut seen.watched) {
             self.heard.notify_one();
         }
-        if new > 0 {
-            seen.metrics.extend(sample.values.into_keys());
+        if new == 0 {
+            return Ok(Recorded::Unchanged);
         }
-        Ok(())
+        seen.metrics.extend(sample.values.into_keys());
+        Ok(Recorded::NewNames(seen.metrics.clone()))
     }
 
-    /// Forgets sources that sent nothing for `age`.
-    pub fn forget_idle(&self, age: Duration) {
+    /// Forgets sources that sent nothing for `age`; returns how many.
+    pub fn forget_idle(&self, age: Duration) -> usize {
         let now = Instant::now();
-        self.sources
-            .lock()
-            .retain(|_, seen| now.duration_since(seen.received) < age);
+        let mut sources = self.sources.lock();
+        let before = sources.len();
+        sources.retain(|_, seen| now.duration_since(seen.received) < age);
+        before - sources.len()
     }
 
-    /// Every source's activity, in name order.
-    pub fn activity(&self) -> Vec<(String, Activity)> {
-        self.sources
-            .lock()
-            .iter()
-            .map(|(source, seen)| {
-                let activity = Activity {
+    /// Every source as the broker shares it, in name order.
+    pub fn shared(&self) -> Vec<SharedSource> {
+        (self.sources.lock().iter())
+            .map(|(name, seen)| SharedSource {
+                name: name.clone(),
+                metrics: seen.metrics.iter().cloned().collect(),
+                last_seen: seen.last_seen,
+                activity: Activity {
                     received: seen.received,
                     interval: seen.interval(),
-                };
-                (source.clone(), activity)
+                },
             })
             .collect()
     }
@@ -176,55 +188,76 @@ impl SourceCatalog {
     pub fn is_empty(&self) -> bool {
         self.sources.lock().is_empty()
     }
+}
 
-    /// One page of the sources `visible` lets through, in name order, at
-    /// most `request.limit` of them and at most about `budget` bytes of JSON
-    /// (always at least one source). Offsets count visible sources only, so
-    /// a caller pages through what it may see without learning the rest.
-    pub fn catalog(
-        &self,
-        request: &CatalogRequest,
-        budget: usize,
-        visible: impl Fn(&str) -> bool,
-    ) -> Catalog {
-        let sources = self.sources.lock();
-        let limit = request.limit.unwrap_or(usize::MAX);
-        let mut page = Vec::new();
-        let mut bytes = 0;
-        let mut rest = sources
-            .iter()
-            .filter(|(source, _)| visible(source))
-            .skip(request.offset);
-        for (source, seen) in rest.by_ref() {
-            let size = SOURCE_OVERHEAD
-                + 2 * source.len()
-                + seen.metrics.iter().map(|m| m.len() + 3).sum::<usize>();
-            if page.len() >= limit || (!page.is_empty() && bytes + size > budget) {
-                let next = request.offset + page.len();
-                return Catalog {
-                    sources: page,
-                    truncated: true,
-                    next_offset: Some(next),
-                };
-            }
-            bytes += size;
-            page.push(CatalogSource {
-                source: source.clone(),
-                channel: format!("{METRICS_PREFIX}{source}"),
-                metrics: seen.metrics.iter().cloned().collect(),
-                last_seen: seen.last_seen,
-            });
+/// One page of the `sources` (in name order) that `visible` lets through,
+/// at most `request.limit` of them and at most about `budget` bytes of JSON
+/// (always at least one source). Offsets count visible sources only, so a
+/// caller pages through what it may see without learning the rest.
+pub fn page(
+    sources: &[SharedSource],
+    request: &CatalogRequest,
+    budget: usize,
+    visible: impl Fn(&str) -> bool,
+) -> Catalog {
+    let limit = request.limit.unwrap_or(usize::MAX);
+    let mut page = Vec::new();
+    let mut bytes = 0;
+    let mut rest = sources
+        .iter()
+        .filter(|source| visible(&source.name))
+        .skip(request.offset);
+    for source in rest.by_ref() {
+        let size = SOURCE_OVERHEAD
+            + 2 * source.name.len()
+            + source.metrics.iter().map(|m| m.len() + 3).sum::<usize>();
+        if page.len() >= limit || (!page.is_empty() && bytes + size > budget) {
+            let next = request.offset + page.len();
+            return Catalog {
+                sources: page,
+                truncated: true,
+                next_offset: Some(next),
+            };
         }
-        Catalog {
-            sources: page,
-            ..Catalog::default()
-        }
+        bytes += size;
+        page.push(CatalogSource {
+            source: source.name.clone(),
+            channel: format!("{METRICS_PREFIX}{}", source.name),
+            metrics: source.metrics.clone(),
+            last_seen: source.last_seen,
+        });
     }
+    Catalog {
+        sources: page,
+        ..Catalog::default()
+    }
+}
+
+/// What [`SourceCatalog::record`] learnt from a publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Not a sample on a metrics channel.
+    NotASample,
+    /// A sample with names already known.
+    Unchanged,
+    /// A sample that added names: all of the source's names now.
+    NewNames(BTreeSet<String>),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl SourceCatalog {
+        fn catalog(
+            &self,
+            request: &CatalogRequest,
+            budget: usize,
+            visible: impl Fn(&str) -> bool,
+        ) -> Catalog {
+            page(&self.shared(), request, budget, visible)
+        }
+    }
 
     const ALL: CatalogRequest = CatalogRequest {
         offset: 0,
@@ -340,7 +373,7 @@ mod tests {
     async fn interval_is_the_median_of_recent_gaps() {
         let catalog = SourceCatalog::default();
         let sample = r#"{"ts":1,"values":{"x":1}}"#;
-        let interval = || catalog.activity()[0].1.interval;
+        let interval = || catalog.shared()[0].activity.interval;
         catalog.record("metrics:a", sample, 10).unwrap();
         assert_eq!(interval(), None, "one sample says nothing of a pace");
         for gap in [1, 1, 1, 9, 1, 1] {

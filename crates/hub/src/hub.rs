@@ -174,6 +174,26 @@ impl Hub {
             .collect()
     }
 
+    /// Closes every connection subscribed to `channel` with `reason`, e.g.
+    /// when publications on it were lost and they must recover.
+    pub fn disconnect_subscribers(&self, channel: &str, reason: Disconnect) {
+        let Some(members) = self.channels.get(channel) else {
+            return;
+        };
+        for member in members.lock().values() {
+            let (Member::Live(connection) | Member::Pending { connection, .. }) = member;
+            connection.queue.disconnect(reason);
+        }
+    }
+
+    /// Channels with at least one subscriber on this node.
+    pub fn channels(&self) -> Vec<String> {
+        (self.channels.iter())
+            .filter(|entry| !entry.value().lock().is_empty())
+            .map(|entry| entry.key().clone())
+            .collect()
+    }
+
     /// Closes every connection with `reason` (e.g. shutdown).
     pub fn disconnect_all(&self, reason: Disconnect) {
         for connection in self.connections.iter() {

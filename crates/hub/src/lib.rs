@@ -20,7 +20,9 @@
 //! - [`writer`]: a connection's bounded queue and its coalescing writer.
 //! - [`node`]: the one publish path and subscribe-with-recovery.
 //! - [`hub`]: who is connected and subscribed on this node.
-//! - [`broker`]: history and fan-out behind a trait (memory now, Redis later).
+//! - [`broker`]: history, fan-out and the state nodes share, behind a trait:
+//!   in memory for one node, in Redis for several.
+//! - [`lease`]: which node of several runs the cluster's duties.
 //! - [`history`]: one channel's bounded stream with offsets and an epoch.
 //! - [`api`]: the HTTP server API (`/api/<method>`).
 //! - [`auth`]: connection JWTs and the API key.
@@ -60,6 +62,7 @@ pub mod grafana_signature;
 pub mod history;
 pub mod host;
 pub mod hub;
+pub mod lease;
 pub mod metrics;
 pub mod node;
 pub mod permissions;

@@ -60,6 +60,13 @@ pub struct Metrics {
     pub catalog_sources: IntGauge,
     /// Sources whose `<source>/silent` alarm is firing.
     pub silent_sources: IntGauge,
+    /// 1 while the broker's backend answers (always with memory), 0 while
+    /// Redis cannot be reached.
+    pub broker_up: IntGauge,
+    /// Broker calls that failed because Redis could not be reached.
+    pub broker_errors: IntCounter,
+    /// 1 while this node runs the cluster's duties (the lease).
+    pub duties_held: IntGauge,
     /// Alerts received from Alertmanager and Grafana, by sender and
     /// outcome (`firing`, `resolved`, `unchanged`, `error`).
     pub alerts_received: IntCounterVec,
@@ -168,6 +175,18 @@ impl Metrics {
             silent_sources: gauge(
                 "silent_sources",
                 "Sources whose <source>/silent alarm is firing (no sample for their stale_after)",
+            ),
+            broker_up: gauge(
+                "broker_up",
+                "1 while the broker's backend answers (always with memory), 0 while Redis cannot be reached",
+            ),
+            broker_errors: counter(
+                "broker_errors_total",
+                "Publishes refused because the broker (Redis) could not be reached",
+            ),
+            duties_held: gauge(
+                "duties_held",
+                "1 while this node runs the cluster's duties (silent sources, Alertmanager silences)",
             ),
             connections: gauge("connections", "Open WebSocket connections"),
             subscriptions: gauge("subscriptions", "Active subscriptions"),

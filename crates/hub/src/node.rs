@@ -20,11 +20,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::Admission;
-use crate::alarms::AlarmSet;
 use crate::auth::Authenticator;
 use crate::broker::memory::MemoryBroker;
-use crate::broker::{Broker, HistoryQuery, PublicationHandler, SweepReport};
-use crate::catalog::SourceCatalog;
+use crate::broker::redis::RedisBroker;
+use crate::broker::{
+    Broker, Effects, HistoryQuery, PublicationHandler, SharedSource, SourceSample, SweepReport,
+};
+use crate::catalog::{Recorded, SourceCatalog};
 use crate::config::ConfigError;
 use crate::history::HistoryLimits;
 use crate::hub::{Connection, Hub};
@@ -63,17 +65,21 @@ struct Inner {
     admission: Arc<Admission>,
     next_connection: AtomicU64,
     rules: RuleEngine,
+    /// Whether this node runs the cluster's duties now (see
+    /// [`crate::lease`]); always with the memory broker.
+    duties: tokio::sync::watch::Sender<bool>,
 }
 
-/// This node's side of delivery: subscribers, the alarm set and the catalog.
+/// This node's side of delivery: subscribers, what it saw of the sources,
+/// its metrics.
 #[derive(Default)]
 pub struct Local {
     /// Subscriptions and connections.
     pub hub: Hub,
-    /// Active alarms.
-    pub alarms: AlarmSet,
-    /// Known metric sources.
-    pub catalog: SourceCatalog,
+    /// The sources whose samples went through this node: their metric
+    /// names are checked against `--max-metrics-per-source` here. With the
+    /// memory broker it is the whole catalog.
+    pub catalog: Arc<SourceCatalog>,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Serializes Alertmanager and Grafana webhooks (see
@@ -105,24 +111,39 @@ impl PublicationHandler for Local {
         };
         let frame = Bytes::from(serde_json::to_vec(&frame).expect("publications serialize"));
         self.hub.broadcast(channel, publication.offset, &frame);
-        if channel == ALARMS_CHANNEL {
-            if let Ok(alarm) = serde_json::from_str::<Alarm>(publication.data.get()) {
-                self.alarms.apply(alarm);
-            }
-        }
+    }
+
+    fn wants(&self, channel: &str) -> bool {
+        self.hub.has_subscribers(channel)
+    }
+
+    fn handle_gap(&self, channel: &str) {
+        tracing::warn!(channel, "publications lost by the broker: subscribers recover");
+        self.hub
+            .disconnect_subscribers(channel, Disconnect::INSUFFICIENT_STATE);
     }
 }
 
 impl Node {
-    /// A node with the in-memory broker.
+    /// A node with the in-memory broker: the only node.
     pub fn new(config: Config) -> Self {
         let local = Arc::new(Local::default());
-        let limits = HistoryLimits {
-            size: config.history_size,
-            ttl: config.history_ttl,
-            meta_ttl: config.history_meta_ttl,
-        };
-        let broker = Box::new(MemoryBroker::new(limits, local.clone()));
+        let broker = MemoryBroker::new(limits(&config), local.clone(), local.catalog.clone());
+        Self::with_broker(config, local, Box::new(broker))
+    }
+
+    /// A node with the broker `config` asks for: Redis with `--redis`,
+    /// else memory. Fails when Redis cannot be reached at start.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        if config.redis.is_empty() {
+            return Ok(Self::new(config));
+        }
+        let local = Arc::new(Local::default());
+        let broker = RedisBroker::connect(&config, limits(&config), local.clone()).await?;
+        Ok(Self::with_broker(config, local, Box::new(broker)))
+    }
+
+    fn with_broker(config: Config, local: Arc<Local>, broker: Box<dyn Broker>) -> Self {
         let auth = Authenticator::new(config.token_secret.as_deref(), config.allow_anonymous);
         // Config::load checks the rules; a Config built in code may not be.
         let rules = RuleSet::compile(&config.rules).unwrap_or_else(|e| {
@@ -142,6 +163,7 @@ impl Node {
                 admission: Arc::new(Admission::new(&config)),
                 next_connection: AtomicU64::new(1),
                 rules: RuleEngine::new(rules),
+                duties: tokio::sync::watch::Sender::new(config.redis.is_empty()),
                 config,
             }),
         }
@@ -160,6 +182,66 @@ impl Node {
     /// Connection token verifier.
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// Whether several nodes share this node's broker (Redis).
+    pub fn is_clustered(&self) -> bool {
+        !self.inner.config.redis.is_empty()
+    }
+
+    /// This node's unique id (`/api/info`'s `uid`), its name in the lease.
+    pub fn uid(&self) -> &str {
+        &self.inner.uid
+    }
+
+    /// The broker, for the lease and the duties.
+    pub fn broker(&self) -> &dyn Broker {
+        &*self.inner.broker
+    }
+
+    /// Whether this node runs the cluster's duties now.
+    pub fn holds_duties(&self) -> bool {
+        *self.inner.duties.borrow()
+    }
+
+    /// Follows whether this node runs the cluster's duties.
+    pub fn duties(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.duties.subscribe()
+    }
+
+    /// Says whether this node runs the cluster's duties (the lease's task).
+    pub fn set_duties(&self, held: bool) {
+        self.inner.duties.send_if_modified(|now| {
+            let changed = *now != held;
+            *now = held;
+            changed
+        });
+    }
+
+    /// The active alarms, most severe first, then newest first.
+    pub async fn active_alarms(&self) -> Result<Vec<Alarm>, ReplyError> {
+        let mut alarms = self.inner.broker.active_alarms().await?;
+        crate::alarms::sort(&mut alarms);
+        Ok(alarms)
+    }
+
+    /// One active alarm.
+    pub async fn alarm(&self, id: &str) -> Result<Option<Alarm>, ReplyError> {
+        Ok(self.inner.broker.alarm(id).await?)
+    }
+
+    /// See [`Broker::claim_alarm_change`].
+    pub async fn claim_alarm_change(
+        &self,
+        id: &str,
+        interval: std::time::Duration,
+    ) -> Result<bool, ReplyError> {
+        Ok(self.inner.broker.claim_alarm_change(id, interval).await?)
+    }
+
+    /// Every known source, from every node, in name order.
+    pub async fn sources(&self) -> Result<Vec<SharedSource>, ReplyError> {
+        Ok(self.inner.broker.sources().await?)
     }
 
     /// The alarm rules and their state.
@@ -237,6 +319,7 @@ impl Node {
         local
             .catalog
             .forget_idle(self.inner.config.catalog_forget_after);
+        metrics_broker(local, &*self.inner.broker);
         self.inner
             .rules
             .forget_idle(self.inner.config.catalog_forget_after);
@@ -255,6 +338,7 @@ impl Node {
             .pending_connections
             .set(self.inner.admission.pending() as i64);
         metrics.catalog_sources.set(local.catalog.len() as i64);
+        metrics_broker(local, &*self.inner.broker);
         metrics.render()
     }
 
@@ -284,12 +368,30 @@ impl Node {
             .and_then(|_| serde_json::from_str::<MetricSample>(data.get()).ok());
         let result = self.publish_one(channel, data, options).await?;
         if let (Some(source), Some(sample)) = (source, sample) {
+            self.adopt_rule_state(source).await;
             let now = tokio::time::Instant::now();
             for alarm in self.inner.rules.observe(source, &sample.values, now) {
                 self.publish_alarm(&alarm).await;
             }
         }
         Ok(result)
+    }
+
+    /// With several nodes, a source's samples may have gone through another
+    /// node until now (its agent reconnected here): the rules take over the
+    /// alarms that node raised, so they resolve here and do not fire twice.
+    async fn adopt_rule_state(&self, source: &str) {
+        let rules = &self.inner.rules;
+        if !self.is_clustered() || rules.knows(source) {
+            return;
+        }
+        match self.inner.broker.active_alarms().await {
+            Ok(alarms) => {
+                let own = alarms.iter().filter(|a| a.source == source);
+                rules.adopt(source, own, tokio::time::Instant::now());
+            }
+            Err(e) => tracing::warn!(source, error = %e, "cannot read the alarms to evaluate rules"),
+        }
     }
 
     /// Publishes a rule's transition on `alarms`.
@@ -324,19 +426,36 @@ impl Node {
                 ),
             ));
         }
-        if channel == ALARMS_CHANNEL {
-            if let Err(e) = serde_json::from_str::<Alarm>(data.get()) {
-                return Err(ReplyError::with_message(
+        let alarm = match channel {
+            ALARMS_CHANNEL => Some(serde_json::from_str::<Alarm>(data.get()).map_err(|e| {
+                ReplyError::with_message(
                     ErrorCode::BadRequest,
                     format!("data on `alarms` must be an Alarm: {e}"),
-                ));
-            }
-        }
+                )
+            })?),
+            _ => None,
+        };
         let max_metrics = self.inner.config.max_metrics_per_source;
-        self.inner
+        let recorded = self
+            .inner
             .local
             .catalog
             .record(channel, data.get(), max_metrics)?;
+        let source = channel.strip_prefix(METRICS_PREFIX);
+        let effects = Effects {
+            alarm: alarm.as_ref(),
+            source: match (&recorded, source) {
+                (Recorded::NotASample, _) | (_, None) => None,
+                (Recorded::Unchanged, Some(name)) => Some(SourceSample {
+                    name,
+                    new_names: None,
+                }),
+                (Recorded::NewNames(names), Some(name)) => Some(SourceSample {
+                    name,
+                    new_names: Some(names),
+                }),
+            },
+        };
         let publication = Publication {
             data: single_line(data)?,
             offset: 0,
@@ -347,8 +466,9 @@ impl Node {
         let position = self
             .inner
             .broker
-            .publish(channel, publication, options.skip_history)
-            .await?;
+            .publish(channel, publication, options.skip_history, effects)
+            .await
+            .inspect_err(|_| self.inner.local.metrics.broker_errors.inc())?;
         let metrics = &self.inner.local.metrics;
         metrics
             .publish_latency
@@ -373,7 +493,10 @@ impl Node {
         channel::check(channel)?;
         let hub = &self.inner.local.hub;
         hub.add_pending(channel, connection.clone());
-        let result = self.subscribe_result(request).await;
+        let result = match self.inner.broker.listen(channel).await {
+            Ok(()) => self.subscribe_result(request).await,
+            Err(e) => Err(e.into()),
+        };
         if result.is_err() {
             hub.remove(channel, connection.id);
         }
@@ -484,6 +607,20 @@ impl Node {
             uptime: self.inner.started.elapsed().as_secs() as u32,
         }
     }
+}
+
+/// The history bounds of `config`.
+fn limits(config: &Config) -> HistoryLimits {
+    HistoryLimits {
+        size: config.history_size,
+        ttl: config.history_ttl,
+        meta_ttl: config.history_meta_ttl,
+    }
+}
+
+/// Reads the broker's health into the metrics.
+fn metrics_broker(local: &Local, broker: &dyn Broker) {
+    local.metrics.broker_up.set(broker.is_up() as i64);
 }
 
 /// Publications travel inside newline-separated frames, so their data must

@@ -46,12 +46,12 @@ pub async fn call(
         RPC_ALARMS_ACTIVE => {
             may_read_alarms(node, caller, "rpc")?;
             to_raw(&ActiveAlarms {
-                alarms: node.local().alarms.active(),
+                alarms: node.active_alarms().await?,
             })
         }
         RPC_CATALOG => {
             let request: CatalogRequest = parse(method, data, r#"{"offset":<n>,"limit":<n>}"#)?;
-            to_raw(&catalog(node, caller, &request)?)
+            to_raw(&catalog(node, caller, &request).await?)
         }
         RPC_ALARMS_ACK => {
             let by = may_change(node, caller, method, CAP_ACK)?;
@@ -87,7 +87,7 @@ pub async fn call(
 /// The catalog page `caller` may see: only sources whose channel it may
 /// subscribe to, filtered before paging so offsets stay consistent. A
 /// caller with no right on the `metrics` namespace at all is refused.
-fn catalog(
+async fn catalog(
     node: &Node,
     caller: Caller<'_>,
     request: &CatalogRequest,
@@ -106,7 +106,8 @@ fn catalog(
     // Half the reply budget: the answer's JSON also carries the channel
     // names and the envelope.
     let budget = node.config().reply_budget() / 2;
-    Ok(node.local().catalog.catalog(request, budget, visible))
+    let sources = node.sources().await?;
+    Ok(crate::catalog::page(&sources, request, budget, visible))
 }
 
 /// Refuses (counting under `action`) a caller that may not subscribe to
@@ -196,8 +197,7 @@ fn ack_comment(comment: Option<String>) -> Result<Option<String>, ReplyError> {
 /// at most once per [`CHANGE_INTERVAL`]: the alarms history keeps the
 /// transitions that matter instead of a flood of acks.
 async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<Alarm, ReplyError> {
-    let alarms = &node.local().alarms;
-    let current = alarms.get(id).ok_or_else(|| {
+    let current = node.alarm(id).await?.ok_or_else(|| {
         ReplyError::with_message(
             ErrorCode::BadRequest,
             format!("no active alarm with id {id:?}"),
@@ -212,7 +212,7 @@ async fn change(node: &Node, id: &str, edit: impl FnOnce(&mut Alarm)) -> Result<
     if unchanged {
         return Ok(current);
     }
-    if !alarms.claim_change(id, CHANGE_INTERVAL) {
+    if !node.claim_alarm_change(id, CHANGE_INTERVAL).await? {
         let message = format!(
             "too many requests: alarm {id:?} was changed less than {} ms ago; retry later",
             CHANGE_INTERVAL.as_millis()

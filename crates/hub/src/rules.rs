@@ -434,6 +434,9 @@ struct SourceStates {
 struct Engine {
     rules: RuleSet,
     sources: HashMap<String, SourceStates>,
+    /// Sources whose alarms raised by other nodes were taken over (see
+    /// [`RuleEngine::adopt`]), with their last sample.
+    adopted: HashMap<String, Instant>,
 }
 
 /// Evaluates the rules for every source and keeps their state.
@@ -453,6 +456,7 @@ impl RuleEngine {
             inner: Mutex::new(Engine {
                 rules,
                 sources: HashMap::new(),
+                adopted: HashMap::new(),
             }),
         }
     }
@@ -475,7 +479,7 @@ impl RuleEngine {
     pub fn replace(&self, rules: RuleSet) -> Vec<Alarm> {
         let mut engine = self.inner.lock();
         let old = std::mem::replace(&mut engine.rules, rules);
-        let Engine { rules, sources } = &mut *engine;
+        let Engine { rules, sources, .. } = &mut *engine;
         let mut resolved = Vec::new();
         for (source, states) in sources.iter_mut() {
             states.states.retain(|(name, metric), state| {
@@ -510,7 +514,14 @@ impl RuleEngine {
         now: Instant,
     ) -> Vec<Alarm> {
         let mut engine = self.inner.lock();
-        let Engine { rules, sources } = &mut *engine;
+        let Engine {
+            rules,
+            sources,
+            adopted,
+        } = &mut *engine;
+        if let Some(seen) = adopted.get_mut(source) {
+            *seen = now;
+        }
         let mut alarms = Vec::new();
         let mut states = sources.remove(source).unwrap_or_default();
         for rule in rules.0.iter().filter(|r| r.sources.matches(source)) {
@@ -545,10 +556,52 @@ impl RuleEngine {
     /// catalog forgets them.
     pub fn forget_idle(&self, age: Duration) {
         let now = Instant::now();
-        self.inner
-            .lock()
+        let mut engine = self.inner.lock();
+        engine
             .sources
             .retain(|_, s| s.seen.is_some_and(|seen| now.duration_since(seen) < age));
+        engine
+            .adopted
+            .retain(|_, seen| now.duration_since(*seen) < age);
+    }
+
+    /// Whether this engine already took over `source`'s alarms.
+    pub fn knows(&self, source: &str) -> bool {
+        self.inner.lock().adopted.contains_key(source)
+    }
+
+    /// Takes over the rule alarms of `source` that are active (raised by
+    /// another node, whose samples came there): each is firing here too,
+    /// so the next sample resolves it or keeps it, and never fires it
+    /// again.
+    pub fn adopt<'a>(&self, source: &str, active: impl Iterator<Item = &'a Alarm>, now: Instant) {
+        let mut engine = self.inner.lock();
+        let Engine {
+            rules,
+            sources,
+            adopted,
+        } = &mut *engine;
+        adopted.insert(source.to_owned(), now);
+        let states = sources.entry(source.to_owned()).or_default();
+        for alarm in active.filter(|a| a.state != AlarmState::Resolved) {
+            let (Some(name), Some(metric)) = (alarm.labels.get("rule"), alarm.labels.get("metric"))
+            else {
+                continue;
+            };
+            let Some(rule) = rules.named(name).filter(|r| r.applies(source, metric)) else {
+                continue;
+            };
+            let key = (rule.rule.name.clone(), metric.clone());
+            let state = states.states.entry(key).or_default();
+            state.firing = true;
+            state.pending_since = None;
+            state.value = alarm.value.unwrap_or(rule.rule.threshold);
+        }
+        if states.states.is_empty() {
+            sources.remove(source);
+        } else {
+            states.seen = Some(now);
+        }
     }
 
     /// Number of (rule, source, metric) states held.

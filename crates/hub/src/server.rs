@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -57,7 +58,7 @@ impl Server {
             listener,
             hosts: Arc::new(AllowedHosts::new(&config.allowed_hosts, bound)),
             tls,
-            node: Node::new(config),
+            node: Node::connect(config).await?,
         })
     }
 
@@ -105,6 +106,7 @@ impl Server {
             sweeper::interval(node.config().history_ttl),
             node.shutdown_token().clone(),
         ));
+        connections.spawn(crate::lease::run(node.clone(), node.shutdown_token().clone()));
         connections.spawn(staleness::run(node.clone(), node.shutdown_token().clone()));
         let targets = (node.config().alertmanagers.iter())
             .filter_map(|spec| crate::silences::Target::parse(spec).ok())
@@ -163,7 +165,7 @@ fn router(node: Node, hosts: Arc<AllowedHosts>) -> Router {
         .route("/api/alertmanager", post(crate::alert_ingest::alertmanager))
         .route("/api/grafana", post(crate::alert_ingest::grafana))
         .route("/api/{method}", post(api::handle))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route(
             "/metrics",
             get(
@@ -175,6 +177,17 @@ fn router(node: Node, hosts: Arc<AllowedHosts>) -> Router {
         .with_state(node)
         // Outermost, so it runs for every request, before the Origin check.
         .layer(host_check)
+}
+
+/// `/healthz`: 200 "ok", or 503 "degraded" while the broker (Redis) cannot
+/// be reached: connected clients stay, publishes fail with 503.
+async fn health(State(node): State<Node>) -> Response {
+    if node.broker().is_up() {
+        return "ok\n".into_response();
+    }
+    let message = "degraded: redis cannot be reached; clients stay connected, publishes fail \
+                   with 503 until it is back\n";
+    (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
 }
 
 /// Refuses a request whose `Host` is not one of the hub's names (DNS

@@ -101,7 +101,16 @@ pub async fn run(node: Node, targets: Vec<Target>, shutdown: CancellationToken) 
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => sync.once().await,
+            _ = ticks.tick() => {
+                // A duty: with several nodes, the one holding the lease
+                // does it; another starts afresh from the alarms' labels.
+                if sync.node.holds_duties() {
+                    sync.once().await;
+                } else {
+                    sync.tracked.clear();
+                    sync.missing_since.clear();
+                }
+            }
         }
     }
 }
@@ -127,7 +136,13 @@ struct Sync {
 impl Sync {
     async fn once(&mut self) {
         let now = now_ms();
-        let active = self.node.local().alarms.active();
+        let active = match self.node.active_alarms().await {
+            Ok(active) => active,
+            Err(e) => {
+                tracing::warn!(error = %e.message, "cannot read the active alarms; silences wait");
+                return;
+            }
+        };
         self.missing_since
             .retain(|id, _| active.iter().any(|a| &a.id == id));
         self.expire_resolved(&active).await;
@@ -326,7 +341,7 @@ impl Sync {
 
     /// Publishes the acknowledged alarm with where its silence is.
     async fn mark(&self, alarm: &Alarm, silence: &str) {
-        let Some(mut current) = self.node.local().alarms.get(&alarm.id) else {
+        let Ok(Some(mut current)) = self.node.alarm(&alarm.id).await else {
             return;
         };
         current.labels.insert(SILENCE_LABEL.into(), silence.into());

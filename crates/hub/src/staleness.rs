@@ -27,7 +27,8 @@ use telltale_protocol::{Alarm, AlarmState, Severity, ALARMS_CHANNEL};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::SourceCatalog;
+use crate::broker::SharedSource;
+use crate::catalog::{Activity, SourceCatalog};
 use crate::node::{Node, PublishOptions};
 use crate::Config;
 
@@ -79,15 +80,41 @@ impl Watch {
         self.silent.len()
     }
 
-    /// Compares `catalog` with what is silent as of `now` and returns the
-    /// transitions to publish: resolutions first, then new firings.
-    pub fn check(&mut self, catalog: &SourceCatalog, now: Instant) -> Vec<Alarm> {
-        let activity: BTreeMap<String, _> = catalog.activity().into_iter().collect();
+    /// Takes over from the node that ran this watch before (see
+    /// [`crate::lease`]): the `<source>/silent` alarms it raised that are
+    /// still active count as silent here, so they fire once, not again.
+    pub fn adopt(&mut self, active: &[Alarm], sources: &[SharedSource], now: Instant) {
+        let heard: BTreeMap<&str, Instant> = (sources.iter())
+            .map(|s| (s.name.as_str(), s.activity.received))
+            .collect();
+        for alarm in active {
+            let silent = alarm.labels.get("rule").map(String::as_str) == Some(RULE)
+                && alarm.id == format!("{}/{RULE}", alarm.source);
+            if silent && alarm.state != AlarmState::Resolved {
+                let heard = heard.get(alarm.source.as_str()).copied().unwrap_or(now);
+                self.silent.insert(alarm.source.clone(), heard);
+            }
+        }
+    }
+
+    /// Compares `sources` with what is silent as of `now` and returns the
+    /// transitions to publish: resolutions first, then new firings. A
+    /// source that goes silent is watched in `catalog`, so that its next
+    /// sample through this node wakes the watch at once.
+    pub fn check(
+        &mut self,
+        sources: &[SharedSource],
+        catalog: &SourceCatalog,
+        now: Instant,
+    ) -> Vec<Alarm> {
+        let activity: BTreeMap<&str, Activity> = (sources.iter())
+            .map(|s| (s.name.as_str(), s.activity))
+            .collect();
         let mut alarms = Vec::new();
         let severity = self.severity;
         let forget_after = self.forget_after;
         self.silent.retain(|source, heard| {
-            let message = match activity.get(source) {
+            let message = match activity.get(source.as_str()) {
                 None => format!("forgotten after {}", human(forget_after)),
                 Some(a) if a.received > *heard => format!(
                     "sample received again after {}",
@@ -99,7 +126,7 @@ impl Watch {
             false
         });
         self.next_deadline = None;
-        for (source, a) in &activity {
+        for (&source, a) in &activity {
             if self.silent.contains_key(source) {
                 continue;
             }
@@ -118,7 +145,7 @@ impl Watch {
                 human(now.duration_since(a.received))
             );
             alarms.push(alarm(source, severity, AlarmState::Firing, message));
-            self.silent.insert(source.clone(), a.received);
+            self.silent.insert(source.to_owned(), a.received);
             // Woken by its next sample rather than at the next check.
             catalog.watch(source);
         }
@@ -132,14 +159,48 @@ impl Watch {
     }
 }
 
-/// Watches `node`'s sources and publishes their silent alarms until
-/// `shutdown`.
+/// Watches the sources and publishes their silent alarms, while this node
+/// holds the cluster's duties, until `shutdown`.
 pub async fn run(node: Node, shutdown: CancellationToken) {
+    let mut duties = node.duties();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            held = duties.wait_for(|held| *held) => if held.is_err() { return },
+        }
+        watch_while_held(&node, &shutdown).await;
+        node.local().metrics.silent_sources.set(0);
+    }
+}
+
+/// One term of holding the duties: takes over the silent alarms already
+/// raised, then checks until the duties are lost or `shutdown`.
+async fn watch_while_held(node: &Node, shutdown: &CancellationToken) {
     let mut watch = Watch::new(node.config());
     let local = node.local();
-    loop {
+    let mut duties = node.duties();
+    if node.is_clustered() {
+        let (active, sources) = match (node.active_alarms().await, node.sources().await) {
+            (Ok(active), Ok(sources)) => (active, sources),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e.message, "cannot take over the silent sources; retrying");
+                tokio::time::sleep(MAX_CHECK_EVERY).await;
+                return;
+            }
+        };
+        watch.adopt(&active, &sources, Instant::now());
+    }
+    while node.holds_duties() {
         let now = Instant::now();
-        let alarms = watch.check(&local.catalog, now);
+        let sources = match node.sources().await {
+            Ok(sources) => sources,
+            Err(e) => {
+                tracing::warn!(error = %e.message, "cannot read the sources; silent check skipped");
+                tokio::time::sleep(MAX_CHECK_EVERY).await;
+                continue;
+            }
+        };
+        let alarms = watch.check(&sources, &local.catalog, now);
         // Before publishing, so whoever sees the alarm sees the count too.
         local.metrics.silent_sources.set(watch.silent() as i64);
         for alarm in alarms {
@@ -155,6 +216,7 @@ pub async fn run(node: Node, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(watch.next_check(now)) => {}
             _ = local.catalog.heard() => {}
+            _ = duties.changed() => {}
         }
     }
 }
@@ -236,11 +298,11 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(2)));
         every_second(&catalog, 5).await;
         let last = Instant::now();
-        assert!(watch.check(&catalog, Instant::now()).is_empty());
+        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
         assert_eq!(watch.next_check(last), last + Duration::from_secs(1));
         advance(Duration::from_millis(2999)).await;
         assert!(
-            watch.check(&catalog, Instant::now()).is_empty(),
+            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
             "not before 3s"
         );
         assert_eq!(
@@ -248,7 +310,7 @@ mod tests {
             last + Duration::from_secs(3)
         );
         advance(Duration::from_millis(1)).await;
-        let fired = watch.check(&catalog, Instant::now());
+        let fired = watch.check(&catalog.shared(), &catalog, Instant::now());
         assert_eq!(states(&fired), [("web-1/silent", AlarmState::Firing)]);
         let alarm = &fired[0];
         assert_eq!(alarm.title, "web-1 is silent");
@@ -258,15 +320,15 @@ mod tests {
         assert_eq!(watch.silent(), 1);
         advance(Duration::from_secs(10)).await;
         assert!(
-            watch.check(&catalog, Instant::now()).is_empty(),
+            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
             "fires once"
         );
         sample(&catalog, "web-1");
-        let resolved = watch.check(&catalog, Instant::now());
+        let resolved = watch.check(&catalog.shared(), &catalog, Instant::now());
         assert_eq!(states(&resolved), [("web-1/silent", AlarmState::Resolved)]);
         assert_eq!(resolved[0].message, "sample received again after 13s");
         assert!(
-            watch.check(&catalog, Instant::now()).is_empty(),
+            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
             "resolves once"
         );
         assert_eq!(watch.silent(), 0);
@@ -278,9 +340,9 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(15)));
         every_second(&catalog, 5).await;
         advance(Duration::from_millis(14_999)).await;
-        assert!(watch.check(&catalog, Instant::now()).is_empty());
+        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
         advance(Duration::from_millis(1)).await;
-        assert_eq!(watch.check(&catalog, Instant::now()).len(), 1);
+        assert_eq!(watch.check(&catalog.shared(), &catalog, Instant::now()).len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -289,7 +351,7 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(15)));
         sample(&catalog, "once");
         advance(Duration::from_secs(15)).await;
-        let fired = watch.check(&catalog, Instant::now());
+        let fired = watch.check(&catalog.shared(), &catalog, Instant::now());
         assert_eq!(
             fired[0].message,
             "no sample for 15s (only one sample so far)"
@@ -302,13 +364,13 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(2)));
         every_second(&catalog, 3).await;
         advance(Duration::from_secs(3)).await;
-        assert_eq!(watch.check(&catalog, Instant::now()).len(), 1);
+        assert_eq!(watch.check(&catalog.shared(), &catalog, Instant::now()).len(), 1);
         advance(Duration::from_secs(60)).await;
         catalog.forget_idle(Duration::from_secs(60));
-        let resolved = watch.check(&catalog, Instant::now());
+        let resolved = watch.check(&catalog.shared(), &catalog, Instant::now());
         assert_eq!(states(&resolved), [("web-1/silent", AlarmState::Resolved)]);
         assert_eq!(resolved[0].message, "forgotten after 1m");
-        assert!(watch.check(&catalog, Instant::now()).is_empty());
+        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
     }
 
     /// The task: publishes through the node, once per transition, and the
@@ -328,17 +390,20 @@ mod tests {
             publish(node.clone()).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let alarms = &node.local().alarms;
-        assert!(alarms.get("web-1/silent").is_none(), "1s after the last");
+        let alarm = |id| {
+            let node = node.clone();
+            async move { node.alarm(id).await.unwrap() }
+        };
+        assert!(alarm("web-1/silent").await.is_none(), "1s after the last");
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let firing = alarms.get("web-1/silent").expect("silent alarm firing");
+        let firing = alarm("web-1/silent").await.expect("silent alarm firing");
         assert_eq!(firing.state, AlarmState::Firing);
         assert_eq!(node.local().metrics.silent_sources.get(), 1);
         publish(node.clone()).await;
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        assert!(alarms.get("web-1/silent").is_none(), "resolved at once");
+        assert!(alarm("web-1/silent").await.is_none(), "resolved at once");
         let history = node.history(ALARMS_CHANNEL, -1, None, false).await.unwrap();
         let states: Vec<_> = history
             .publications

@@ -9,16 +9,20 @@
 //! epoch a client may still hold (its old offsets mean nothing there).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use telltale_protocol::command::StreamPosition;
-use telltale_protocol::Publication;
+use telltale_protocol::{Alarm, Publication};
 
 use super::{
-    Broker, BrokerError, HistoryPage, HistoryQuery, PublicationHandler, Recovery, SweepReport,
+    Broker, BrokerError, Effects, HistoryPage, HistoryQuery, PublicationHandler, Recovery,
+    SharedSource, SweepReport,
 };
+use crate::alarms::AlarmSet;
+use crate::catalog::SourceCatalog;
 use crate::history::{new_epoch, HistoryLimits, Stream};
 
 /// Keeps history in memory and delivers to the local node.
@@ -27,16 +31,26 @@ pub struct MemoryBroker {
     limits: HistoryLimits,
     handler: Arc<dyn PublicationHandler>,
     epoch: Mutex<String>,
+    alarms: AlarmSet,
+    /// The node's own catalog: with one node, what it saw is all there is.
+    catalog: Arc<SourceCatalog>,
 }
 
 impl MemoryBroker {
-    /// A broker that delivers every publication to `handler`.
-    pub fn new(limits: HistoryLimits, handler: Arc<dyn PublicationHandler>) -> Self {
+    /// A broker that delivers every publication to `handler`, and answers
+    /// for sources from `catalog`.
+    pub fn new(
+        limits: HistoryLimits,
+        handler: Arc<dyn PublicationHandler>,
+        catalog: Arc<SourceCatalog>,
+    ) -> Self {
         Self {
             streams: DashMap::new(),
             limits,
             handler,
             epoch: Mutex::new(new_epoch()),
+            alarms: AlarmSet::default(),
+            catalog,
         }
     }
 
@@ -70,10 +84,14 @@ impl Broker for MemoryBroker {
         channel: &str,
         publication: Publication,
         skip_history: bool,
+        effects: Effects<'_>,
     ) -> Result<StreamPosition, BrokerError> {
         let stream = self.created(channel);
         let mut stream = stream.lock();
         let publication = stream.append(publication, skip_history, self.limits);
+        if let Some(alarm) = effects.alarm {
+            self.alarms.apply(alarm.clone());
+        }
         // Delivered under the stream lock so that concurrent publishers on
         // one channel reach subscribers in offset order. Delivery only
         // enqueues (never blocks on a socket), so the lock is held briefly.
@@ -136,6 +154,39 @@ impl Broker for MemoryBroker {
         })
     }
 
+    async fn listen(&self, _channel: &str) -> Result<(), BrokerError> {
+        Ok(())
+    }
+
+    async fn active_alarms(&self) -> Result<Vec<Alarm>, BrokerError> {
+        Ok(self.alarms.active())
+    }
+
+    async fn alarm(&self, id: &str) -> Result<Option<Alarm>, BrokerError> {
+        Ok(self.alarms.get(id))
+    }
+
+    async fn claim_alarm_change(&self, id: &str, interval: Duration) -> Result<bool, BrokerError> {
+        Ok(self.alarms.claim_change(id, interval))
+    }
+
+    async fn sources(&self) -> Result<Vec<SharedSource>, BrokerError> {
+        Ok(self.catalog.shared())
+    }
+
+    async fn forget_sources(&self, age: Duration) -> Result<usize, BrokerError> {
+        Ok(self.catalog.forget_idle(age))
+    }
+
+    async fn claim_duties(&self, _holder: &str, _ttl: Duration) -> Result<bool, BrokerError> {
+        // The only node: the duties are always its own.
+        Ok(true)
+    }
+
+    async fn release_duties(&self, _holder: &str) -> Result<(), BrokerError> {
+        Ok(())
+    }
+
     fn sweep(&self, in_use: &dyn Fn(&str) -> bool) -> SweepReport {
         let mut idle = Vec::new();
         let mut report = SweepReport::default();
@@ -180,6 +231,10 @@ mod tests {
     struct Nobody;
     impl PublicationHandler for Nobody {
         fn handle_publication(&self, _: &str, _: Arc<Publication>) {}
+        fn handle_gap(&self, _: &str) {}
+        fn wants(&self, _: &str) -> bool {
+            false
+        }
     }
 
     fn broker() -> MemoryBroker {
@@ -188,7 +243,7 @@ mod tests {
             ttl: Duration::from_secs(5),
             meta_ttl: Duration::from_secs(60),
         };
-        MemoryBroker::new(limits, Arc::new(Nobody))
+        MemoryBroker::new(limits, Arc::new(Nobody), Arc::default())
     }
 
     fn publication() -> Publication {
@@ -213,7 +268,7 @@ mod tests {
         assert!(broker.streams.is_empty());
         // The stream, once created, continues from the position reported.
         broker
-            .publish("nobody", publication(), false)
+            .publish("nobody", publication(), false, Effects::default())
             .await
             .unwrap();
         let recovery = broker.recover("nobody", &since).await.unwrap();
@@ -223,9 +278,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sweep_frees_expired_history_then_forgets_idle_streams_with_a_new_epoch() {
         let broker = broker();
-        let old = broker.publish("ch", publication(), false).await.unwrap();
+        let old = broker.publish("ch", publication(), false, Effects::default()).await.unwrap();
         broker
-            .publish("watched", publication(), false)
+            .publish("watched", publication(), false, Effects::default())
             .await
             .unwrap();
         let watched = |c: &str| c == "watched";

@@ -2,23 +2,72 @@
 //! are handed to every node's subscribers.
 //!
 //! This is the one seam between a single hub and several: [`memory`] keeps
-//! everything in this process; a Redis broker (later) shares history and
-//! fan-out between nodes behind the same trait, and the sessions never know
-//! which one runs.
+//! everything in this process; [`redis`] shares history and fan-out between
+//! nodes behind the same trait, and the sessions never know which one runs.
+//!
+//! What every node must agree on lives here too, changed in the same step
+//! as the publication that changes it: the active alarms (a publication on
+//! `alarms`), the source catalog (a sample on `metrics:<source>`), and the
+//! lease that says which node runs the cluster's duties.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use telltale_protocol::command::StreamPosition;
-use telltale_protocol::{ErrorCode, Publication, ReplyError};
+use telltale_protocol::{Alarm, ErrorCode, Publication, ReplyError};
+
+use crate::catalog::Activity;
 
 pub mod memory;
+pub mod redis;
 
 /// Receives every publication, in offset order per channel, for delivery to
 /// this node's subscribers.
 pub trait PublicationHandler: Send + Sync {
     /// Called once per publication with its final offset.
     fn handle_publication(&self, channel: &str, publication: Arc<Publication>);
+
+    /// Publications on `channel` may have been missed and cannot be
+    /// delivered (the broker lost its stream, e.g. Redis restarted without
+    /// persistence): its subscribers must resubscribe and recover.
+    fn handle_gap(&self, channel: &str);
+
+    /// Whether anyone on this node is subscribed to `channel`.
+    fn wants(&self, channel: &str) -> bool;
+}
+
+/// What a publication changes besides its channel's stream, applied in the
+/// same step so that every node sees the state and the publication agree.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Effects<'a> {
+    /// A transition on `alarms`, for the active alarm set.
+    pub alarm: Option<&'a Alarm>,
+    /// A sample of this source, for the catalog.
+    pub source: Option<SourceSample<'a>>,
+}
+
+/// A sample as the catalog records it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSample<'a> {
+    /// The source's name.
+    pub name: &'a str,
+    /// Its metric names, when this node saw new ones (`None`: unchanged).
+    pub new_names: Option<&'a BTreeSet<String>>,
+}
+
+/// A source as every node knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedSource {
+    /// The source's name.
+    pub name: String,
+    /// Its metric names.
+    pub metrics: Vec<String>,
+    /// When a node last received a sample, unix ms.
+    pub last_seen: i64,
+    /// The same, on this node's clock, with the observed interval.
+    pub activity: Activity,
 }
 
 /// What to read from a channel's history.
@@ -50,6 +99,16 @@ pub struct Recovery {
     pub position: StreamPosition,
 }
 
+/// How the message of error 108 starts when the broker cannot be reached
+/// (the HTTP API answers 503 for it; see [`unreachable`]).
+pub const UNAVAILABLE: &str = "not available: the broker cannot be reached";
+
+/// Whether `error` says the broker could not be reached: worth a retry,
+/// unlike the other 108s (a feature this hub does not have).
+pub fn unreachable(error: &ReplyError) -> bool {
+    error.code == ErrorCode::NotAvailable.code() && error.message.starts_with(UNAVAILABLE)
+}
+
 /// Why a broker call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -65,7 +124,14 @@ impl From<BrokerError> for ReplyError {
     fn from(err: BrokerError) -> Self {
         match err {
             BrokerError::UnrecoverablePosition => ErrorCode::UnrecoverablePosition.into(),
-            BrokerError::Unavailable(_) => ErrorCode::Internal.into(),
+            BrokerError::Unavailable(why) => {
+                let mut error = ReplyError::with_message(
+                    ErrorCode::NotAvailable,
+                    format!("{UNAVAILABLE}: {why}; retry later"),
+                );
+                error.temporary = true;
+                error
+            }
         }
     }
 }
@@ -91,7 +157,12 @@ pub trait Broker: Send + Sync {
         channel: &str,
         publication: Publication,
         skip_history: bool,
+        effects: Effects<'_>,
     ) -> Result<StreamPosition, BrokerError>;
+
+    /// Makes sure this node receives `channel`'s publications from now on,
+    /// before a subscriber's position is read.
+    async fn listen(&self, channel: &str) -> Result<(), BrokerError>;
 
     /// Reads a channel's history.
     async fn history(&self, channel: &str, query: HistoryQuery)
@@ -104,4 +175,32 @@ pub trait Broker: Send + Sync {
     /// Frees expired history and forgets streams idle for the history meta
     /// TTL; `in_use` says which channels have subscribers on this node.
     fn sweep(&self, in_use: &dyn Fn(&str) -> bool) -> SweepReport;
+
+    /// The active alarms (firing or acknowledged), in no particular order.
+    async fn active_alarms(&self) -> Result<Vec<Alarm>, BrokerError>;
+
+    /// One active alarm.
+    async fn alarm(&self, id: &str) -> Result<Option<Alarm>, BrokerError>;
+
+    /// Claims the right to change alarm `id` now: `false` when a client
+    /// changed it less than `interval` ago, on any node.
+    async fn claim_alarm_change(&self, id: &str, interval: Duration) -> Result<bool, BrokerError>;
+
+    /// Every known source, in name order.
+    async fn sources(&self) -> Result<Vec<SharedSource>, BrokerError>;
+
+    /// Forgets sources that sent nothing for `age`; returns how many.
+    async fn forget_sources(&self, age: Duration) -> Result<usize, BrokerError>;
+
+    /// Takes or renews the lease on the cluster's duties for `holder`, for
+    /// `ttl`: `true` while `holder` holds it.
+    async fn claim_duties(&self, holder: &str, ttl: Duration) -> Result<bool, BrokerError>;
+
+    /// Gives the duties up at once (graceful shutdown), if `holder` has them.
+    async fn release_duties(&self, holder: &str) -> Result<(), BrokerError>;
+
+    /// Whether the backend answers (always for the memory broker).
+    fn is_up(&self) -> bool {
+        true
+    }
 }

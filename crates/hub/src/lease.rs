@@ -1,0 +1,64 @@
+//! The duties lease: which node of a cluster runs the duties that must run
+//! once, not once per node (silent-source detection, Alertmanager silences,
+//! forgetting idle sources).
+//!
+//! The lease is a Redis key holding the node's id, set only if absent and
+//! expiring after `--duty-lease` (`SET NX PX`, see the Redis broker). The
+//! holder renews it every third of that; when a renewal fails or comes
+//! late it stops its duties at once, before the lease can expire and
+//! another node take them, so two nodes never run them together. A node
+//! that dies stops renewing, and another takes over within the lease time;
+//! a node shutting down gives the lease up at once. With the memory broker
+//! the only node always holds the duties.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::node::Node;
+
+/// Longest wait to give the lease up on shutdown.
+const RELEASE_WITHIN: Duration = Duration::from_secs(1);
+
+/// Takes and renews the lease for `node` until `shutdown`.
+pub async fn run(node: Node, shutdown: CancellationToken) {
+    if !node.is_clustered() {
+        return;
+    }
+    let ttl = node.config().duty_lease;
+    let every = ttl / 3;
+    loop {
+        let claim = node.broker().claim_duties(node.uid(), ttl);
+        let held = match tokio::time::timeout(every, claim).await {
+            Ok(Ok(held)) => held,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot renew the duties lease");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("renewing the duties lease took longer than {every:?}");
+                false
+            }
+        };
+        if held != node.holds_duties() {
+            let uid = node.uid();
+            match held {
+                true => tracing::info!(node = uid, "this node now runs the cluster's duties"),
+                false => tracing::info!(node = uid, "this node no longer runs the cluster's duties"),
+            }
+        }
+        node.set_duties(held);
+        node.local().metrics.duties_held.set(held as i64);
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+    if node.holds_duties() {
+        node.set_duties(false);
+        let release = node.broker().release_duties(node.uid());
+        if let Ok(Err(e)) = tokio::time::timeout(RELEASE_WITHIN, release).await {
+            tracing::warn!(error = %e, "could not give the duties lease up; it expires by itself");
+        }
+    }
+}
