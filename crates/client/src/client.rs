@@ -12,7 +12,7 @@ use telltale_protocol::payload::{
 use telltale_protocol::{Alarm, RawJson, Reply};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::connection::{tcp_dialer, Cmd, Connection, Dialer};
+use crate::connection::{dialer_by_scheme, tcp_dialer, Cmd, Connection, Dialer};
 use crate::rpc::Request;
 
 /// Most pages [`Client::catalog`] reads: a bound on a hub that pages
@@ -49,12 +49,12 @@ impl Client {
     /// A `wss://` endpoint is dialed over TLS with the system's certificate
     /// authorities and [`Options::ca_file`]. Check [`Options::tls_config`]
     /// first to report a bad CA file at start: here it can only become the
-    /// reason every attempt fails.
+    /// reason every attempt at a `wss://` endpoint fails.
     pub fn new(options: Options) -> (Client, Events) {
         let dialer = match options.tls_config() {
             Ok(None) => tcp_dialer(),
-            Ok(Some(config)) => crate::tls::tls_dialer(config),
-            Err(e) => failing_dialer(e.to_string()),
+            Ok(Some(config)) => dialer_by_scheme(crate::tls::tls_dialer(config)),
+            Err(e) => dialer_by_scheme(failing_dialer(e.to_string())),
         };
         Self::with_dialer(options, dialer)
     }

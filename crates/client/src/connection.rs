@@ -52,6 +52,12 @@
 //! `stable_after` plus a short delay.
 //! `Client::reconnect` and leaving a terminal state start over too.
 //!
+//! # Several URLs
+//!
+//! With [`Options::fallbacks`], each dial goes to the next URL, round
+//! robin, whatever ended the attempt before it; the backoff above is the
+//! same as with one URL (one delay per attempt, not per round of URLs).
+//!
 //! # Files
 //!
 //! - `connection.rs`: the task and its state machine (this file).
@@ -81,7 +87,7 @@ use crate::rpc::{Calls, Request};
 use crate::subscription::{StreamBroken, Subscriptions};
 use crate::{code, Error, Event, Options, State};
 
-pub(crate) use dial::{tcp_dialer, BoxIo, Dialer};
+pub(crate) use dial::{dialer_by_scheme, tcp_dialer, BoxIo, Dialer};
 use offline::Offline;
 
 /// What a [`crate::Client`] asks of the connection task.
@@ -170,6 +176,8 @@ pub(crate) struct Connection {
     attempts: u32,
     /// When the current session got its `connect` reply.
     connected_at: Option<Instant>,
+    /// Which of [`Options::endpoints`] the next dial goes to.
+    next_endpoint: usize,
     token: String,
     need_token: bool,
 }
@@ -195,6 +203,7 @@ impl Connection {
             next_id: 0,
             attempts: 0,
             connected_at: None,
+            next_endpoint: 0,
             need_token: false,
         }
     }

@@ -33,7 +33,9 @@
 //! # Layout
 //!
 //! - `client.rs`: the [`Client`] handle (subscribe, rpc, history, close).
-//! - `options.rs`: [`Options`], the URL, token, timeouts and bounds.
+//! - `options.rs`: [`Options`], the URL (or several: one per node of a hub,
+//!   dialed round robin, see [`Options::fallbacks`]), token, timeouts and
+//!   bounds.
 //! - `endpoint.rs`: [`Endpoint`], a validated `ws://` or `wss://HOST:PORT/PATH`.
 //! - `tls.rs`: `wss://`: the system roots plus [`Options::ca_file`], the TLS
 //!   dialer, and certificate errors in words (`tls/describe.rs`).

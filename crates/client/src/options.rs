@@ -18,8 +18,27 @@ pub const DEFAULT_STABLE_AFTER: Duration = Duration::from_secs(10);
 /// How a [`crate::Client`] connects and behaves.
 #[derive(Clone)]
 pub struct Options {
-    /// The hub's WebSocket URL.
+    /// The hub's WebSocket URL: the first one dialed.
     pub endpoint: Endpoint,
+    /// More URLs of the same logical hub: other nodes sharing its broker,
+    /// reached without a load balancer in front (empty by default).
+    ///
+    /// The first attempt dials [`Options::endpoint`]; every later attempt
+    /// (after a failed dial or connect, a dropped or closed connection, or
+    /// [`crate::Client::reconnect`]) dials the next URL, round robin:
+    /// `endpoint`, `fallbacks[0]`, `fallbacks[1]`, ..., `endpoint`, ...
+    /// Subscriptions are sent again to whichever node answers and recover
+    /// from their last position there, since the nodes of one hub share
+    /// offsets and epochs.
+    ///
+    /// Each attempt still waits its backoff delay first, as with a single
+    /// URL: moving to another node costs one short jittered delay (the
+    /// clients of a node that dies spread over the others instead of
+    /// arriving all at once), and a full round of failures keeps growing
+    /// the delay up to `backoff.max` instead of cycling through the nodes
+    /// at full speed. The token, token source, `ca_file` and every other
+    /// setting apply to all URLs.
+    pub fallbacks: Vec<Endpoint>,
     /// Connection JWT; empty for anonymous.
     pub token: String,
     /// Where to get a new token when it is missing, expired or about to
@@ -69,6 +88,7 @@ impl Options {
     pub fn new(url: &str) -> Result<Self, Error> {
         Ok(Self {
             endpoint: Endpoint::parse(url)?,
+            fallbacks: Vec::new(),
             token: String::new(),
             token_source: None,
             name: "telltale-client".into(),
@@ -83,6 +103,45 @@ impl Options {
             max_message_size: 16 << 20,
             ca_file: None,
         })
+    }
+
+    /// Defaults for one hub reachable at several `urls` (its nodes): the
+    /// first is dialed first, the others are [`Options::fallbacks`]. Fails
+    /// on the first URL that does not parse, or when there is none.
+    pub fn with_endpoints<I, S>(urls: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut urls = urls.into_iter();
+        let first = urls.next().ok_or_else(|| Error::InvalidUrl {
+            url: String::new(),
+            why: "no URL given".into(),
+        })?;
+        urls.try_fold(Self::new(first.as_ref())?, |options, url| {
+            options.fallback(url.as_ref())
+        })
+    }
+
+    /// Adds `url` to the [`Options::fallbacks`]: another node of the same
+    /// hub, dialed in turn after the URLs before it.
+    pub fn fallback(mut self, url: &str) -> Result<Self, Error> {
+        self.fallbacks.push(Endpoint::parse(url)?);
+        Ok(self)
+    }
+
+    /// Every URL in dialing order: [`Options::endpoint`], then the
+    /// [`Options::fallbacks`].
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        std::iter::once(&self.endpoint).chain(&self.fallbacks)
+    }
+
+    /// The `n`-th URL of [`Options::endpoints`], wrapping around.
+    pub(crate) fn endpoint_for(&self, n: usize) -> &Endpoint {
+        match n % (self.fallbacks.len() + 1) {
+            0 => &self.endpoint,
+            i => &self.fallbacks[i - 1],
+        }
     }
 
     /// Sets the connection token.
@@ -145,13 +204,13 @@ impl Options {
         self
     }
 
-    /// The TLS configuration for a `wss://` endpoint, `None` for `ws://`:
-    /// the system's certificate authorities plus those of
-    /// [`Options::ca_file`]. Fails when the CA file is missing, unreadable
+    /// The TLS configuration for the `wss://` endpoints, `None` when every
+    /// endpoint is `ws://`: the system's certificate authorities plus those
+    /// of [`Options::ca_file`]. Fails when the CA file is missing, unreadable
     /// or holds no certificate, or when there is no authority to trust at
     /// all. Build it once per client: it reads the system store.
     pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
-        if !self.endpoint.is_tls() {
+        if !self.endpoints().any(Endpoint::is_tls) {
             return Ok(None);
         }
         crate::tls::client_config(self.ca_file.as_deref()).map(Some)
@@ -168,6 +227,7 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("endpoint", &self.endpoint)
+            .field("fallbacks", &self.fallbacks)
             .field("token", &if self.token.is_empty() { "" } else { "<set>" })
             .field("token_source", &self.token_source)
             .field("name", &self.name)
@@ -196,6 +256,54 @@ mod tests {
             .token("secret-jwt");
         let shown = format!("{options:?}");
         assert!(!shown.contains("secret-jwt") && shown.contains("<set>"));
+    }
+
+    #[test]
+    fn several_urls_are_dialed_round_robin_starting_with_the_first() {
+        let a = "ws://127.0.0.1:1/connection/websocket";
+        let b = "ws://127.0.0.2:2/connection/websocket";
+        let c = "ws://127.0.0.3:3/connection/websocket";
+        let options = Options::with_endpoints([a, b, c]).unwrap();
+        let urls: Vec<&str> = options.endpoints().map(Endpoint::as_str).collect();
+        assert_eq!(urls, [a, b, c]);
+        let order: Vec<&str> = (0..7).map(|n| options.endpoint_for(n).as_str()).collect();
+        assert_eq!(order, [a, b, c, a, b, c, a]);
+        let built = Options::new(a).unwrap().fallback(b).unwrap();
+        assert_eq!(built.fallbacks, [Endpoint::parse(b).unwrap()]);
+        let single = Options::new(a).unwrap();
+        assert_eq!(single.endpoint_for(5).as_str(), a);
+    }
+
+    #[test]
+    fn with_endpoints_refuses_none_and_names_a_bad_url() {
+        let none: [&str; 0] = [];
+        let err = Options::with_endpoints(none).unwrap_err().to_string();
+        assert!(err.contains("no URL given"), "{err}");
+        let err = Options::with_endpoints(vec![
+            "ws://127.0.0.1:1/connection/websocket".to_string(),
+            "ws://127.0.0.1:2".to_string(),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"ws://127.0.0.1:2\"") && err.contains("path"),
+            "{err}"
+        );
+        assert!(Options::new("ws://127.0.0.1:1/connection/websocket")
+            .unwrap()
+            .fallback("http://127.0.0.1:2/connection/websocket")
+            .is_err());
+    }
+
+    #[test]
+    fn tls_config_when_any_url_is_wss() {
+        let mixed = Options::with_endpoints([
+            "ws://127.0.0.1:1/connection/websocket",
+            "wss://127.0.0.1:2/connection/websocket",
+        ])
+        .unwrap()
+        .ca_file("/no/such/ca.pem");
+        assert!(mixed.tls_config().is_err(), "the wss:// fallback needs TLS");
     }
 
     #[test]

@@ -46,6 +46,19 @@ pub(crate) fn tcp_dialer() -> Dialer {
     })
 }
 
+/// Dials `wss://` endpoints with `tls` and `ws://` ones over plain TCP, for
+/// a client whose URLs mix both (see [`crate::Options::fallbacks`]).
+pub(crate) fn dialer_by_scheme(tls: Dialer) -> Dialer {
+    let tcp = tcp_dialer();
+    Arc::new(move |endpoint: &Endpoint| {
+        if endpoint.is_tls() {
+            tls(endpoint)
+        } else {
+            tcp(endpoint)
+        }
+    })
+}
+
 /// The WebSocket of one session.
 pub(super) type Ws = WebSocketStream<BoxIo>;
 
@@ -72,8 +85,13 @@ impl Connection {
                 }
             }
         }
-        let dial = (self.dialer)(&self.options.endpoint);
-        let url = self.options.endpoint.as_str().to_string();
+        let endpoint = self.options.endpoint_for(self.next_endpoint).clone();
+        // Whatever becomes of this attempt, the next one dials the next URL
+        // (see `Options::fallbacks`).
+        self.next_endpoint = (self.next_endpoint + 1) % self.options.endpoints().count();
+        tracing::debug!(url = %endpoint, "dialing");
+        let dial = (self.dialer)(&endpoint);
+        let url = endpoint.as_str().to_string();
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.options.max_message_size))
             .max_frame_size(Some(self.options.max_message_size));

@@ -924,3 +924,5 @@ async fn without_a_token_source_nothing_is_refreshed() {
     .await;
     assert!(is_state(&event, State::is_terminal), "{event:?}");
 }
+
+mod endpoints;

@@ -5,6 +5,7 @@
 
 mod calls;
 mod delivery;
+mod failover;
 mod proxy;
 mod reconnect;
 mod refresh;
