@@ -544,7 +544,7 @@ pub fn alarm_payload(data: &[u8]) {
             if let Err(error) = &result {
                 assert_eq!(error.code, 107, "alarms publish: {error}");
             }
-            let active = node.local().alarms.active();
+            let active = node.active_alarms().await.expect("memory broker");
             if let (Ok(alarm), Ok(_)) = (parsed, &result) {
                 let kept = active.iter().find(|a| a.id == alarm.id);
                 match alarm.state {

@@ -44,7 +44,9 @@ pub async fn run(node: Node, shutdown: CancellationToken) {
             let uid = node.uid();
             match held {
                 true => tracing::info!(node = uid, "this node now runs the cluster's duties"),
-                false => tracing::info!(node = uid, "this node no longer runs the cluster's duties"),
+                false => {
+                    tracing::info!(node = uid, "this node no longer runs the cluster's duties")
+                }
             }
         }
         node.set_duties(held);

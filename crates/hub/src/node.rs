@@ -118,7 +118,10 @@ impl PublicationHandler for Local {
     }
 
     fn handle_gap(&self, channel: &str) {
-        tracing::warn!(channel, "publications lost by the broker: subscribers recover");
+        tracing::warn!(
+            channel,
+            "publications lost by the broker: subscribers recover"
+        );
         self.hub
             .disconnect_subscribers(channel, Disconnect::INSUFFICIENT_STATE);
     }
@@ -390,7 +393,9 @@ impl Node {
                 let own = alarms.iter().filter(|a| a.source == source);
                 rules.adopt(source, own, tokio::time::Instant::now());
             }
-            Err(e) => tracing::warn!(source, error = %e, "cannot read the alarms to evaluate rules"),
+            Err(e) => {
+                tracing::warn!(source, error = %e, "cannot read the alarms to evaluate rules")
+            }
         }
     }
 

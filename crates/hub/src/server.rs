@@ -106,7 +106,10 @@ impl Server {
             sweeper::interval(node.config().history_ttl),
             node.shutdown_token().clone(),
         ));
-        connections.spawn(crate::lease::run(node.clone(), node.shutdown_token().clone()));
+        connections.spawn(crate::lease::run(
+            node.clone(),
+            node.shutdown_token().clone(),
+        ));
         connections.spawn(staleness::run(node.clone(), node.shutdown_token().clone()));
         let targets = (node.config().alertmanagers.iter())
             .filter_map(|spec| crate::silences::Target::parse(spec).ok())

@@ -298,11 +298,15 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(2)));
         every_second(&catalog, 5).await;
         let last = Instant::now();
-        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
+        assert!(watch
+            .check(&catalog.shared(), &catalog, Instant::now())
+            .is_empty());
         assert_eq!(watch.next_check(last), last + Duration::from_secs(1));
         advance(Duration::from_millis(2999)).await;
         assert!(
-            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
+            watch
+                .check(&catalog.shared(), &catalog, Instant::now())
+                .is_empty(),
             "not before 3s"
         );
         assert_eq!(
@@ -320,7 +324,9 @@ mod tests {
         assert_eq!(watch.silent(), 1);
         advance(Duration::from_secs(10)).await;
         assert!(
-            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
+            watch
+                .check(&catalog.shared(), &catalog, Instant::now())
+                .is_empty(),
             "fires once"
         );
         sample(&catalog, "web-1");
@@ -328,7 +334,9 @@ mod tests {
         assert_eq!(states(&resolved), [("web-1/silent", AlarmState::Resolved)]);
         assert_eq!(resolved[0].message, "sample received again after 13s");
         assert!(
-            watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty(),
+            watch
+                .check(&catalog.shared(), &catalog, Instant::now())
+                .is_empty(),
             "resolves once"
         );
         assert_eq!(watch.silent(), 0);
@@ -340,9 +348,16 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(15)));
         every_second(&catalog, 5).await;
         advance(Duration::from_millis(14_999)).await;
-        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
+        assert!(watch
+            .check(&catalog.shared(), &catalog, Instant::now())
+            .is_empty());
         advance(Duration::from_millis(1)).await;
-        assert_eq!(watch.check(&catalog.shared(), &catalog, Instant::now()).len(), 1);
+        assert_eq!(
+            watch
+                .check(&catalog.shared(), &catalog, Instant::now())
+                .len(),
+            1
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -364,13 +379,20 @@ mod tests {
         let mut watch = Watch::new(&config(Duration::from_secs(2)));
         every_second(&catalog, 3).await;
         advance(Duration::from_secs(3)).await;
-        assert_eq!(watch.check(&catalog.shared(), &catalog, Instant::now()).len(), 1);
+        assert_eq!(
+            watch
+                .check(&catalog.shared(), &catalog, Instant::now())
+                .len(),
+            1
+        );
         advance(Duration::from_secs(60)).await;
         catalog.forget_idle(Duration::from_secs(60));
         let resolved = watch.check(&catalog.shared(), &catalog, Instant::now());
         assert_eq!(states(&resolved), [("web-1/silent", AlarmState::Resolved)]);
         assert_eq!(resolved[0].message, "forgotten after 1m");
-        assert!(watch.check(&catalog.shared(), &catalog, Instant::now()).is_empty());
+        assert!(watch
+            .check(&catalog.shared(), &catalog, Instant::now())
+            .is_empty());
     }
 
     /// The task: publishes through the node, once per transition, and the

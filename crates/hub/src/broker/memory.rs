@@ -278,7 +278,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sweep_frees_expired_history_then_forgets_idle_streams_with_a_new_epoch() {
         let broker = broker();
-        let old = broker.publish("ch", publication(), false, Effects::default()).await.unwrap();
+        let old = broker
+            .publish("ch", publication(), false, Effects::default())
+            .await
+            .unwrap();
         broker
             .publish("watched", publication(), false, Effects::default())
             .await

@@ -140,7 +140,9 @@ impl Shard {
         let conn = ConnectionManager::new_with_config(client.clone(), settings)
             .await
             .with_context(|| {
-                format!("--redis {url}: cannot reach Redis; start redis-server there or fix the URL")
+                format!(
+                    "--redis {url}: cannot reach Redis; start redis-server there or fix the URL"
+                )
             })?;
         let up = Arc::new(AtomicBool::new(true));
         let (listen, requests) = mpsc::channel(256);
@@ -325,12 +327,17 @@ impl Broker for RedisBroker {
                     .arg(state.as_str().unwrap_or_default())
                     .arg(serde_json::to_string(alarm).expect("alarms serialize"))
                     .arg(serde_json::to_string(&ack).expect("acks serialize"))
-                    .arg(alarm.silenced_until.map(|t| t.to_string()).unwrap_or_default());
+                    .arg(
+                        alarm
+                            .silenced_until
+                            .map(|t| t.to_string())
+                            .unwrap_or_default(),
+                    );
             }
             (_, Some(source)) => {
-                let names = source.new_names.map(|names| {
-                    serde_json::to_string(names).expect("names serialize")
-                });
+                let names = source
+                    .new_names
+                    .map(|names| serde_json::to_string(names).expect("names serialize"));
                 call.key(self.keys.sources())
                     .key(self.keys.names())
                     .arg("sample")
@@ -549,7 +556,12 @@ fn redis_ms(time: &[String]) -> i64 {
 
 /// A source from its activity entry (`"<last ms> <gaps ms>..."`) as of
 /// Redis time `now`.
-fn shared_source(name: String, entry: &str, metrics: Vec<String>, now: i64) -> Option<SharedSource> {
+fn shared_source(
+    name: String,
+    entry: &str,
+    metrics: Vec<String>,
+    now: i64,
+) -> Option<SharedSource> {
     let mut words = entry.split_whitespace().map(|w| w.parse::<i64>().ok());
     let last_seen = words.next()??;
     let mut gaps: Vec<i64> = words.flatten().collect();

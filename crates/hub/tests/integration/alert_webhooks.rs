@@ -312,7 +312,12 @@ async fn grafana_without_a_secret_takes_the_keys() {
     )
     .await;
     assert_eq!(status, 200, "{text}");
-    assert!(hub.node.local().alarms.get("g1/c6eadffa33fcdf37").is_some());
+    assert!(hub
+        .node
+        .alarm("g1/c6eadffa33fcdf37")
+        .await
+        .unwrap()
+        .is_some());
     let (status, text) = post(&hub, "grafana", &[("Authorization", &bearer)], b"[]").await;
     assert_eq!(status, 400);
     assert!(text.contains("Grafana webhook contact point"), "{text}");

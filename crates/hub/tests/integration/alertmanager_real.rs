@@ -224,7 +224,7 @@ async fn alerts_from_a_real_alertmanager_fire_once_then_resolve() {
     );
     assert_eq!(received("firing"), 1);
     assert_eq!(received("resolved"), 1);
-    assert!(hub.node.local().alarms.get(&id).is_none());
+    assert!(hub.node.alarm(&id).await.unwrap().is_none());
     drop(alertmanager);
     hub.stop().await;
 }

@@ -77,7 +77,7 @@ async fn a_rule_fires_once_and_resolves_below_clear() {
         )
     );
     assert_eq!(alarm["value"], 65.0);
-    let active = hub.node.local().alarms.active();
+    let active = hub.node.active_alarms().await.unwrap();
     assert!(active.is_empty(), "{active:?}");
     hub.stop().await;
 }
@@ -120,14 +120,14 @@ async fn for_waits_on_the_hubs_clock() {
             .await
             .unwrap();
     };
-    let active = || node.local().alarms.active();
+    let active = async || node.active_alarms().await.unwrap();
     publish(90.0).await;
     tokio::time::advance(Duration::from_secs(9)).await;
     publish(90.0).await;
-    assert!(active().is_empty(), "9s is not 10s");
+    assert!(active().await.is_empty(), "9s is not 10s");
     tokio::time::advance(Duration::from_secs(1)).await;
     publish(90.0).await;
-    let alarms = active();
+    let alarms = active().await;
     assert_eq!(alarms.len(), 1);
     assert_eq!(
         alarms[0].id, "web-1/disk.slow",

@@ -109,7 +109,9 @@ impl Fanout {
                     }
                     tracing::warn!("redis pub/sub connection lost; reconnecting");
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot reach redis for pub/sub; retrying in {backoff:?}"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach redis for pub/sub; retrying in {backoff:?}")
+                }
             }
             self.up.store(false, Ordering::Relaxed);
             lost = true;
