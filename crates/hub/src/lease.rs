@@ -10,6 +10,10 @@
 //! that dies stops renewing, and another takes over within the lease time;
 //! a node shutting down gives the lease up at once. With the memory broker
 //! the only node always holds the duties.
+//!
+//! The same task notices when Redis lost its data (restarted without
+//! persistence): the alarms are gone, so each node's rule states and the
+//! silent sources start over and raise again what is still true.
 
 use std::time::Duration;
 
@@ -20,6 +24,19 @@ use crate::node::Node;
 /// Longest wait to give the lease up on shutdown.
 const RELEASE_WITHIN: Duration = Duration::from_secs(1);
 
+/// Compares the shared state's generation with the one last seen: when it
+/// changed, Redis lost its data, and what this node derived from it goes.
+async fn notice_lost_state(node: &Node, seen: &mut Option<String>) {
+    let Ok(now) = node.broker().generation().await else {
+        return;
+    };
+    if seen.as_ref().is_some_and(|seen| *seen != now) {
+        tracing::warn!("redis lost its data: alarm rules and silent sources start over");
+        node.forget_derived_state();
+    }
+    *seen = Some(now);
+}
+
 /// Takes and renews the lease for `node` until `shutdown`.
 pub async fn run(node: Node, shutdown: CancellationToken) {
     if !node.is_clustered() {
@@ -27,7 +44,9 @@ pub async fn run(node: Node, shutdown: CancellationToken) {
     }
     let ttl = node.config().duty_lease;
     let every = ttl / 3;
+    let mut generation = None;
     loop {
+        notice_lost_state(&node, &mut generation).await;
         let claim = node.broker().claim_duties(node.uid(), ttl);
         let held = match tokio::time::timeout(every, claim).await {
             Ok(Ok(held)) => held,

@@ -221,6 +221,14 @@ impl Node {
         });
     }
 
+    /// The shared state was lost (Redis restarted empty): rule states start
+    /// over, and the duties are put down so that the silent-source watch
+    /// starts over too when the lease is taken again.
+    pub fn forget_derived_state(&self) {
+        self.inner.rules.reset();
+        self.set_duties(false);
+    }
+
     /// The active alarms, most severe first, then newest first.
     pub async fn active_alarms(&self) -> Result<Vec<Alarm>, ReplyError> {
         let mut alarms = self.inner.broker.active_alarms().await?;

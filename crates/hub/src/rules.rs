@@ -565,6 +565,14 @@ impl RuleEngine {
             .retain(|_, seen| now.duration_since(*seen) < age);
     }
 
+    /// Forgets every state, as if no sample had been seen: the alarms they
+    /// raised are gone (see [`crate::lease`]).
+    pub fn reset(&self) {
+        let mut engine = self.inner.lock();
+        engine.sources.clear();
+        engine.adopted.clear();
+    }
+
     /// Whether this engine already took over `source`'s alarms.
     pub fn knows(&self, source: &str) -> bool {
         self.inner.lock().adopted.contains_key(source)

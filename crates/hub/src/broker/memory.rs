@@ -183,6 +183,11 @@ impl Broker for MemoryBroker {
         Ok(true)
     }
 
+    async fn generation(&self) -> Result<String, BrokerError> {
+        // Memory is lost only with the node itself.
+        Ok(String::new())
+    }
+
     async fn release_duties(&self, _holder: &str) -> Result<(), BrokerError> {
         Ok(())
     }

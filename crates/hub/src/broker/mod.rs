@@ -196,6 +196,11 @@ pub trait Broker: Send + Sync {
     /// `ttl`: `true` while `holder` holds it.
     async fn claim_duties(&self, holder: &str, ttl: Duration) -> Result<bool, BrokerError>;
 
+    /// A mark of the shared state's life: it changes when the backend lost
+    /// its data (Redis restarted without persistence), so that nodes drop
+    /// what they derived from it (rule states, silent sources).
+    async fn generation(&self) -> Result<String, BrokerError>;
+
     /// Gives the duties up at once (graceful shutdown), if `holder` has them.
     async fn release_duties(&self, holder: &str) -> Result<(), BrokerError>;
 

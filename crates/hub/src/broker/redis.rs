@@ -63,6 +63,7 @@ pub struct RedisBroker {
     lease: Script,
     release: Script,
     forget: Script,
+    generation: Script,
     /// Stops the fan-out tasks when the broker goes.
     stop: CancellationToken,
 }
@@ -109,6 +110,7 @@ impl RedisBroker {
             lease: Script::new(include_str!("redis/lease.lua")),
             release: Script::new(include_str!("redis/release.lua")),
             forget: Script::new(include_str!("redis/forget.lua")),
+            generation: Script::new(include_str!("redis/generation.lua")),
             stop,
         })
     }
@@ -517,6 +519,17 @@ impl Broker for RedisBroker {
                 .await,
         )?;
         Ok(held == 1)
+    }
+
+    async fn generation(&self) -> Result<String, BrokerError> {
+        let home = self.home();
+        home.checked(
+            self.generation
+                .key(self.keys.generation())
+                .arg(new_epoch())
+                .invoke_async(&mut home.conn())
+                .await,
+        )
     }
 
     async fn release_duties(&self, holder: &str) -> Result<(), BrokerError> {

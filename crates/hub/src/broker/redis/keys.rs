@@ -76,6 +76,11 @@ impl Keys {
         format!("{}:source-names", self.prefix)
     }
 
+    /// A random mark set once: gone or changed when Redis lost its data.
+    pub fn generation(&self) -> String {
+        format!("{}:generation", self.prefix)
+    }
+
     /// The lease on the cluster's duties: the holder's node id.
     pub fn lease(&self) -> String {
         format!("{}:duties", self.prefix)
