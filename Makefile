@@ -32,11 +32,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
+.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
-	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust, .deb, SDK, soak, fuzz and end-to-end tests'
+	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust (and again on Redis), .deb, SDK, soak, fuzz and end-to-end tests'
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
@@ -59,7 +59,7 @@ ui: deps
 	$(call step,UI type-check and build (ui/dist))
 	npm --prefix ui run --silent build
 
-test: deps ui fmt-check lint test-ui test-rust build test-deb test-js test-python test-soak test-fuzz test-e2e
+test: deps ui fmt-check lint test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e
 	@printf '\n==> make test: all steps passed\n'
 
 fmt:
@@ -89,6 +89,32 @@ test-ui: ui
 test-rust: ui
 	$(call step,cargo test --workspace (includes notifications on a private D-Bus))
 	$(CARGO) test --workspace $(APP_FEATURES)
+
+# The hub's protocol and recovery tests again, every hub on a real Redis:
+# scripts/with-redis.sh starts one redis-server on a free loopback port for
+# the run and sets TELLTALE_TEST_REDIS, and support::Hub gives each hub its
+# own key prefix on it. These modules test through what clients see
+# (WebSocket, HTTP API, /metrics, a real Alertmanager's silences), so they
+# hold for either broker; the redis_server module checks the Redis fixture
+# and that the hubs are on it. Not run on Redis: tls (transport only), and
+# tests that build a Node without a hub or run the binary (memory broker
+# either way), and tests that read the memory broker's own state
+# (node.local().alarms, node.sweep() stream counts, the history gauges).
+REDIS_SUITE := alert_webhooks:: alertmanager_real:: auth:: bad_input:: delivery:: hostile:: \
+  lifecycle:: permissions:: publish_key:: recovery:: redis_server:: rpc:: rules:: silent::
+REDIS_SKIP := rules::for_waits_on_the_hubs_clock \
+  rules::a_broken_rule_is_refused_at_start_naming_it \
+  rules::sighup_swaps_the_rules_and_keeps_clients \
+  rules::a_rule_fires_once_and_resolves_below_clear \
+  alert_webhooks::grafana_without_a_secret_takes_the_keys \
+  alertmanager_real::alerts_from_a_real_alertmanager_fire_once_then_resolve \
+  hostile::state::reading_or_subscribing_to_unknown_channels_allocates_no_stream \
+  hostile::state::expired_history_is_freed_and_idle_channels_forget_their_stream \
+  hostile::state::the_sweeper_runs_by_itself
+test-redis: deps
+	$(call step,hub protocol and recovery tests on a real Redis (scripts/with-redis.sh; cargo test -p telltale-hub --test integration))
+	scripts/with-redis.sh $(CARGO) test -p telltale-hub --test integration -- \
+	  $(REDIS_SUITE) $(addprefix --skip ,$(REDIS_SKIP))
 
 build: ui
 	$(call step,cargo build (telltale-hub, telltale-tail, the desktop app))

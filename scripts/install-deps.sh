@@ -31,7 +31,10 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # prometheus-alertmanager for the hub's webhook test against a real Alertmanager,
 # prometheus for the Prometheus → Alertmanager → hub → desktop test, and
 # prometheus-node-exporter for the agent's [[scrape]] test (each test starts its
-# own on a free loopback port, never the packaged service).
+# own on a free loopback port, never the packaged service); redis-server for the
+# hub's Redis broker tests and `make test-redis` (they start their own, without
+# persistence, on a free loopback port; the package's own service, if the
+# install starts one, is never used).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
@@ -40,6 +43,7 @@ packages=(
   desktop-file-utils
   python3-dbus python3-gi
   prometheus-alertmanager prometheus prometheus-node-exporter
+  redis-server
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -16,6 +16,7 @@ mod lifecycle;
 mod permissions;
 mod publish_key;
 mod recovery;
+mod redis_server;
 mod rpc;
 mod rules;
 mod silent;

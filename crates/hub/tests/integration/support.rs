@@ -19,6 +19,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Every wait in these tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// A `redis://` URL: every [`Hub`] then runs on that Redis (`make
+/// test-redis` sets it), each under its own key prefix so that tests running
+/// at once do not see each other's channels, alarms or catalog.
+pub const TEST_REDIS_ENV: &str = "TELLTALE_TEST_REDIS";
+
 pub const API_KEY: &str = "test-key";
 pub const SECRET: &str = "test-secret";
 
@@ -40,7 +45,9 @@ impl Hub {
     /// A hub with `edit` applied to the test settings: anonymous
     /// connections, the test secret and key, and every namespace open to
     /// everyone (one `"*"` rule) so that tests about other things may use any
-    /// channel; permission tests set `namespaces` themselves.
+    /// channel; permission tests set `namespaces` themselves. With
+    /// [`TEST_REDIS_ENV`] set, on that Redis under a prefix of its own
+    /// (before `edit`, so a test may still choose its own).
     pub async fn with(edit: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -50,6 +57,10 @@ impl Hub {
             namespaces: [("*".to_owned(), Namespace::open())].into(),
             ..Config::default()
         };
+        if let Some(url) = std::env::var(TEST_REDIS_ENV).ok().filter(|u| !u.is_empty()) {
+            config.redis = vec![url];
+            config.redis_prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+        }
         edit(&mut config);
         let server = Server::bind(config).await.unwrap();
         let addr = server.local_addr();
