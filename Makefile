@@ -99,15 +99,12 @@ test-rust: ui
 # and that the hubs are on it. Not run on Redis: tls (transport only), and
 # tests that build a Node without a hub or run the binary (memory broker
 # either way), and tests that read the memory broker's own state
-# (node.local().alarms, node.sweep() stream counts, the history gauges).
+# (node.sweep() stream counts, the history gauges).
 REDIS_SUITE := alert_webhooks:: alertmanager_real:: auth:: bad_input:: delivery:: hostile:: \
   lifecycle:: permissions:: publish_key:: recovery:: redis_server:: rpc:: rules:: silent::
 REDIS_SKIP := rules::for_waits_on_the_hubs_clock \
   rules::a_broken_rule_is_refused_at_start_naming_it \
   rules::sighup_swaps_the_rules_and_keeps_clients \
-  rules::a_rule_fires_once_and_resolves_below_clear \
-  alert_webhooks::grafana_without_a_secret_takes_the_keys \
-  alertmanager_real::alerts_from_a_real_alertmanager_fire_once_then_resolve \
   hostile::state::reading_or_subscribing_to_unknown_channels_allocates_no_stream \
   hostile::state::expired_history_is_freed_and_idle_channels_forget_their_stream \
   hostile::state::the_sweeper_runs_by_itself

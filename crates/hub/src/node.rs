@@ -341,6 +341,19 @@ impl Node {
         report
     }
 
+    /// Sources that nobody heard from for `--catalog-forget-after` leave
+    /// the shared catalog (with the memory broker, [`Node::sweep`] did it).
+    /// Every node may do it: forgetting twice is forgetting once.
+    pub async fn forget_idle_sources(&self) {
+        if !self.is_clustered() {
+            return;
+        }
+        let age = self.inner.config.catalog_forget_after;
+        if let Err(e) = self.inner.broker.forget_sources(age).await {
+            tracing::warn!(error = %e, "could not forget idle sources");
+        }
+    }
+
     /// The Prometheus text for `/metrics`, with the gauges read now.
     pub fn render_metrics(&self) -> String {
         let local = &self.inner.local;

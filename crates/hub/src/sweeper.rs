@@ -19,25 +19,12 @@ pub async fn run(node: Node, interval: Duration, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {
                 let report = node.sweep();
-                forget_shared_sources(&node).await;
+                node.forget_idle_sources().await;
                 if report.forgotten > 0 {
                     tracing::debug!(forgotten = report.forgotten, streams = report.streams, "swept idle channels");
                 }
             }
         }
-    }
-}
-
-/// With several nodes, sources that nobody heard from for
-/// `--catalog-forget-after` leave the shared catalog: a duty, so one node
-/// does it.
-async fn forget_shared_sources(node: &Node) {
-    if !node.is_clustered() || !node.holds_duties() {
-        return;
-    }
-    let age = node.config().catalog_forget_after;
-    if let Err(e) = node.broker().forget_sources(age).await {
-        tracing::warn!(error = %e, "could not forget idle sources");
     }
 }
 

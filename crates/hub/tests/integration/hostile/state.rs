@@ -190,6 +190,7 @@ async fn sources_unseen_for_forget_after_leave_the_catalog() {
     hub.publish("metrics:here", json!({"ts": 1, "values": {"x": 1}}))
         .await;
     hub.node.sweep();
+    hub.node.forget_idle_sources().await;
     let mut client = Client::anonymous(&hub).await;
     let reply = client.call("rpc", json!({"method": "catalog"})).await;
     let names: Vec<_> = reply["rpc"]["data"]["sources"]
