@@ -111,6 +111,19 @@ pub struct Args {
     #[serde(rename = "redis", skip_serializing_if = "Vec::is_empty")]
     pub redis: Vec<String>,
 
+    /// Prefix of every Redis key and pub/sub channel of this cluster, so
+    /// several clusters can share one Redis [default: telltale]
+    #[arg(long, env = "TELLTALE_HUB_REDIS_PREFIX", value_name = "PREFIX")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_prefix: Option<String>,
+
+    /// With --redis: how long the node running the cluster's duties (silent
+    /// sources, Alertmanager silences) holds them without renewing; another
+    /// node takes over within this time after it dies [default: 5s]
+    #[arg(long, env = "TELLTALE_HUB_DUTY_LEASE", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub duty_lease: Option<Duration>,
+
     /// HMAC secret that signs connection JWTs (HS256/HS384/HS512).
     #[arg(
         long,

@@ -402,6 +402,23 @@ impl Config {
         if let Some((_, flag, why)) = rules.into_iter().find(|(bad, _, _)| *bad) {
             return Err(ConfigError(format!("{flag} {why}")));
         }
+        if self.duty_lease < Duration::from_millis(300) {
+            return Err(ConfigError(
+                "--duty-lease must be at least 300ms (it is renewed every third of it)".into(),
+            ));
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            return Err(ConfigError(
+                "--redis-prefix must be a non-empty name without spaces, e.g. telltale".into(),
+            ));
+        }
+        for url in &self.redis {
+            if !(url.starts_with("redis://") || url.starts_with("unix://")) {
+                return Err(ConfigError(format!(
+                    "--redis {url:?}: expected redis://HOST:PORT[/DB] (or unix:///path/to/redis.sock)"
+                )));
+            }
+        }
         if self.min_stale_after < Duration::from_millis(100) {
             return Err(ConfigError(
                 "--min-stale-after must be at least 100ms (a source is declared silent after \
