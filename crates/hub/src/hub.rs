@@ -51,7 +51,13 @@ impl Connection {
 }
 
 enum Member {
-    Live(Arc<Connection>),
+    /// Receiving: publications above `covered` (what its subscribe reply
+    /// held). With several nodes a publication may reach this node after
+    /// a subscriber read its position, so the offset is checked each time.
+    Live {
+        connection: Arc<Connection>,
+        covered: u64,
+    },
     Pending {
         connection: Arc<Connection>,
         buffer: Vec<(u64, Bytes)>,
@@ -61,7 +67,7 @@ enum Member {
 impl Member {
     fn connection(&self) -> &Arc<Connection> {
         match self {
-            Member::Live(c) | Member::Pending { connection: c, .. } => c,
+            Member::Live { connection: c, .. } | Member::Pending { connection: c, .. } => c,
         }
     }
 }
@@ -119,7 +125,10 @@ impl Hub {
             {
                 connection.queue.push(frame);
             }
-            *member = Member::Live(connection);
+            *member = Member::Live {
+                connection,
+                covered,
+            };
         }
     }
 
@@ -149,8 +158,13 @@ impl Hub {
         let mut delivered = 0;
         for member in members.values_mut() {
             match member {
-                Member::Live(connection) => {
-                    delivered += connection.queue.push(frame.clone()) as usize
+                Member::Live {
+                    connection,
+                    covered,
+                } => {
+                    if offset > *covered {
+                        delivered += connection.queue.push(frame.clone()) as usize
+                    }
                 }
                 Member::Pending { buffer, .. } => buffer.push((offset, frame.clone())),
             }
@@ -181,7 +195,7 @@ impl Hub {
             return;
         };
         for member in members.lock().values() {
-            let (Member::Live(connection) | Member::Pending { connection, .. }) = member;
+            let (Member::Live { connection, .. } | Member::Pending { connection, .. }) = member;
             connection.queue.disconnect(reason);
         }
     }
