@@ -129,9 +129,10 @@ test-deb: deps build
 	ui/node_modules/.bin/tauri bundle --debug --bundles deb --no-binary-patching --ci
 	tests/deb/check.sh $(DEBUG_DEB_DIR)/*.deb
 
+# cluster.test.mjs runs two hubs on a private redis-server and SIGKILLs one.
 test-js: deps build
-	$(call step,centrifuge-js SDK tests (node --test tests/sdk/js))
-	cd tests/sdk/js && node --test --test-reporter=spec centrifuge.test.mjs
+	$(call step,centrifuge-js SDK tests (node --test tests/sdk/js): one hub, then two nodes on Redis)
+	cd tests/sdk/js && node --test --test-reporter=spec centrifuge.test.mjs cluster.test.mjs
 
 test-python: deps build
 	$(call step,cent SDK tests (pytest tests/sdk/python))

@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod delivery;
+mod failover;
 mod lifecycle;
 mod permissions;
 mod publish_key;
