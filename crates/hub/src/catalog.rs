@@ -129,7 +129,9 @@ impl SourceCatalog {
             }
             seen.gaps.push_back(now.duration_since(seen.received));
         }
-        seen.last_seen = now_ms();
+        // Never the same twice: the staleness watch tells samples apart by
+        // it (two samples within a millisecond, or a clock set back).
+        seen.last_seen = now_ms().max(seen.last_seen + 1);
         seen.received = now;
         if std::mem::take(&mut seen.watched) {
             self.heard.notify_one();

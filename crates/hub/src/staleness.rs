@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::SharedSource;
-use crate::catalog::{Activity, SourceCatalog};
+use crate::catalog::SourceCatalog;
 use crate::node::{Node, PublishOptions};
 use crate::Config;
 
@@ -51,13 +51,25 @@ pub fn stale_after(interval: Option<Duration>, min_stale_after: Duration) -> Dur
     })
 }
 
+/// A source's last sample, as a silent source remembers it.
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    /// Which sample: its `last_seen`. A later sample changes it; the
+    /// `received` instant does not say so reliably with Redis, where it is
+    /// derived anew from Redis's clock at every read and moves by a
+    /// millisecond or so between two reads of the same sample.
+    last_seen: i64,
+    /// When, for the message of the resolution.
+    received: Instant,
+}
+
 /// Which sources are silent, between checks.
 pub struct Watch {
     min_stale_after: Duration,
     forget_after: Duration,
     severity: Severity,
-    /// Silent source → when it was last heard from as it went silent.
-    silent: BTreeMap<String, Instant>,
+    /// Silent source → its last sample as it went silent.
+    silent: BTreeMap<String, Heard>,
     /// When the next source would go silent, if none publishes.
     next_deadline: Option<Instant>,
 }
@@ -84,14 +96,19 @@ impl Watch {
     /// [`crate::lease`]): the `<source>/silent` alarms it raised that are
     /// still active count as silent here, so they fire once, not again.
     pub fn adopt(&mut self, active: &[Alarm], sources: &[SharedSource], now: Instant) {
-        let heard: BTreeMap<&str, Instant> = (sources.iter())
-            .map(|s| (s.name.as_str(), s.activity.received))
+        let heard: BTreeMap<&str, Heard> = (sources.iter())
+            .map(|s| (s.name.as_str(), heard(s)))
             .collect();
         for alarm in active {
             let silent = alarm.labels.get("rule").map(String::as_str) == Some(RULE)
                 && alarm.id == format!("{}/{RULE}", alarm.source);
             if silent && alarm.state != AlarmState::Resolved {
-                let heard = heard.get(alarm.source.as_str()).copied().unwrap_or(now);
+                // A source gone from the catalog resolves at the next check.
+                let heard = heard.get(alarm.source.as_str()).copied();
+                let heard = heard.unwrap_or(Heard {
+                    last_seen: 0,
+                    received: now,
+                });
                 self.silent.insert(alarm.source.clone(), heard);
             }
         }
@@ -107,18 +124,21 @@ impl Watch {
         catalog: &SourceCatalog,
         now: Instant,
     ) -> Vec<Alarm> {
-        let activity: BTreeMap<&str, Activity> = (sources.iter())
-            .map(|s| (s.name.as_str(), s.activity))
-            .collect();
+        let activity: BTreeMap<&str, &SharedSource> =
+            (sources.iter()).map(|s| (s.name.as_str(), s)).collect();
         let mut alarms = Vec::new();
         let severity = self.severity;
         let forget_after = self.forget_after;
         self.silent.retain(|source, heard| {
             let message = match activity.get(source.as_str()) {
                 None => format!("forgotten after {}", human(forget_after)),
-                Some(a) if a.received > *heard => format!(
+                Some(s) if s.last_seen != heard.last_seen => format!(
                     "sample received again after {}",
-                    human(a.received.duration_since(*heard))
+                    human(
+                        s.activity
+                            .received
+                            .saturating_duration_since(heard.received)
+                    )
                 ),
                 Some(_) => return true,
             };
@@ -126,7 +146,8 @@ impl Watch {
             false
         });
         self.next_deadline = None;
-        for (&source, a) in &activity {
+        for (&source, s) in &activity {
+            let a = s.activity;
             if self.silent.contains_key(source) {
                 continue;
             }
@@ -145,7 +166,7 @@ impl Watch {
                 human(now.duration_since(a.received))
             );
             alarms.push(alarm(source, severity, AlarmState::Firing, message));
-            self.silent.insert(source.to_owned(), a.received);
+            self.silent.insert(source.to_owned(), heard(s));
             // Woken by its next sample rather than at the next check.
             catalog.watch(source);
         }
@@ -218,6 +239,13 @@ async fn watch_while_held(node: &Node, shutdown: &CancellationToken) {
             _ = local.catalog.heard() => {}
             _ = duties.changed() => {}
         }
+    }
+}
+
+fn heard(source: &SharedSource) -> Heard {
+    Heard {
+        last_seen: source.last_seen,
+        received: source.activity.received,
     }
 }
 
@@ -393,6 +421,28 @@ mod tests {
         assert!(watch
             .check(&catalog.shared(), &catalog, Instant::now())
             .is_empty());
+    }
+
+    /// With Redis, `received` is derived from Redis's clock at each read and
+    /// moves a little between two reads of the same sample: only another
+    /// sample (another `last_seen`) resolves a silent source.
+    #[tokio::test(start_paused = true)]
+    async fn only_a_new_sample_resolves_not_a_moving_received_instant() {
+        let catalog = SourceCatalog::default();
+        let mut watch = Watch::new(&config(Duration::from_secs(2)));
+        every_second(&catalog, 3).await;
+        advance(Duration::from_secs(3)).await;
+        let mut sources = catalog.shared();
+        let fired = watch.check(&sources, &catalog, Instant::now());
+        assert_eq!(states(&fired), [("web-1/silent", AlarmState::Firing)]);
+        sources[0].activity.received += Duration::from_millis(1);
+        assert!(
+            watch.check(&sources, &catalog, Instant::now()).is_empty(),
+            "the same sample, read again"
+        );
+        sources[0].last_seen += 1;
+        let resolved = watch.check(&sources, &catalog, Instant::now());
+        assert_eq!(states(&resolved), [("web-1/silent", AlarmState::Resolved)]);
     }
 
     /// The task: publishes through the node, once per transition, and the

@@ -66,6 +66,11 @@ impl HubProcess {
         assert!(status.success());
     }
 
+    /// Everything it wrote on stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Whether stderr holds `text` so far.
     pub fn logged(&self, text: &str) -> bool {
         self.stderr.lock().unwrap().contains(text)

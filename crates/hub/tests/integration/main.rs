@@ -11,6 +11,7 @@ mod alertmanager_real;
 mod auth;
 mod bad_input;
 mod binary;
+mod cluster;
 mod delivery;
 mod failover;
 mod lifecycle;
