@@ -24,7 +24,8 @@ use crate::auth::Authenticator;
 use crate::broker::memory::MemoryBroker;
 use crate::broker::redis::RedisBroker;
 use crate::broker::{
-    Broker, Effects, HistoryQuery, PublicationHandler, SharedSource, SourceSample, SweepReport,
+    Broker, Effects, HistoryQuery, PublicationHandler, Published, SharedSource, SourceSample,
+    SweepReport,
 };
 use crate::catalog::{Recorded, SourceCatalog};
 use crate::config::ConfigError;
@@ -390,15 +391,23 @@ impl Node {
         let sample = source
             .filter(|_| !self.inner.rules.is_empty())
             .and_then(|_| serde_json::from_str::<MetricSample>(data.get()).ok());
-        let result = self.publish_one(channel, data, options).await?;
+        let published = self.publish_one(channel, data, options).await?;
         if let (Some(source), Some(sample)) = (source, sample) {
+            if published.source_moved {
+                // Another node evaluated this source meanwhile: what this
+                // node remembers of it may be out of date.
+                self.inner.rules.forget(source);
+            }
             self.adopt_rule_state(source).await;
             let now = tokio::time::Instant::now();
             for alarm in self.inner.rules.observe(source, &sample.values, now) {
                 self.publish_alarm(&alarm).await;
             }
         }
-        Ok(result)
+        Ok(PublishResult {
+            offset: published.position.offset,
+            epoch: published.position.epoch,
+        })
     }
 
     /// With several nodes, a source's samples may have gone through another
@@ -437,7 +446,7 @@ impl Node {
         channel: &str,
         data: RawJson,
         options: PublishOptions,
-    ) -> Result<PublishResult, ReplyError> {
+    ) -> Result<Published, ReplyError> {
         channel::check(channel)?;
         // Nothing larger than a client may send reaches subscribers: a push
         // bigger than their queue would close them all as slow, and again
@@ -475,10 +484,12 @@ impl Node {
                 (Recorded::Unchanged, Some(name)) => Some(SourceSample {
                     name,
                     new_names: None,
+                    evaluator: &self.inner.uid,
                 }),
                 (Recorded::NewNames(names), Some(name)) => Some(SourceSample {
                     name,
                     new_names: Some(names),
+                    evaluator: &self.inner.uid,
                 }),
             },
         };
@@ -489,7 +500,7 @@ impl Node {
             tags: options.tags,
         };
         let started = Instant::now();
-        let position = self
+        let published = self
             .inner
             .broker
             .publish(channel, publication, options.skip_history, effects)
@@ -500,10 +511,7 @@ impl Node {
             .publish_latency
             .observe(started.elapsed().as_secs_f64());
         metrics.publications.inc();
-        Ok(PublishResult {
-            offset: position.offset,
-            epoch: position.epoch,
-        })
+        Ok(published)
     }
 
     /// Subscribes `connection` to a channel and prepares the reply,

@@ -573,6 +573,14 @@ impl RuleEngine {
         engine.adopted.clear();
     }
 
+    /// Forgets `source`'s states: another node evaluated its samples since,
+    /// so they are taken over again from the shared alarms.
+    pub fn forget(&self, source: &str) {
+        let mut engine = self.inner.lock();
+        engine.sources.remove(source);
+        engine.adopted.remove(source);
+    }
+
     /// Whether this engine already took over `source`'s alarms.
     pub fn knows(&self, source: &str) -> bool {
         self.inner.lock().adopted.contains_key(source)

@@ -18,8 +18,8 @@ use telltale_protocol::command::StreamPosition;
 use telltale_protocol::{Alarm, Publication};
 
 use super::{
-    Broker, BrokerError, Effects, HistoryPage, HistoryQuery, PublicationHandler, Recovery,
-    SharedSource, SweepReport,
+    Broker, BrokerError, Effects, HistoryPage, HistoryQuery, PublicationHandler, Published,
+    Recovery, SharedSource, SweepReport,
 };
 use crate::alarms::AlarmSet;
 use crate::catalog::SourceCatalog;
@@ -85,7 +85,7 @@ impl Broker for MemoryBroker {
         publication: Publication,
         skip_history: bool,
         effects: Effects<'_>,
-    ) -> Result<StreamPosition, BrokerError> {
+    ) -> Result<Published, BrokerError> {
         let stream = self.created(channel);
         let mut stream = stream.lock();
         let publication = stream.append(publication, skip_history, self.limits);
@@ -96,7 +96,11 @@ impl Broker for MemoryBroker {
         // one channel reach subscribers in offset order. Delivery only
         // enqueues (never blocks on a socket), so the lock is held briefly.
         self.handler.handle_publication(channel, publication);
-        Ok(stream.position())
+        Ok(Published {
+            position: stream.position(),
+            // The only node evaluates every sample.
+            source_moved: false,
+        })
     }
 
     async fn history(

@@ -55,6 +55,18 @@ pub struct SourceSample<'a> {
     pub name: &'a str,
     /// Its metric names, when this node saw new ones (`None`: unchanged).
     pub new_names: Option<&'a BTreeSet<String>>,
+    /// The node that evaluates the alarm rules on this sample.
+    pub evaluator: &'a str,
+}
+
+/// Where a publication went, and what the broker learnt on the way.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Its offset, and the channel's epoch.
+    pub position: StreamPosition,
+    /// The sample's source was last evaluated by another node: this node's
+    /// rule state for it is stale (see [`crate::rules::RuleEngine::adopt`]).
+    pub source_moved: bool,
 }
 
 /// A source as every node knows it.
@@ -158,7 +170,7 @@ pub trait Broker: Send + Sync {
         publication: Publication,
         skip_history: bool,
         effects: Effects<'_>,
-    ) -> Result<StreamPosition, BrokerError>;
+    ) -> Result<Published, BrokerError>;
 
     /// Makes sure this node receives `channel`'s publications from now on,
     /// before a subscriber's position is read.

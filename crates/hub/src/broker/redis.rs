@@ -33,8 +33,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Broker, BrokerError, Effects, HistoryPage, HistoryQuery, PublicationHandler, Recovery,
-    SharedSource, SweepReport,
+    Broker, BrokerError, Effects, HistoryPage, HistoryQuery, PublicationHandler, Published,
+    Recovery, SharedSource, SweepReport,
 };
 use crate::alarms::{merged, Acknowledgement};
 use crate::catalog::Activity;
@@ -301,7 +301,7 @@ impl Broker for RedisBroker {
         publication: Publication,
         skip_history: bool,
         effects: Effects<'_>,
-    ) -> Result<StreamPosition, BrokerError> {
+    ) -> Result<Published, BrokerError> {
         let shard = self.shard(channel);
         let json = serde_json::to_string(&publication).expect("publications serialize");
         let limits = self.reader.limits;
@@ -342,18 +342,23 @@ impl Broker for RedisBroker {
                     .map(|names| serde_json::to_string(names).expect("names serialize"));
                 call.key(self.keys.sources())
                     .key(self.keys.names())
+                    .key(self.keys.evaluators())
                     .arg("sample")
                     .arg(source.name)
                     .arg(names.unwrap_or_default())
-                    .arg(GAPS_KEPT);
+                    .arg(GAPS_KEPT)
+                    .arg(source.evaluator);
             }
             _ => {
                 call.arg("");
             }
         }
-        let (offset, epoch): (u64, String) =
+        let (offset, epoch, moved): (u64, String, u8) =
             shard.checked(call.invoke_async(&mut shard.conn()).await)?;
-        Ok(StreamPosition { offset, epoch })
+        Ok(Published {
+            position: StreamPosition { offset, epoch },
+            source_moved: moved == 1,
+        })
     }
 
     async fn listen(&self, channel: &str) -> Result<(), BrokerError> {
@@ -499,6 +504,7 @@ impl Broker for RedisBroker {
                 self.forget
                     .key(self.keys.sources())
                     .key(self.keys.names())
+                    .key(self.keys.evaluators())
                     .arg(age.as_millis() as u64)
                     .invoke_async(&mut shard.conn())
                     .await,

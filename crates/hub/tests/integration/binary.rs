@@ -76,11 +76,6 @@ impl HubProcess {
         self.stderr.lock().unwrap().contains(text)
     }
 
-    /// Everything written to stderr so far.
-    pub fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
     /// Waits until stderr holds `text`, for at most [`WAIT`].
     pub async fn wait_logged(&self, text: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -622,9 +622,6 @@ async fn a_rule_alarm_raised_on_one_node_resolves_once_on_another() {
 /// reconnected twice behind a load balancer): A must not go on from the
 /// rule state it had before B resolved the alarm.
 #[tokio::test]
-#[ignore = "known bug: a node evaluates a source with the rule state it had before another \
-            node took the source over (a high value does not fire again, a low one resolves \
-            twice); rules are adopted only on a node's first sample of a source"]
 async fn a_rule_alarm_follows_its_source_back_to_the_first_node() {
     let redis = RedisServer::start();
     let prefix = shared_prefix();

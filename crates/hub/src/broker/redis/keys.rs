@@ -76,6 +76,11 @@ impl Keys {
         format!("{}:source-names", self.prefix)
     }
 
+    /// Which node last evaluated each source's samples: name → node id.
+    pub fn evaluators(&self) -> String {
+        format!("{}:source-evaluators", self.prefix)
+    }
+
     /// A random mark set once: gone or changed when Redis lost its data.
     pub fn generation(&self) -> String {
         format!("{}:generation", self.prefix)

@@ -5,7 +5,8 @@
 -- KEYS[2]  its meta hash: `e` the epoch, `s` the top offset
 -- KEYS[3..5] what the publication changes:
 --            an alarm: the active alarms, their acks, their silences;
---            a sample: the sources' activity, their metric names
+--            a sample: the sources' activity, their metric names, the node
+--            that evaluated each source's last sample
 -- ARGV[1]  the pub/sub channel of the fan-out
 -- ARGV[2]  the publication's JSON, offset left out
 -- ARGV[3]  history size, ARGV[4] history TTL (ms), ARGV[5] meta TTL (ms)
@@ -16,8 +17,10 @@
 --   alarm:  ARGV[9] id, ARGV[10] state, ARGV[11] alarm JSON,
 --           ARGV[12] acknowledgement JSON, ARGV[13] silenced until ('' none)
 --   sample: ARGV[9] source, ARGV[10] names JSON ('' unchanged),
---           ARGV[11] gaps kept to estimate its interval
--- Returns {offset, epoch}.
+--           ARGV[11] gaps kept to estimate its interval,
+--           ARGV[12] the node evaluating its rules
+-- Returns {offset, epoch, moved}: moved is 1 when another node evaluated
+-- the source's previous sample (this node's rule state for it is stale).
 local epoch = redis.call('HGET', KEYS[2], 'e')
 if not epoch then
   epoch = ARGV[6]
@@ -25,6 +28,7 @@ if not epoch then
   redis.call('HSET', KEYS[2], 'e', epoch, 's', 0)
 end
 local offset = redis.call('HINCRBY', KEYS[2], 's', 1)
+local moved = 0
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 if ARGV[7] ~= '1' then
   redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 'p', ARGV[2])
@@ -68,7 +72,14 @@ elseif ARGV[8] == 'sample' then
   if ARGV[10] ~= '' then
     redis.call('HSET', KEYS[4], ARGV[9], ARGV[10])
   end
+  local evaluator = redis.call('HGET', KEYS[5], ARGV[9])
+  if evaluator ~= ARGV[12] then
+    redis.call('HSET', KEYS[5], ARGV[9], ARGV[12])
+    if evaluator then
+      moved = 1
+    end
+  end
 end
 
 redis.call('PUBLISH', ARGV[1], offset .. ' ' .. epoch .. ' ' .. ARGV[2])
-return {offset, epoch}
+return {offset, epoch, moved}
