@@ -290,7 +290,8 @@ mod tests {
         let old = broker
             .publish("ch", publication(), false, Effects::default())
             .await
-            .unwrap();
+            .unwrap()
+            .position;
         broker
             .publish("watched", publication(), false, Effects::default())
             .await
