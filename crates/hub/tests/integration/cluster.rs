@@ -636,3 +636,74 @@ async fn a_rule_alarm_follows_its_source_back_to_the_first_node() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The keys under `prefix` on the Redis at `url`.
+async fn keys_on(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn channels_are_sharded_over_several_redis_servers() {
+    use telltale_hub::broker::redis::keys::{home_shard, shard_of};
+    let (first, second) = (RedisServer::start(), RedisServer::start());
+    let urls = vec![first.url(), second.url()];
+    let prefix = shared_prefix();
+    let on_both = |c: &mut Config| {
+        c.redis = urls.clone();
+        c.redis_prefix = prefix.clone();
+    };
+    let a = Hub::with(on_both).await;
+    let b = Hub::with(on_both).await;
+
+    // Channels on each shard, all read on A, all published through B.
+    let channels: Vec<String> = (0..8).map(|i| format!("feed-{i}")).collect();
+    let shards: Vec<usize> = channels.iter().map(|c| shard_of(c, 2)).collect();
+    assert!(shards.contains(&0) && shards.contains(&1), "{shards:?}");
+    let mut reader = Client::anonymous(&a).await;
+    for channel in &channels {
+        reader.subscribe(channel).await;
+    }
+    for (n, channel) in channels.iter().enumerate() {
+        publish(b.addr, channel, json!({"n": n})).await;
+    }
+    let mut received = Vec::new();
+    for _ in &channels {
+        let (channel, offset, data) = reader.next_publication().await;
+        assert_eq!(offset, 1, "{channel}");
+        received.push((channel, data["n"].as_u64().unwrap()));
+    }
+    received.sort();
+    let expected: Vec<(String, u64)> = (channels.iter().cloned()).zip(0..).collect();
+    assert_eq!(received, expected);
+
+    // Each channel's stream is on its own shard, and only there.
+    let keys = [
+        keys_on(&urls[0], &prefix).await,
+        keys_on(&urls[1], &prefix).await,
+    ];
+    for (channel, &shard) in channels.iter().zip(&shards) {
+        let stream = format!("{prefix}:stream:{channel}");
+        assert!(keys[shard].contains(&stream), "{stream} on shard {shard}");
+        assert!(!keys[1 - shard].contains(&stream), "{stream} only once");
+    }
+
+    // The alarms live on the shard of `alarms`, for every node.
+    publish(b.addr, "alarms", alarm("web-1/disk", "firing")).await;
+    let on_a = active(&mut reader).await;
+    assert_eq!(on_a["alarms"][0]["id"], "web-1/disk", "{on_a}");
+    let home = home_shard(2);
+    let alarms = format!("{prefix}:alarms");
+    assert!(keys_on(&urls[home], &prefix).await.contains(&alarms));
+    assert!(!keys_on(&urls[1 - home], &prefix).await.contains(&alarms));
+
+    a.stop().await;
+    b.stop().await;
+}
