@@ -12,8 +12,9 @@
 //! the only node always holds the duties.
 //!
 //! The same task notices when Redis lost its data (restarted without
-//! persistence): the alarms are gone, so each node's rule states and the
-//! silent sources start over and raise again what is still true.
+//! persistence): the alarms are gone, so each node's rule states start over
+//! and the duty holder raises its silent sources again: what is still true
+//! is raised again.
 
 use std::time::Duration;
 
@@ -31,7 +32,9 @@ async fn notice_lost_state(node: &Node, seen: &mut Option<String>) {
         return;
     };
     if seen.as_ref().is_some_and(|seen| *seen != now) {
-        tracing::warn!("redis lost its data: alarm rules and silent sources start over");
+        tracing::warn!(
+            "redis lost its data: alarm rules start over, silent sources are raised again"
+        );
         node.forget_derived_state();
     }
     *seen = Some(now);

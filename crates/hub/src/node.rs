@@ -69,6 +69,8 @@ struct Inner {
     /// Whether this node runs the cluster's duties now (see
     /// [`crate::lease`]); always with the memory broker.
     duties: tokio::sync::watch::Sender<bool>,
+    /// Counts the times the shared state was lost.
+    losses: tokio::sync::watch::Sender<u64>,
 }
 
 /// This node's side of delivery: subscribers, what it saw of the sources,
@@ -168,6 +170,7 @@ impl Node {
                 next_connection: AtomicU64::new(1),
                 rules: RuleEngine::new(rules),
                 duties: tokio::sync::watch::Sender::new(config.redis.is_empty()),
+                losses: tokio::sync::watch::Sender::new(0),
                 config,
             }),
         }
@@ -223,11 +226,16 @@ impl Node {
     }
 
     /// The shared state was lost (Redis restarted empty): rule states start
-    /// over, and the duties are put down so that the silent-source watch
-    /// starts over too when the lease is taken again.
+    /// over, so the next samples raise again what is still true, and the
+    /// silent-source watch is told ([`Node::state_losses`]).
     pub fn forget_derived_state(&self) {
         self.inner.rules.reset();
-        self.set_duties(false);
+        self.inner.losses.send_modify(|n| *n += 1);
+    }
+
+    /// Changes each time the shared state was lost.
+    pub fn state_losses(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.losses.subscribe()
     }
 
     /// The active alarms, most severe first, then newest first.

@@ -103,11 +103,14 @@ impl Watch {
             let silent = alarm.labels.get("rule").map(String::as_str) == Some(RULE)
                 && alarm.id == format!("{}/{RULE}", alarm.source);
             if silent && alarm.state != AlarmState::Resolved {
-                // A source gone from the catalog resolves at the next check.
+                // A source gone from the catalog: heard of about when its
+                // alarm fired, so it is forgotten about when it is due.
+                let fired_ago =
+                    Duration::from_millis(now_ms().saturating_sub(alarm.ts).max(0) as u64);
                 let heard = heard.get(alarm.source.as_str()).copied();
                 let heard = heard.unwrap_or(Heard {
                     last_seen: 0,
-                    received: now,
+                    received: now.checked_sub(fired_ago).unwrap_or(now),
                 });
                 self.silent.insert(alarm.source.clone(), heard);
             }
@@ -131,6 +134,11 @@ impl Watch {
         let forget_after = self.forget_after;
         self.silent.retain(|source, heard| {
             let message = match activity.get(source.as_str()) {
+                // Not in the catalog, yet not due to be forgotten: the
+                // shared state was lost (Redis restarted empty). Still silent.
+                None if now.saturating_duration_since(heard.received) < forget_after => {
+                    return true
+                }
                 None => format!("forgotten after {}", human(forget_after)),
                 Some(s) if s.last_seen != heard.last_seen => format!(
                     "sample received again after {}",
@@ -173,6 +181,22 @@ impl Watch {
         alarms
     }
 
+    /// The firing alarm of every silent source again, for when the shared
+    /// state lost them (Redis restarted empty): they are still true.
+    pub fn raise_again(&self) -> Vec<Alarm> {
+        (self.silent.keys())
+            .map(|source| {
+                let message = "still silent (raised again: the hub's shared state was lost)";
+                alarm(
+                    source,
+                    self.severity,
+                    AlarmState::Firing,
+                    message.to_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// When to check next after a check at `now`.
     pub fn next_check(&self, now: Instant) -> Instant {
         let latest = now + MAX_CHECK_EVERY.min(self.min_stale_after);
@@ -200,6 +224,7 @@ async fn watch_while_held(node: &Node, shutdown: &CancellationToken) {
     let mut watch = Watch::new(node.config());
     let local = node.local();
     let mut duties = node.duties();
+    let mut losses = node.state_losses();
     if node.is_clustered() {
         let (active, sources) = match (node.active_alarms().await, node.sources().await) {
             (Ok(active), Ok(sources)) => (active, sources),
@@ -224,20 +249,25 @@ async fn watch_while_held(node: &Node, shutdown: &CancellationToken) {
         let alarms = watch.check(&sources, &local.catalog, now);
         // Before publishing, so whoever sees the alarm sees the count too.
         local.metrics.silent_sources.set(watch.silent() as i64);
-        for alarm in alarms {
-            let data = serde_json::value::to_raw_value(&alarm).expect("alarms serialize");
-            if let Err(e) = node
-                .publish(ALARMS_CHANNEL, data, PublishOptions::default())
-                .await
-            {
-                tracing::warn!(id = alarm.id, error = %e, "could not publish a silent-source alarm");
-            }
-        }
+        publish(node, alarms).await;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(watch.next_check(now)) => {}
             _ = local.catalog.heard() => {}
             _ = duties.changed() => {}
+            _ = losses.changed() => publish(node, watch.raise_again()).await,
+        }
+    }
+}
+
+async fn publish(node: &Node, alarms: Vec<Alarm>) {
+    for alarm in alarms {
+        let data = serde_json::value::to_raw_value(&alarm).expect("alarms serialize");
+        if let Err(e) = node
+            .publish(ALARMS_CHANNEL, data, PublishOptions::default())
+            .await
+        {
+            tracing::warn!(id = alarm.id, error = %e, "could not publish a silent-source alarm");
         }
     }
 }

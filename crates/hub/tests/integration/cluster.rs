@@ -707,3 +707,56 @@ async fn channels_are_sharded_over_several_redis_servers() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The ids of the active alarms on the node at `addr`, polled until Redis
+/// answers.
+async fn active_ids(hub: &Hub) -> Vec<String> {
+    let mut client = Client::anonymous(hub).await;
+    let reply = client.call("rpc", json!({"method": "alarms.active"})).await;
+    let alarms = reply["rpc"]["data"]["alarms"].as_array().cloned();
+    (alarms.unwrap_or_default().iter())
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn alarms_still_true_are_raised_again_after_redis_lost_them() {
+    let mut redis = RedisServer::start();
+    let prefix = shared_prefix();
+    let a = node(&redis, &prefix, |c| {
+        c.rules = vec![x_high()];
+        c.min_stale_after = Duration::from_secs(1);
+        c.duty_lease = Duration::from_millis(600);
+    })
+    .await;
+    // A rule alarm, and a source that goes silent.
+    publish(a.addr, "metrics:db-1", sample(json!({"x": 90.0}))).await;
+    for _ in 0..3 {
+        publish(a.addr, "metrics:web-9", sample(json!({"y": 1.0}))).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let both = poll(WAIT, async || {
+        let ids = active_ids(&a).await;
+        (ids.contains(&"web-9/silent".to_owned()) && ids.contains(&"db-1/x.high".to_owned()))
+            .then_some(ids)
+    });
+    assert!(both.await.is_some(), "{:?}", active_ids(&a).await);
+
+    redis.restart();
+    // The silent source, still silent, is raised again by the duty holder;
+    // the rule alarm by the next sample that still breaks it.
+    let silent = poll(RECONNECT_WAIT, async || {
+        let ids = active_ids(&a).await;
+        ids.contains(&"web-9/silent".to_owned()).then_some(ids)
+    });
+    let ids = silent
+        .await
+        .expect("web-9/silent raised again after the restart");
+    assert!(!ids.contains(&"db-1/x.high".to_owned()), "{ids:?}");
+    publish(a.addr, "metrics:db-1", sample(json!({"x": 91.0}))).await;
+    let ids = active_ids(&a).await;
+    assert!(ids.contains(&"db-1/x.high".to_owned()), "{ids:?}");
+    assert_eq!(transitions(a.addr, "db-1/x.high").await, ["firing"]);
+    assert_eq!(transitions(a.addr, "web-9/silent").await, ["firing"]);
+    a.stop().await;
+}
