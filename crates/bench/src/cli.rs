@@ -63,8 +63,8 @@ pub struct Args {
     )]
     pub node_server: PathBuf,
 
-    /// Servers to measure, comma separated. `hub-redis` runs the fan-out only
-    /// (a node's memory per idle connection is the same as the lone hub's).
+    /// Servers to measure, comma separated. `hub-redis` runs the fan-out
+    /// only.
     #[arg(long, value_delimiter = ',', default_value = "hub,hub-redis,node")]
     pub targets: Vec<Target>,
 

@@ -404,20 +404,20 @@ impl Report {
             "Fan-out: latency p50 / p99 / p99.9 (ms)",
             cell(memory, latencies),
             cell(redis, latencies),
-            ratio(&|f| f.latency_ms(0.5)),
+            p50(ratio(&|f| f.latency_ms(0.5))),
         );
         row4(
             &mut out,
             "Fan-out: latency with one message in flight, p50 / p99 / p99.9 (ms)",
             cell(memory, light_latencies),
             cell(redis, light_latencies),
-            ratio(&|f| {
+            p50(ratio(&|f| {
                 if f.light_published == 0 || f.light_latency.is_empty() {
                     0.0
                 } else {
                     f.light_latency_ms(0.5)
                 }
-            }),
+            })),
         );
         row4(
             &mut out,
@@ -587,8 +587,8 @@ impl Report {
              separated), each is counted. The window matters for telltale-hub, which joins everything queued \
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
              Node `ws` writes every message to every socket on its own.\n\
-             - telltale-hub on Redis, 2 nodes: the fan-out only (a node's memory per idle connection is the lone \
-             hub's); a private redis-server and two nodes started for it, as described under the Redis table.\n\
+             - telltale-hub on Redis, 2 nodes: the fan-out only (the idle scenario is not run on it); a private \
+             redis-server and two nodes started for it, as described under the Redis table.\n\
              - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
              message is sent to every connected client (the publisher too, which discards it).\n\
              - **Idle**: {idle} connections opened (hub: connected and subscribed; Node: connected) and left idle, \
@@ -656,6 +656,11 @@ impl Report {
         );
         let _ = writeln!(
             out,
+            "The Redis variant needs `redis-server` on PATH (or `--redis-server PATH`); scripts/install-deps.sh \
+             installs it. The bench starts and stops its own, on a free loopback port.\n"
+        );
+        let _ = writeln!(
+            out,
             "`make bench` does the same (it builds both in release and writes this file). `telltale-bench --help` \
              lists every knob (subscribers, duration, window, payload size, idle connections, pinning).\n"
         );
@@ -711,6 +716,15 @@ fn light_latencies(f: &FanoutResult) -> String {
         f.light_latency_ms(0.99),
         f.light_latency_ms(0.999)
     )
+}
+
+/// A ratio of latencies is one of the medians.
+fn p50(ratio: String) -> String {
+    if ratio.is_empty() {
+        ratio
+    } else {
+        format!("{ratio} (p50)")
+    }
 }
 
 fn subscriber_counts(f: &FanoutResult) -> String {
