@@ -390,7 +390,7 @@ function machine() {
 function section(results, opts, command, started) {
   const lines = ['## Desktop UI', ''];
   lines.push(
-    `The desktop app (a real window under Xvfb, driven through tauri-driver + WebKitWebDriver) measured by \`tests/e2e/ui-bench.mjs\` on ${started.toISOString().slice(0, 10)}, ${opts.seconds} s per measurement. Figures only: nothing fails on a target. Generated section: rerun the command below to refresh it (\`make bench\` rewrites this whole file: run \`make bench-ui\` after it).`,
+    `The desktop app (a real window under Xvfb, driven through tauri-driver + WebKitWebDriver) measured by \`tests/e2e/ui-bench.mjs\` on ${started.toISOString().slice(0, 10)}, ${opts.seconds} s per measurement. Figures only: nothing fails on a target. Generated section: rerun the command below to refresh it (\`make bench\` rewrites only its own sections and keeps this one).`,
     '',
     '- *CPU* = (utime + stime) deltas from /proc/PID/stat of the app process and of its WebKitWebProcess (a descendant of the app), summed, over the measurement, in % of one core.',
     '- *RSS* = VmRSS of the WebKitWebProcess at the end. *Frame time* = `__telltale.perf()` read at the end: the time the UI spends rendering one frame (p50 / p99 / max over its last 1,000 rendered frames, so possibly including frames from before the measurement), not the time it spends taking in data; *frames rendered* per second tells whether the page keeps up.',

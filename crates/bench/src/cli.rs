@@ -7,12 +7,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// telltale-bench: fan-out throughput, publish→receive latency and idle
 /// memory per connection of telltale-hub, side by side with a Node `ws`
-/// broadcast server, in the same run, on 127.0.0.1 only.
+/// broadcast server and with two hub nodes on Redis, in the same run, on
+/// 127.0.0.1 only.
 ///
-/// Both servers are started as child processes (pinned to --server-cpu, the
+/// Every server is started as a child process (pinned to --server-cpu, the
 /// bench itself to --bench-cpu, when `taskset` exists and there are at least
-/// two CPUs), measured, then stopped. The result is printed as a markdown
-/// table; --write also writes it with the machine and the command to a file.
+/// two CPUs), measured, then stopped; for `hub-redis` that is a private
+/// redis-server and two hub nodes on it, all three on --server-cpu. The
+/// result is printed as markdown tables; --write also writes them with the
+/// machine and the command to a file, keeping the sections of that file it
+/// does not write (e.g. "## Desktop UI").
 ///
 /// `telltale-bench soak` is a separate run: see `telltale-bench soak --help`.
 #[derive(Debug, Clone, Parser)]
@@ -42,6 +46,11 @@ pub struct Args {
     #[arg(long = "hub-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub hub_args: Vec<String>,
 
+    /// The redis-server executable, for the `hub-redis` target (started on a
+    /// free loopback port, without persistence).
+    #[arg(long, value_name = "PATH", default_value = "redis-server")]
+    pub redis_server: PathBuf,
+
     /// The Node.js executable.
     #[arg(long, value_name = "PATH", default_value = "node")]
     pub node: PathBuf,
@@ -54,8 +63,9 @@ pub struct Args {
     )]
     pub node_server: PathBuf,
 
-    /// Servers to measure, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "hub,node")]
+    /// Servers to measure, comma separated. `hub-redis` runs the fan-out
+    /// only.
+    #[arg(long, value_delimiter = ',', default_value = "hub,hub-redis,node")]
     pub targets: Vec<Target>,
 
     /// Scenarios to run, comma separated.
@@ -340,8 +350,11 @@ impl SoakArgs {
 /// A server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
-    /// telltale-hub (Centrifugo JSON protocol).
+    /// telltale-hub (Centrifugo JSON protocol), one node, in-memory broker.
     Hub,
+    /// Two telltale-hub nodes on one redis-server (`--redis`): subscribers
+    /// split evenly over the nodes, the publisher on the first.
+    HubRedis,
     /// The Node `ws` broadcast server.
     Node,
 }
@@ -351,8 +364,20 @@ impl Target {
     pub fn label(self) -> &'static str {
         match self {
             Target::Hub => "telltale-hub",
+            Target::HubRedis => "telltale-hub on Redis, 2 nodes",
             Target::Node => "Node ws",
         }
+    }
+
+    /// Whether clients speak the hub's protocol (connect, subscribe,
+    /// publish commands) rather than plain messages.
+    pub fn is_hub(self) -> bool {
+        matches!(self, Target::Hub | Target::HubRedis)
+    }
+
+    /// Whether the scenario is run on this target.
+    pub fn runs(self, scenario: Scenario) -> bool {
+        !(self == Target::HubRedis && scenario == Scenario::Idle)
     }
 }
 
@@ -382,8 +407,19 @@ mod tests {
         assert_eq!(args.payload_bytes, 100);
         assert_eq!(args.idle_connections, 10_000);
         assert_eq!(args.duration, Duration::from_secs(10));
-        assert_eq!(args.targets, [Target::Hub, Target::Node]);
+        assert_eq!(args.targets, [Target::Hub, Target::HubRedis, Target::Node]);
+        assert_eq!(args.redis_server, PathBuf::from("redis-server"));
         assert_eq!(args.scenarios, [Scenario::Fanout, Scenario::Idle]);
+    }
+
+    #[test]
+    fn the_redis_target_is_named_on_the_command_line_and_runs_the_fanout_only() {
+        let args = Args::try_parse_from(["telltale-bench", "--targets", "hub-redis"]).unwrap();
+        assert_eq!(args.targets, [Target::HubRedis]);
+        assert!(Target::HubRedis.is_hub() && !Target::Node.is_hub());
+        assert!(Target::HubRedis.runs(Scenario::Fanout));
+        assert!(!Target::HubRedis.runs(Scenario::Idle));
+        assert!(Target::Hub.runs(Scenario::Idle));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::cli::{Args, Target};
-use crate::server::Server;
+use crate::deployment::Deployment;
 use crate::sys;
 use crate::ws::{self, Buffers, CHANNEL};
 
@@ -28,6 +28,9 @@ pub struct FanoutResult {
     pub subscribers: usize,
     /// Subscribers that connected and subscribed.
     pub ready: usize,
+    /// Of those, how many on each process clients connect to (one entry
+    /// per hub node; the publisher is on the first).
+    pub ready_per_endpoint: Vec<(String, usize)>,
     /// Examples of subscribers that could not connect or subscribe.
     pub setup_errors: Vec<String>,
     /// Messages published (sent by the publisher).
@@ -64,8 +67,11 @@ pub struct FanoutResult {
     pub light_latency: Histogram<u64>,
     /// Messages published in the light phase.
     pub light_published: u64,
-    /// Server CPU use during the measured interval, in cores.
+    /// Server CPU use during the measured interval, in cores: every process
+    /// of the target (hub nodes and redis-server) together.
     pub server_cpu: f64,
+    /// The same for each process of the target, in start order.
+    pub process_cpu: Vec<(String, f64)>,
     /// Bench CPU use during the measured interval, in cores.
     pub bench_cpu: f64,
 }
@@ -170,8 +176,23 @@ pub fn payload(ts: u64, seq: u64, size: usize) -> String {
     s
 }
 
-/// Runs the fan-out scenario against a started server.
-pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutResult, String> {
+/// Runs the fan-out scenario against a started target: subscribers take the
+/// client ports in turn (with two hub nodes, half on each), the publisher
+/// uses the first.
+pub async fn run(
+    target: Target,
+    deployment: &Deployment,
+    args: &Args,
+) -> Result<FanoutResult, String> {
+    let endpoints: Vec<(String, u16)> = deployment
+        .endpoints()
+        .map(|p| (p.name.clone(), p.server.port))
+        .collect();
+    let Some(&(_, publisher_port)) = endpoints.first() else {
+        return Err("no server to connect to".into());
+    };
+    let ready_at: Arc<Vec<AtomicU64>> =
+        Arc::new(endpoints.iter().map(|_| AtomicU64::new(0)).collect());
     let shared = Arc::new(Shared {
         base: Instant::now(),
         window: AtomicU64::new(args.window),
@@ -193,18 +214,28 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
     );
     let dial = ws::Dial {
         target,
-        port: server.port,
+        port: publisher_port,
         limit: Arc::new(Semaphore::new(args.connect_concurrency as usize)),
         deadline: tokio::time::Instant::now() + args.setup_timeout,
         timeout: args.connect_timeout,
         buffers: Buffers::Large,
     };
     let mut subscribers = Vec::with_capacity(args.subscribers);
-    for _ in 0..args.subscribers {
+    for n in 0..args.subscribers {
+        let endpoint = n % endpoints.len();
+        let dial = ws::Dial {
+            port: endpoints[endpoint].1,
+            ..dial.clone()
+        };
+        let ready_here = Ready {
+            counts: ready_at.clone(),
+            endpoint,
+        };
         subscribers.push(tokio::spawn(subscriber(
-            dial.clone(),
+            dial,
             shared.clone(),
             ready_tx.clone(),
+            ready_here,
             stop_rx.clone(),
         )));
     }
@@ -230,7 +261,7 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
     let end_at = start + args.warmup + args.duration;
     let publisher = start_publisher(
         target,
-        server.port,
+        publisher_port,
         shared.clone(),
         Plan {
             payload_bytes: args.payload_bytes as usize,
@@ -246,7 +277,7 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
     let t0 = Instant::now();
     let d0 = shared.delivered();
     let p0 = shared.published.load(Ordering::Acquire);
-    let server_cpu0 = server.cpu_seconds().unwrap_or(0.0);
+    let process_cpu0 = deployment.cpu_seconds();
     let bench_cpu0 = sys::cpu_seconds(None).unwrap_or(0.0);
     shared.phase.store(LOADED, Ordering::Release);
 
@@ -260,7 +291,7 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
     let t1 = Instant::now();
     let d1 = shared.delivered();
     let p1 = shared.published.load(Ordering::Acquire);
-    let server_cpu1 = server.cpu_seconds().unwrap_or(server_cpu0);
+    let process_cpu1 = deployment.cpu_seconds();
     let bench_cpu1 = sys::cpu_seconds(None).unwrap_or(bench_cpu0);
     let measured = t1 - t0;
 
@@ -282,7 +313,7 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
         let light_end = Instant::now() + args.light_duration;
         let light = start_publisher(
             target,
-            server.port,
+            publisher_port,
             shared.clone(),
             Plan {
                 payload_bytes: args.payload_bytes as usize,
@@ -305,9 +336,29 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
     let light_published = shared.published.load(Ordering::Acquire) - light_start;
     let _ = stop_tx.send(true);
 
+    let seconds = measured.as_secs_f64().max(1e-9);
+    let process_cpu: Vec<(String, f64)> = deployment
+        .processes
+        .iter()
+        .zip(process_cpu0.iter().zip(&process_cpu1))
+        .map(|(p, pair)| {
+            let cores = match pair {
+                (Some(before), Some(after)) => (after - before) / seconds,
+                _ => 0.0,
+            };
+            (p.name.clone(), cores)
+        })
+        .collect();
+    let ready_per_endpoint = endpoints
+        .iter()
+        .zip(ready_at.iter())
+        .map(|((name, _), count)| (name.clone(), count.load(Ordering::Acquire) as usize))
+        .collect();
+
     let mut result = FanoutResult {
         subscribers: args.subscribers,
         ready,
+        ready_per_endpoint,
         setup_errors,
         published: 0,
         acked: 0,
@@ -326,8 +377,9 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<FanoutR
         latency: new_histogram(),
         light_latency: new_histogram(),
         light_published,
-        server_cpu: (server_cpu1 - server_cpu0) / measured.as_secs_f64().max(1e-9),
-        bench_cpu: (bench_cpu1 - bench_cpu0) / measured.as_secs_f64().max(1e-9),
+        server_cpu: process_cpu.iter().map(|(_, cores)| cores).sum(),
+        process_cpu,
+        bench_cpu: (bench_cpu1 - bench_cpu0) / seconds,
     };
     for handle in subscribers {
         let Ok(outcome) = handle.await else {
@@ -424,10 +476,18 @@ struct SubOutcome {
     end: End,
 }
 
+/// Where a subscriber counts itself once it is ready: which of the client
+/// ports it uses.
+struct Ready {
+    counts: Arc<Vec<AtomicU64>>,
+    endpoint: usize,
+}
+
 async fn subscriber(
     dial: ws::Dial,
     shared: Arc<Shared>,
     ready_tx: mpsc::Sender<Result<(), String>>,
+    ready_here: Ready,
     mut stop: watch::Receiver<bool>,
 ) -> SubOutcome {
     let mut outcome = SubOutcome {
@@ -444,6 +504,7 @@ async fn subscriber(
         }
     };
     shared.alive.fetch_add(1, Ordering::AcqRel);
+    ready_here.counts[ready_here.endpoint].fetch_add(1, Ordering::AcqRel);
     let _ = ready_tx.send(Ok(())).await;
     drop(ready_tx);
 
@@ -648,12 +709,13 @@ async fn publish_loop(
         }
         let data = payload(shared.now_ns(), plan.first_seq + sent, plan.payload_bytes);
         // Command ids: 1 was connect.
-        let text = match target {
-            Target::Hub => format!(
+        let text = if target.is_hub() {
+            format!(
                 "{{\"id\":{},\"publish\":{{\"channel\":\"{CHANNEL}\",\"data\":{data}}}}}",
                 sent + 2
-            ),
-            Target::Node => data,
+            )
+        } else {
+            data
         };
         sent += 1;
         shared.published.fetch_add(1, Ordering::AcqRel);

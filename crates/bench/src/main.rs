@@ -1,30 +1,33 @@
 //! `telltale-bench`: fan-out throughput, publish→receive latency and idle
 //! memory per connection of telltale-hub, side by side with a Node `ws`
-//! broadcast server, in the same run; and `telltale-bench soak`, a soak test
-//! of the hub. See `telltale-bench --help`.
+//! broadcast server and with two hub nodes on Redis, in the same run; and
+//! `telltale-bench soak`, a soak test of the hub. See `telltale-bench --help`.
 
 mod cli;
+mod deployment;
+mod document;
 mod fanout;
 mod idle;
 mod report;
 mod server;
 mod setup;
+#[cfg(test)]
+mod smoke;
 mod soak;
 mod sys;
 mod ws;
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser as _;
 
 use crate::cli::{Args, Command, Scenario, Target};
+use crate::deployment::{Deployment, Settings};
 use crate::report::{Report, TargetResults};
-use crate::server::{Launch, Server};
 
-/// Longest wait for a server's `listening on` line.
+/// Longest wait for a server to say it is ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a server gets to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -109,73 +112,24 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
         std::env::args_os().map(|a| report::relative_to(cwd.as_deref(), &a.to_string_lossy())),
     );
     let machine = sys::Machine::describe(&args.node);
-    let server_cpu = pinned.map(|(server, _)| server);
-
-    let hub_config = match write_hub_config() {
-        Ok(path) => path,
+    let (report, failed) = match measure(args, pinned, nofile).await {
+        Ok(measured) => measured,
         Err(e) => {
-            eprintln!("error: cannot write the hub's --config file: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut targets: Vec<TargetResults> = Vec::new();
-    let mut notes = Vec::new();
-    let mut launches = Vec::new();
-    for &target in dedup(&args.targets).iter() {
-        let launch = launch_for(target, &args, server_cpu, &hub_config);
-        targets.push(TargetResults {
-            target,
-            command: launch.display(),
-            nofile: None,
-            fanout: None,
-            idle: None,
-        });
-        launches.push((target, launch));
-    }
-
-    let mut failed = false;
-    for &scenario in dedup(&args.scenarios).iter() {
-        for (index, (target, launch)) in launches.iter().enumerate() {
-            eprintln!(
-                "{scenario:?} on {}: starting `{}`",
-                target.label(),
-                launch.display()
-            );
-            let outcome = run_one(
-                *target,
-                scenario,
-                launch,
-                &args,
-                &mut notes,
-                &mut targets[index].nofile,
-            )
-            .await;
-            if let Err(e) = &outcome {
-                eprintln!("  {}: {e}", target.label());
-                failed = true;
-            }
-            let slot = &mut targets[index];
-            match scenario {
-                Scenario::Fanout => slot.fanout = Some(outcome.and_then(|o| o.into_fanout())),
-                Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
-            }
-            // Let the sockets of the last run close before the next server.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-
-    let mut report = Report {
-        args: args.clone(),
-        targets,
-        notes,
-        pinned,
-        nofile,
-    };
-    report.derive_notes();
     println!("\n{}", report.table());
+    if let Some(redis) = report.redis_table() {
+        println!("{redis}");
+    }
     println!("Notes:\n{}", report.notes_markdown());
-    if let Some(path) = &args.write {
-        let doc = report.document(&machine, &sys::today_utc(), &command);
+    if let Some(path) = &report.args.write {
+        let ours = report.document(&machine, &sys::today_utc(), &command);
+        // Sections other tools write into the same file (the desktop UI
+        // benchmark's) stay as they are.
+        let previous = std::fs::read_to_string(path).unwrap_or_default();
+        let doc = document::merge(&ours, &previous);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -192,6 +146,70 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Runs every scenario on every target; the report, and whether a run
+/// failed.
+async fn measure(
+    args: Args,
+    pinned: Option<(usize, usize)>,
+    nofile: u64,
+) -> Result<(Report, bool), String> {
+    let hub_config =
+        write_hub_config().map_err(|e| format!("cannot write the hub's --config file: {e}"))?;
+    let settings = Settings {
+        args: &args,
+        cpu: pinned.map(|(server, _)| server),
+        hub_config: &hub_config,
+    };
+    let mut targets: Vec<TargetResults> = Vec::new();
+    let mut notes = Vec::new();
+    for &target in dedup(&args.targets).iter() {
+        targets.push(TargetResults {
+            target,
+            command: deployment::describe(target, settings),
+            nofile: None,
+            fanout: None,
+            idle: None,
+        });
+    }
+
+    let mut failed = false;
+    for &scenario in dedup(&args.scenarios).iter() {
+        for slot in targets.iter_mut() {
+            let target = slot.target;
+            if !target.runs(scenario) {
+                continue;
+            }
+            eprintln!(
+                "{scenario:?} on {}: starting {}",
+                target.label(),
+                slot.command
+            );
+            let outcome = run_one(target, scenario, settings, &mut notes, &mut slot.nofile).await;
+            if let Err(e) = &outcome {
+                eprintln!("  {}: {e}", target.label());
+                failed = true;
+            }
+            match scenario {
+                Scenario::Fanout => slot.fanout = Some(outcome.and_then(|o| o.into_fanout())),
+                Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
+            }
+            // Let the sockets of the last run close before the next server.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let _ = std::fs::remove_file(&hub_config);
+
+    let mut report = Report {
+        args: args.clone(),
+        targets,
+        notes,
+        pinned,
+        nofile,
+    };
+    report.derive_notes();
+    Ok((report, failed))
 }
 
 /// Outcome of one scenario on one server.
@@ -216,65 +234,71 @@ impl Outcome {
     }
 }
 
-/// Starts the server, runs the scenario, stops the server, and notes what
-/// the server did wrong on the way (crash, EMFILE, slow shutdown).
+/// Starts the target's processes, runs the scenario, stops them, and notes
+/// what they did wrong on the way (crash, EMFILE, slow shutdown).
 async fn run_one(
     target: Target,
     scenario: Scenario,
-    launch: &Launch,
-    args: &Args,
+    settings: Settings<'_>,
     notes: &mut Vec<String>,
     nofile: &mut Option<u64>,
 ) -> Result<Outcome, String> {
+    let args = settings.args;
     preflight(target, args)?;
-    let mut server = Server::start(launch, START_TIMEOUT).await?;
-    *nofile = server.nofile();
+    let mut deployment = Deployment::start(target, settings, START_TIMEOUT).await?;
     let what = format!("{} {scenario:?}", target.label()).to_lowercase();
     let needed = match scenario {
         Scenario::Fanout => args.subscribers + 1,
         Scenario::Idle => args.idle_connections,
     } as u64;
-    if let Some(limit) = server.nofile().filter(|&l| l < needed + 16) {
-        notes.push(format!(
-            "{what}: the server's open-file limit is {limit}, too low for {needed} connections"
-        ));
+    *nofile = deployment
+        .endpoints()
+        .next()
+        .and_then(|p| p.server.nofile());
+    for p in &deployment.processes {
+        let limit = p.server.nofile();
+        if let Some(limit) = limit.filter(|&l| l < needed + 16) {
+            notes.push(format!(
+                "{what}: the open-file limit of {} is {limit}, too low for {needed} connections",
+                p.name
+            ));
+        }
+        eprintln!(
+            "  {}: {} pid {} listening on 127.0.0.1:{}",
+            target.label(),
+            p.name,
+            p.server.pid,
+            p.server.port
+        );
     }
-    eprintln!(
-        "  {}: pid {} listening on 127.0.0.1:{}",
-        target.label(),
-        server.pid,
-        server.port
-    );
     let outcome = match scenario {
-        Scenario::Fanout => fanout::run(target, &server, args)
+        Scenario::Fanout => fanout::run(target, &deployment, args)
             .await
             .map(|f| Outcome::Fanout(Box::new(f))),
-        Scenario::Idle => idle::run(target, &server, args).await.map(Outcome::Idle),
+        Scenario::Idle => match deployment.endpoints().next() {
+            Some(p) => idle::run(target, &p.server, args).await.map(Outcome::Idle),
+            None => Err("no server to connect to".into()),
+        },
     };
-    if !server.is_running() {
-        notes.push(format!(
-            "{what}: the server process exited during the run; last output:\n{}",
-            server.tail()
-        ));
-    }
-    let emfile = server.emfile_lines();
-    if emfile > 0 {
-        notes.push(format!(
-            "{what}: the server printed {emfile} lines about running out of file descriptors (EMFILE); last \
-             output: {}",
-            server.tail().trim()
-        ));
-    }
-    let (status, killed) = server.stop(STOP_GRACE).await;
-    if killed {
-        notes.push(format!(
-            "{what}: the server did not exit within {STOP_GRACE:?} of SIGTERM and was killed"
-        ));
-    } else if let Some(status) = status.filter(|s| !s.success()) {
-        // Node exits 0 on SIGTERM (server.js); the hub shuts down gracefully.
-        notes.push(format!(
-            "{what}: the server exited with {status} after SIGTERM"
-        ));
+    notes.extend(deployment.check(&what));
+    let several = deployment.processes.len() > 1;
+    for stopped in deployment.stop(STOP_GRACE).await {
+        let who = if several {
+            format!("{what}: {}", stopped.name)
+        } else {
+            what.clone()
+        };
+        if stopped.killed {
+            notes.push(format!(
+                "{who}: the process did not exit within {STOP_GRACE:?} of SIGTERM and was killed"
+            ));
+        } else if let Some(status) = stopped.status.filter(|s| !s.success()) {
+            // Node exits 0 on SIGTERM (server.js); the hub shuts down
+            // gracefully; redis-server exits 0 on SIGTERM.
+            notes.push(format!(
+                "{who}: the process exited with {status} after SIGTERM"
+            ));
+        }
     }
     outcome
 }
@@ -282,9 +306,13 @@ async fn run_one(
 /// Refuses early, with the fix, when a server cannot be started.
 fn preflight(target: Target, args: &Args) -> Result<(), String> {
     match target {
-        Target::Hub if !args.hub.is_file() => Err(format!(
+        Target::Hub | Target::HubRedis if !args.hub.is_file() => Err(format!(
             "{} not found: build it with `cargo build --release -p telltale-hub` or pass --hub",
             args.hub.display()
+        )),
+        Target::HubRedis if !runnable(&args.redis_server) => Err(format!(
+            "{} not found: install redis-server (scripts/install-deps.sh) or pass --redis-server",
+            args.redis_server.display()
         )),
         Target::Node if !args.node_server.is_file() => Err(format!(
             "{} not found: pass --node-server",
@@ -306,52 +334,34 @@ fn preflight(target: Target, args: &Args) -> Result<(), String> {
                 ))
             }
         }
-        Target::Hub => Ok(()),
+        Target::Hub | Target::HubRedis => Ok(()),
+    }
+}
+
+/// Whether `program` is a file, or a bare name found on PATH.
+fn runnable(program: &std::path::Path) -> bool {
+    match program.to_str() {
+        Some(name) if !name.contains('/') => sys::on_path(name),
+        _ => program.is_file(),
     }
 }
 
 /// Writes [`HUB_CONFIG`] to a file of this run in the temporary directory.
 fn write_hub_config() -> std::io::Result<PathBuf> {
-    let path = std::env::temp_dir().join(format!("telltale-bench-{}.toml", std::process::id()));
+    static WRITTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITTEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("telltale-bench-{}-{n}.toml", std::process::id()));
     std::fs::write(&path, HUB_CONFIG)?;
     Ok(path)
-}
-
-fn launch_for(target: Target, args: &Args, cpu: Option<usize>, hub_config: &Path) -> Launch {
-    let argv: Vec<OsString> = match target {
-        Target::Hub => {
-            let mut argv: Vec<OsString> = vec![
-                args.hub.clone().into(),
-                "--listen".into(),
-                "127.0.0.1:0".into(),
-                "--allow-anonymous".into(),
-                "--config".into(),
-                hub_config.into(),
-                "--client-queue-bytes".into(),
-                args.client_queue_bytes.to_string().into(),
-            ];
-            argv.extend(args.hub_args.iter().map(OsString::from));
-            argv
-        }
-        Target::Node => vec![
-            args.node.clone().into(),
-            args.node_server.clone().into(),
-            "0".into(),
-        ],
-    };
-    Launch {
-        argv,
-        cpu,
-        nofile: args.nofile,
-    }
 }
 
 /// A generous bound on the whole run: every phase of every scenario on every
 /// server at its longest.
 fn watchdog_limit(args: &Args) -> Duration {
     let runs = (dedup(&args.targets).len() * dedup(&args.scenarios).len()) as u32;
-    let per_run = START_TIMEOUT
-        + STOP_GRACE
+    // A run starts and stops up to three processes (redis and two nodes).
+    let processes = 1 + deployment::REDIS_NODES as u32;
+    let per_run = (START_TIMEOUT + STOP_GRACE) * processes
         + 2 * args.setup_timeout
         + args.warmup
         + args.duration

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::cli::{Args, Target};
+use crate::document::REDIS_SECTION;
 use crate::fanout::FanoutResult;
 use crate::idle::IdleResult;
 use crate::sys::Machine;
@@ -18,7 +19,7 @@ pub const TARGET_IDLE_BYTES: f64 = 16.0 * 1024.0;
 pub struct TargetResults {
     /// Which server.
     pub target: Target,
-    /// The command that started it.
+    /// The commands that start it, as markdown.
     pub command: String,
     /// Its open-file limit, as seen in /proc/PID/limits.
     pub nofile: Option<u64>,
@@ -98,7 +99,7 @@ impl Report {
                             f.publisher_problem.as_deref().unwrap_or("")
                         ));
                     }
-                    if t.target == Target::Hub && f.acked + 1 < f.published {
+                    if t.target.is_hub() && f.acked + 1 < f.published {
                         notes.push(format!(
                             "{name} fan-out: {} of {} publish commands got no reply by the end",
                             f.published - f.acked,
@@ -358,6 +359,177 @@ impl Report {
         out
     }
 
+    /// The memory hub (one node) and the Redis cluster (two nodes) side by
+    /// side, when the Redis target ran.
+    pub fn redis_table(&self) -> Option<String> {
+        let redis = fan(Some(self.get(Target::HubRedis)?));
+        let memory = fan(self.get(Target::Hub));
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| | telltale-hub, memory broker, 1 node | {} | Redis ÷ memory |",
+            Target::HubRedis.label()
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|");
+        let (on_memory, on_redis, pinning) = match self.pinned {
+            Some((server, bench)) => (
+                format!("CPU {server}: the hub"),
+                format!("CPU {server}, shared by node A, node B and redis-server"),
+                format!("Server side pinned to (the bench: CPU {bench})"),
+            ),
+            None => (
+                "not pinned".to_owned(),
+                "not pinned".to_owned(),
+                "Pinning".to_owned(),
+            ),
+        };
+        row4(&mut out, &pinning, on_memory, on_redis, String::new());
+        let ratio = |f: &dyn Fn(&FanoutResult) -> f64| match (memory, redis) {
+            (Some(Ok(m)), Some(Ok(r))) if f(m) > 0.0 => format!("{:.2}×", f(r) / f(m)),
+            _ => String::new(),
+        };
+        row4(
+            &mut out,
+            &format!(
+                "Fan-out: delivered msg/s ({} subscribers, {} B)",
+                group(self.args.subscribers as u64),
+                self.args.payload_bytes
+            ),
+            cell(memory, |f| group(f.rate() as u64)),
+            cell(redis, |f| group(f.rate() as u64)),
+            ratio(&|f| f.rate()),
+        );
+        row4(
+            &mut out,
+            "Fan-out: latency p50 / p99 / p99.9 (ms)",
+            cell(memory, latencies),
+            cell(redis, latencies),
+            p50(ratio(&|f| f.latency_ms(0.5))),
+        );
+        row4(
+            &mut out,
+            "Fan-out: latency with one message in flight, p50 / p99 / p99.9 (ms)",
+            cell(memory, light_latencies),
+            cell(redis, light_latencies),
+            p50(ratio(&|f| {
+                if f.light_published == 0 || f.light_latency.is_empty() {
+                    0.0
+                } else {
+                    f.light_latency_ms(0.5)
+                }
+            })),
+        );
+        row4(
+            &mut out,
+            "Fan-out: published msg/s",
+            cell(memory, |f| group(f.publish_rate() as u64)),
+            cell(redis, |f| group(f.publish_rate() as u64)),
+            ratio(&|f| f.publish_rate()),
+        );
+        row4(
+            &mut out,
+            "Fan-out: deliveries lost / expected",
+            cell(memory, |f| {
+                format!("{} / {}", group(f.lost()), group(f.expected))
+            }),
+            cell(redis, |f| {
+                format!("{} / {}", group(f.lost()), group(f.expected))
+            }),
+            String::new(),
+        );
+        row4(
+            &mut out,
+            "Fan-out: subscribers ready / closed 3008 / other ends",
+            cell(memory, subscriber_counts),
+            cell(redis, subscriber_counts),
+            String::new(),
+        );
+        row4(
+            &mut out,
+            "Fan-out: CPU used, all server processes / bench (cores)",
+            cell(memory, |f| {
+                format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)
+            }),
+            cell(redis, |f| {
+                format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)
+            }),
+            ratio(&|f| f.server_cpu),
+        );
+        row4(
+            &mut out,
+            "Fan-out: CPU per process (% of one core)",
+            cell(memory, cpu_per_process),
+            cell(redis, cpu_per_process),
+            String::new(),
+        );
+        row4(
+            &mut out,
+            "Fan-out: delivered msg/s per core used by the servers",
+            cell(memory, |f| group(per_core(f) as u64)),
+            cell(redis, |f| group(per_core(f) as u64)),
+            ratio(&per_core),
+        );
+        Some(out)
+    }
+
+    /// What the Redis comparison shows, in words, with this run's figures.
+    fn redis_explanation(&self) -> String {
+        let cpu = match self.pinned {
+            Some((server, _)) => format!(
+                "All three processes of the Redis variant are pinned to CPU {server}, the one core the memory hub \
+                 gets alone, so both columns have the same CPU budget: whatever Redis costs shows as fewer msg/s, \
+                 not as a second core."
+            ),
+            None => "The processes were not pinned, so the two columns did not have the same CPU budget.".into(),
+        };
+        let mut text = format!(
+            "Both columns come from the same run. *Memory, 1 node*: the hub of the table above, every subscriber \
+             on it. *Redis, 2 nodes*: the bench starts its own redis-server (loopback, no persistence) and two hub \
+             nodes with `--redis` on it (same key prefix); the subscribers are split evenly over the two nodes (every \
+             other one on node B), and the publisher publishes through node A. Each publication is one Lua script on \
+             Redis (history stream append + `PUBLISH`), answered to the publisher when Redis has it; Redis sends it \
+             once to each node (pub/sub on the channel), and each node writes it to its own subscribers. {cpu}"
+        );
+        let memory = fan(self.get(Target::Hub)).and_then(Result::ok);
+        let redis = fan(self.get(Target::HubRedis)).and_then(Result::ok);
+        if let (Some(m), Some(r)) = (memory, redis) {
+            let cores = |name: &str| {
+                r.process_cpu
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, cores)| *cores)
+            };
+            let percent = |name: &str| {
+                cores(name)
+                    .map(|c| format!("{:.0} %", c * 100.0))
+                    .unwrap_or_else(|| "?".into())
+            };
+            if m.rate() > 0.0 {
+                let _ = write!(
+                    text,
+                    "\n\nIn this run the two nodes on Redis delivered {:.0} % of the memory hub's msg/s; of the core, \
+                     redis-server used {}, node A (the publisher and half the subscribers) {} and node B {}.",
+                    r.rate() / m.rate() * 100.0,
+                    percent("redis-server"),
+                    percent("node A"),
+                    percent("node B"),
+                );
+                let redis_cores = cores("redis-server").unwrap_or(0.0);
+                if r.rate() < 0.75 * m.rate() && redis_cores < 0.25 && r.server_cpu >= 0.8 {
+                    let _ = write!(
+                        text,
+                        " Redis itself was not the limit; the nodes' writes were. A node runs a client's publish \
+                         commands one after the other, each waiting for its Redis round trip, so with one publisher \
+                         a single publication is on its way at a time and each node writes it to its subscribers \
+                         nearly alone. The memory hub takes the publisher's queued publishes back to back and \
+                         writes many publications to a subscriber in one write: compare the msg/s per core used."
+                    );
+                }
+            }
+        }
+        text
+    }
+
     /// The notes as a markdown list ("none" when empty).
     pub fn notes_markdown(&self) -> String {
         if self.notes.is_empty() {
@@ -377,9 +549,10 @@ impl Report {
         let _ = writeln!(out, "# Benchmarks\n");
         let _ = writeln!(
             out,
-            "telltale-hub against a plain Node `ws` broadcast server, measured in the same run by \
-             `telltale-bench` (crates/bench) on {date}. Generated file: rerun the command below to \
-             refresh it.\n"
+            "telltale-hub against a plain Node `ws` broadcast server, and one hub node against two nodes on \
+             Redis, measured in the same run by `telltale-bench` (crates/bench) on {date}. Generated file: rerun \
+             the command below to refresh it (sections written by other tools, such as \"Desktop UI\", are \
+             kept).\n"
         );
         let _ = writeln!(out, "## Results\n");
         out.push_str(&self.table());
@@ -388,6 +561,11 @@ impl Report {
             "\nTargets for telltale-hub (issue 2, for the next issues): at least {TARGET_RATIO}× the delivered \
              messages/s of Node `ws`, and at most 16 KiB of server memory per idle connection.\n"
         );
+        if let Some(redis) = self.redis_table() {
+            let _ = writeln!(out, "## {REDIS_SECTION}\n");
+            out.push_str(&redis);
+            let _ = writeln!(out, "\n{}\n", self.redis_explanation());
+        }
         let _ = writeln!(out, "## What is measured\n");
         let _ = writeln!(
             out,
@@ -409,6 +587,8 @@ impl Report {
              separated), each is counted. The window matters for telltale-hub, which joins everything queued \
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
              Node `ws` writes every message to every socket on its own.\n\
+             - telltale-hub on Redis, 2 nodes: the fan-out only (the idle scenario is not run on it); a private \
+             redis-server and two nodes started for it, as described under the Redis table.\n\
              - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
              message is sent to every connected client (the publisher too, which discards it).\n\
              - **Idle**: {idle} connections opened (hub: connected and subscribed; Node: connected) and left idle, \
@@ -434,7 +614,8 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "- CPU pinning: the server under test on CPU {server} (`taskset -c {server}`), the bench on CPU \
-                     {bench}, one core each, so the server gets one core.\n"
+                     {bench}, one core each, so the server gets one core; for telltale-hub on Redis, both nodes and \
+                     redis-server share CPU {server}.\n"
                 );
             }
             None => {
@@ -465,13 +646,18 @@ impl Report {
                 .nofile
                 .map(|n| format!(" (open-file limit {n})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "- {}: `{}`{limit}", t.target.label(), t.command);
+            let _ = writeln!(out, "- {}: {}{limit}", t.target.label(), t.command);
         }
         let _ = writeln!(out, "\n## Reproduce\n");
         let _ = writeln!(
             out,
             "```sh\ncargo build --release -p telltale-hub -p telltale-bench\n\
              (cd bench/node-ws-broadcast && npm ci)\n{command}\n```\n"
+        );
+        let _ = writeln!(
+            out,
+            "The Redis variant needs `redis-server` on PATH (or `--redis-server PATH`); scripts/install-deps.sh \
+             installs it. The bench starts and stops its own, on a free loopback port.\n"
         );
         let _ = writeln!(
             out,
@@ -494,6 +680,10 @@ fn idle(t: Option<&TargetResults>) -> Option<Result<&IdleResult, &String>> {
 
 fn row(out: &mut String, name: &str, hub: String, node: String, ratio: String, target: String) {
     let _ = writeln!(out, "| {name} | {hub} | {node} | {ratio} | {target} |");
+}
+
+fn row4(out: &mut String, name: &str, memory: String, redis: String, ratio: String) {
+    let _ = writeln!(out, "| {name} | {memory} | {redis} | {ratio} |");
 }
 
 fn cell<T>(value: Option<Result<&T, &String>>, f: impl Fn(&T) -> String) -> String {
@@ -526,6 +716,45 @@ fn light_latencies(f: &FanoutResult) -> String {
         f.light_latency_ms(0.99),
         f.light_latency_ms(0.999)
     )
+}
+
+/// A ratio of latencies is one of the medians.
+fn p50(ratio: String) -> String {
+    if ratio.is_empty() {
+        ratio
+    } else {
+        format!("{ratio} (p50)")
+    }
+}
+
+fn subscriber_counts(f: &FanoutResult) -> String {
+    let ready = if f.ready_per_endpoint.len() > 1 {
+        f.ready_per_endpoint
+            .iter()
+            .map(|(name, n)| format!("{} on {name}", group(*n as u64)))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    } else {
+        group(f.ready as u64)
+    };
+    format!("{ready} / {} / {}", f.slow_closes, f.other_ends)
+}
+
+fn cpu_per_process(f: &FanoutResult) -> String {
+    f.process_cpu
+        .iter()
+        .map(|(name, cores)| format!("{name} {:.0}", cores * 100.0))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Delivered msg/s for each core the server processes used.
+fn per_core(f: &FanoutResult) -> f64 {
+    if f.server_cpu > 0.0 {
+        f.rate() / f.server_cpu
+    } else {
+        0.0
+    }
 }
 
 fn rss_span(i: &IdleResult) -> String {
@@ -597,6 +826,7 @@ mod tests {
         FanoutResult {
             subscribers: 1000,
             ready: 1000,
+            ready_per_endpoint: vec![("telltale-hub".into(), 1000)],
             setup_errors: Vec::new(),
             published: 100,
             acked: 100,
@@ -616,7 +846,23 @@ mod tests {
             light_latency,
             light_published: 10,
             server_cpu: 0.95,
+            process_cpu: vec![("telltale-hub".into(), 0.95)],
             bench_cpu: 0.5,
+        }
+    }
+
+    /// What two nodes on Redis report: half the subscribers on each, CPU
+    /// split over three processes.
+    fn on_redis(rate_per_s: u64) -> FanoutResult {
+        FanoutResult {
+            ready_per_endpoint: vec![("node A".into(), 500), ("node B".into(), 500)],
+            server_cpu: 0.96,
+            process_cpu: vec![
+                ("redis-server".into(), 0.21),
+                ("node A".into(), 0.40),
+                ("node B".into(), 0.35),
+            ],
+            ..fanout(rate_per_s, 0, 12_000)
         }
     }
 
@@ -669,6 +915,60 @@ mod tests {
         assert!(doc.starts_with("# Benchmarks"));
         assert!(doc.contains("telltale-bench --write x.md"));
         assert!(doc.contains("(open-file limit 1024)"));
+    }
+
+    #[test]
+    fn memory_and_redis_side_by_side() {
+        let args = Args::try_parse_from(["telltale-bench", "--scenarios", "fanout"]).unwrap();
+        let result = |target, fanout| TargetResults {
+            target,
+            command: "`x`".into(),
+            nofile: None,
+            fanout: Some(Ok(fanout)),
+            idle: None,
+        };
+        let mut report = Report {
+            args,
+            targets: vec![
+                result(Target::Hub, fanout(1_000_000, 0, 10_000)),
+                result(Target::HubRedis, on_redis(400_000)),
+            ],
+            notes: Vec::new(),
+            pinned: Some((0, 1)),
+            nofile: 20_000,
+        };
+        report.derive_notes();
+        let table = report.redis_table().expect("the Redis target ran");
+        for expected in [
+            "| | telltale-hub, memory broker, 1 node | telltale-hub on Redis, 2 nodes | Redis ÷ memory |",
+            "| Server side pinned to (the bench: CPU 1) | CPU 0: the hub | CPU 0, shared by node A, node B and redis-server |  |",
+            "| 1,000,000 | 400,000 | 0.40× |",
+            "| 1,000 / 0 / 0 | 500 on node A + 500 on node B / 0 / 0 |",
+            "| telltale-hub 95 | redis-server 21 · node A 40 · node B 35 |",
+        ] {
+            assert!(table.contains(expected), "{expected}\n{table}");
+        }
+        for line in table.lines().filter(|l| !l.starts_with("|---")) {
+            assert_eq!(line.matches(" | ").count(), 3, "four columns: {line}");
+        }
+        let machine = crate::sys::Machine::describe("node".as_ref());
+        let doc = report.document(&machine, "2026-01-01", "telltale-bench");
+        assert!(doc.contains(&format!("## {REDIS_SECTION}\n\n| |")), "{doc}");
+        assert!(
+            doc.contains("delivered 40 % of the memory hub's msg/s; of the core, redis-server used 21 %, node A"),
+            "{doc}"
+        );
+        assert!(doc.contains("Redis itself was not the limit"), "{doc}");
+        // Every section the bench writes is one it owns when merging.
+        for heading in crate::document::headings(&doc) {
+            assert!(
+                crate::document::OWN_SECTIONS.contains(&heading),
+                "{heading}"
+            );
+        }
+        // Without the Redis target there is no Redis table.
+        report.targets.pop();
+        assert!(report.redis_table().is_none());
     }
 
     #[test]

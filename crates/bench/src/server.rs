@@ -1,5 +1,6 @@
 //! A server under test as a child process: start (pinned, with a raised
-//! file limit), wait for its `listening on` line, watch its output, stop.
+//! file limit), wait for the line that says it is ready, watch its output,
+//! stop.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -23,6 +24,29 @@ pub struct Launch {
     pub cpu: Option<usize>,
     /// RLIMIT_NOFILE set in the child before it runs.
     pub nofile: u64,
+    /// The line that says it accepts connections.
+    pub ready: Ready,
+}
+
+/// How a server says it accepts connections, and on which port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// A `listening on ADDR:PORT` line (the hub, server.js): the port is
+    /// read from it.
+    ListeningOn,
+    /// A line containing this text (redis-server's "Ready to accept
+    /// connections"), on a port the bench chose.
+    Says(&'static str, u16),
+}
+
+impl Ready {
+    /// The port, once `line` says the server is ready.
+    fn port_in(self, line: &str) -> Option<u16> {
+        match self {
+            Ready::ListeningOn => listening_port(line),
+            Ready::Says(text, port) => line.contains(text).then_some(port),
+        }
+    }
 }
 
 impl Launch {
@@ -112,8 +136,15 @@ impl Server {
         let (port_tx, port_rx) = oneshot::channel();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        tokio::spawn(watch_lines(stdout, output.clone(), Some(port_tx)));
-        tokio::spawn(watch_lines(stderr, output.clone(), None));
+        // One ready line is enough, on either stream.
+        let port_tx = Arc::new(Mutex::new(Some(port_tx)));
+        tokio::spawn(watch_lines(
+            stdout,
+            output.clone(),
+            launch.ready,
+            port_tx.clone(),
+        ));
+        tokio::spawn(watch_lines(stderr, output.clone(), launch.ready, port_tx));
 
         let waited = tokio::time::timeout(timeout, port_rx).await;
         let mut server = Server {
@@ -130,7 +161,7 @@ impl Server {
             Ok(Err(_)) => {
                 let status = server.child.wait().await.ok();
                 Err(format!(
-                    "`{}` closed its output without a `listening on` line (exit: {}); last output:\n{}",
+                    "`{}` closed its output without saying it was ready (exit: {}); last output:\n{}",
                     launch.display(),
                     status.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
                     server.tail()
@@ -140,7 +171,7 @@ impl Server {
                 let tail = server.tail();
                 server.stop(Duration::from_secs(1)).await;
                 Err(format!(
-                    "`{}` printed no `listening on` line within {timeout:?}; last output:\n{tail}",
+                    "`{}` did not say it was ready within {timeout:?}; last output:\n{tail}",
                     launch.display()
                 ))
             }
@@ -206,12 +237,13 @@ impl Server {
 async fn watch_lines(
     stream: impl AsyncRead + Unpin,
     output: Arc<Mutex<Output>>,
-    mut port_tx: Option<oneshot::Sender<u16>>,
+    ready: Ready,
+    port_tx: Arc<Mutex<Option<oneshot::Sender<u16>>>>,
 ) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(port) = port_tx.is_some().then(|| listening_port(&line)).flatten() {
-            if let Some(tx) = port_tx.take() {
+        if let Some(port) = ready.port_in(&line) {
+            if let Some(tx) = port_tx.lock().expect("port lock").take() {
                 let _ = tx.send(port);
             }
         }
@@ -252,5 +284,22 @@ mod tests {
             Some(99)
         );
         assert_eq!(listening_port("starting"), None);
+    }
+
+    #[test]
+    fn redis_says_it_is_ready_on_the_port_it_was_given() {
+        let ready = Ready::Says("Ready to accept connections", 6400);
+        assert_eq!(
+            ready.port_in("1:M 01 Dec 2026 02:29:54.072 * Ready to accept connections"),
+            Some(6400)
+        );
+        assert_eq!(
+            ready.port_in("1:M 01 Dec 2026 * Running mode=standalone, port=6400."),
+            None
+        );
+        assert_eq!(
+            Ready::ListeningOn.port_in("telltale-hub listening on 127.0.0.1:5"),
+            Some(5)
+        );
     }
 }

@@ -89,9 +89,10 @@ async fn open_inner(
     subscribe: bool,
     buffers: Buffers,
 ) -> Result<Ws, String> {
-    let path = match target {
-        Target::Hub => "/connection/websocket",
-        Target::Node => "/",
+    let path = if target.is_hub() {
+        "/connection/websocket"
+    } else {
+        "/"
     };
     let tcp = TcpStream::connect(("127.0.0.1", port))
         .await
@@ -108,7 +109,7 @@ async fn open_inner(
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
         .await
         .map_err(|e| format!("websocket handshake: {e}"))?;
-    if target == Target::Hub {
+    if target.is_hub() {
         hub_handshake(&mut ws, subscribe).await?;
     }
     Ok(ws)

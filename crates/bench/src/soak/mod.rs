@@ -36,7 +36,7 @@ use self::ledger::{Digests, Tally};
 use self::report::Summary;
 use self::rng::Rng;
 use crate::cli::SoakArgs;
-use crate::server::{Launch, Server};
+use crate::server::{Launch, Ready, Server};
 use crate::sys;
 
 /// Longest wait for the hub's `listening on` line.
@@ -151,6 +151,7 @@ fn hub_launch(args: &SoakArgs) -> Launch {
         argv,
         cpu,
         nofile: args.nofile,
+        ready: Ready::ListeningOn,
     }
 }
 
