@@ -93,7 +93,10 @@ impl RedisBroker {
         let keys = Keys::new(&config.redis_prefix);
         let reader = Reader {
             keys: keys.clone(),
-            script: Arc::new(Script::new(include_str!("redis/read.lua"))),
+            script: Arc::new(Script::new(concat!(
+                include_str!("redis/epoch.lua"),
+                include_str!("redis/read.lua")
+            ))),
             limits,
         };
         let stop = CancellationToken::new();
@@ -106,7 +109,10 @@ impl RedisBroker {
             shards,
             keys,
             reader,
-            publish: Arc::new(Script::new(include_str!("redis/publish.lua"))),
+            publish: Arc::new(Script::new(concat!(
+                include_str!("redis/epoch.lua"),
+                include_str!("redis/publish.lua")
+            ))),
             lease: Script::new(include_str!("redis/lease.lua")),
             release: Script::new(include_str!("redis/release.lua")),
             forget: Script::new(include_str!("redis/forget.lua")),

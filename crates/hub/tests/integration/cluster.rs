@@ -61,6 +61,15 @@ async fn node(redis: &RedisServer, prefix: &str, edit: impl FnOnce(&mut Config))
     .await
 }
 
+/// A Redis and two nodes on it sharing one prefix, both with `edit`.
+async fn two_nodes(edit: impl Fn(&mut Config)) -> (RedisServer, Hub, Hub) {
+    let redis = RedisServer::start();
+    let prefix = shared_prefix();
+    let a = node(&redis, &prefix, &edit).await;
+    let b = node(&redis, &prefix, &edit).await;
+    (redis, a, b)
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(WAIT).build().unwrap()
 }
@@ -182,10 +191,7 @@ async fn active(client: &mut Client) -> Value {
 
 #[tokio::test]
 async fn two_nodes_on_one_redis_act_as_one_hub() {
-    let redis = RedisServer::start();
-    let prefix = shared_prefix();
-    let a = node(&redis, &prefix, |_| {}).await;
-    let b = node(&redis, &prefix, |_| {}).await;
+    let (_redis, a, b) = two_nodes(|_| {}).await;
 
     // Through B, to a subscriber on A, at the position B's publish gave.
     let mut reader = Client::anonymous(&a).await;
@@ -251,10 +257,7 @@ async fn two_nodes_on_one_redis_act_as_one_hub() {
 
 #[tokio::test]
 async fn a_client_recovers_on_another_node_what_it_missed() {
-    let redis = RedisServer::start();
-    let prefix = shared_prefix();
-    let a = node(&redis, &prefix, |_| {}).await;
-    let b = node(&redis, &prefix, |_| {}).await;
+    let (_redis, a, b) = two_nodes(|_| {}).await;
 
     let mut client = Client::anonymous(&a).await;
     let subscribed = client.subscribe("feed").await;
@@ -304,13 +307,10 @@ async fn a_client_recovers_on_another_node_what_it_missed() {
 
 #[tokio::test]
 async fn redis_restarted_empty_degrades_the_nodes_then_their_subscribers_resync() {
-    let mut redis = RedisServer::start();
-    let prefix = shared_prefix();
     // Pings every second keep the watcher's reads short while it waits for
     // the node to notice the restart (the client gives up on 10 s silence).
     let fast_pings = |c: &mut Config| c.ping_interval = Duration::from_secs(1);
-    let a = node(&redis, &prefix, fast_pings).await;
-    let b = node(&redis, &prefix, fast_pings).await;
+    let (mut redis, a, b) = two_nodes(fast_pings).await;
     let mut watcher = Client::anonymous(&a).await;
     let subscribed = watcher.subscribe("alarms").await;
     let old_epoch = subscribed["epoch"].clone();
@@ -578,11 +578,7 @@ fn x_high() -> telltale_hub::rules::Rule {
 
 #[tokio::test]
 async fn a_rule_alarm_raised_on_one_node_resolves_once_on_another() {
-    let redis = RedisServer::start();
-    let prefix = shared_prefix();
-    let rules = |c: &mut Config| c.rules = vec![x_high()];
-    let a = node(&redis, &prefix, rules).await;
-    let b = node(&redis, &prefix, rules).await;
+    let (_redis, a, b) = two_nodes(|c| c.rules = vec![x_high()]).await;
     let id = "db-1/x.high";
     let mut watcher = Client::anonymous(&b).await;
     watcher.subscribe("alarms").await;
@@ -623,11 +619,7 @@ async fn a_rule_alarm_raised_on_one_node_resolves_once_on_another() {
 /// rule state it had before B resolved the alarm.
 #[tokio::test]
 async fn a_rule_alarm_follows_its_source_back_to_the_first_node() {
-    let redis = RedisServer::start();
-    let prefix = shared_prefix();
-    let rules = |c: &mut Config| c.rules = vec![x_high()];
-    let a = node(&redis, &prefix, rules).await;
-    let b = node(&redis, &prefix, rules).await;
+    let (_redis, a, b) = two_nodes(|c| c.rules = vec![x_high()]).await;
     for (hub, x) in [(&a, 90.0), (&b, 10.0), (&a, 90.0), (&a, 10.0)] {
         publish(hub.addr, "metrics:db-1", sample(json!({"x": x}))).await;
     }

@@ -21,12 +21,7 @@
 --           ARGV[12] the node evaluating its rules
 -- Returns {offset, epoch, moved}: moved is 1 when another node evaluated
 -- the source's previous sample (this node's rule state for it is stale).
-local epoch = redis.call('HGET', KEYS[2], 'e')
-if not epoch then
-  epoch = ARGV[6]
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'e', epoch, 's', 0)
-end
+local epoch = epoch_of(KEYS[1], KEYS[2], ARGV[6])
 local offset = redis.call('HINCRBY', KEYS[2], 's', 1)
 local moved = 0
 redis.call('PEXPIRE', KEYS[2], ARGV[5])

@@ -8,12 +8,7 @@
 -- ARGV[4] most entries returned (0: only the position)
 -- ARGV[5] '1' for newest first
 -- Returns {top offset, epoch, entries}.
-local epoch = redis.call('HGET', KEYS[2], 'e')
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'e', epoch, 's', 0)
-end
+local epoch = epoch_of(KEYS[1], KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 local top = tonumber(redis.call('HGET', KEYS[2], 's'))
 local limit = tonumber(ARGV[4])
