@@ -752,3 +752,61 @@ async fn alarms_still_true_are_raised_again_after_redis_lost_them() {
     assert_eq!(transitions(a.addr, "web-9/silent").await, ["firing"]);
     a.stop().await;
 }
+
+/// Runs one command on the Redis at `url`.
+async fn redis_cmd<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> T {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    cmd.query_async(&mut conn).await.unwrap()
+}
+
+/// How many nodes listen to `channel`'s fan-out.
+async fn listeners(url: &str, prefix: &str, channel: &str) -> u64 {
+    let fanout = format!("{prefix}:pub:{channel}");
+    let counts: Vec<(String, u64)> =
+        redis_cmd(url, redis::cmd("PUBSUB").arg("NUMSUB").arg(&fanout)).await;
+    counts[0].1
+}
+
+#[tokio::test]
+async fn a_node_listens_only_where_it_has_subscribers_and_catches_up_after_a_cut() {
+    let (redis, a, b) = two_nodes(|_| {}).await;
+    let prefix = a.node.config().redis_prefix.clone();
+    let mut reader = Client::anonymous(&a).await;
+    reader.subscribe("feed").await;
+    publish(b.addr, "quiet", json!({"n": 0})).await;
+    assert_eq!(listeners(&redis.url(), &prefix, "feed").await, 1, "A only");
+    assert_eq!(listeners(&redis.url(), &prefix, "quiet").await, 0);
+
+    // Redis drops every node's pub/sub connection; what B publishes before
+    // A is back (A waits at least 100 ms to reconnect) reaches A's reader
+    // from history: every publication once, in order, and no disconnect.
+    let killed: u64 = redis_cmd(
+        &redis.url(),
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub"),
+    )
+    .await;
+    assert!(killed >= 1, "A's pub/sub connection was cut");
+    for n in 1..=5 {
+        publish(b.addr, "feed", json!({"n": n})).await;
+    }
+    let back = poll(RECONNECT_WAIT, async || {
+        (listeners(&redis.url(), &prefix, "feed").await == 1).then_some(())
+    });
+    assert!(back.await.is_some(), "A listens to feed again");
+    for n in 6..=8 {
+        publish(b.addr, "feed", json!({"n": n})).await;
+    }
+    for n in 1..=8u64 {
+        let (channel, offset, data) = reader.next_publication().await;
+        assert_eq!(
+            (channel.as_str(), offset, &data),
+            ("feed", n, &json!({"n": n}))
+        );
+    }
+    let more = tokio::time::timeout(Duration::from_millis(300), reader.next_event()).await;
+    assert!(more.is_err(), "nothing twice: {more:?}");
+
+    a.stop().await;
+    b.stop().await;
+}
