@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use telltale_protocol::reply::{ClientInfo, PresenceStatsResult};
 use telltale_protocol::Disconnect;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::permissions::{Access, Caller};
 use crate::writer::ClientQueue;
@@ -60,7 +60,7 @@ enum Member {
     },
     Pending {
         connection: Arc<Connection>,
-        buffer: Vec<(u64, Bytes)>,
+        buffer: Vec<(u64, Utf8Bytes)>,
     },
 }
 
@@ -150,7 +150,7 @@ impl Hub {
 
     /// Queues `frame` (an already-serialized push with `offset`) for every
     /// subscriber of `channel`. Returns how many received it.
-    pub fn broadcast(&self, channel: &str, offset: u64, frame: &Bytes) -> usize {
+    pub fn broadcast(&self, channel: &str, offset: u64, frame: &Utf8Bytes) -> usize {
         let Some(members) = self.channels.get(channel) else {
             return 0;
         };
@@ -285,12 +285,12 @@ mod tests {
         let (conn, mut rx) = connection(1);
         hub.add_pending("ch", conn);
         for offset in 1..=3 {
-            hub.broadcast("ch", offset, &Bytes::from(offset.to_string()));
+            hub.broadcast("ch", offset, &Utf8Bytes::from(offset.to_string()));
         }
         assert!(rx.try_recv().is_err(), "nothing before activation");
         hub.activate("ch", 1, 2);
         assert_eq!(rx.try_recv().unwrap(), "3");
-        hub.broadcast("ch", 4, &Bytes::from_static(b"4"));
+        hub.broadcast("ch", 4, &Utf8Bytes::from_static("4"));
         assert_eq!(rx.try_recv().unwrap(), "4");
         assert!(rx.try_recv().is_err());
     }
@@ -304,6 +304,6 @@ mod tests {
         assert_eq!(hub.channel_counts().get("ch"), Some(&1));
         hub.unregister(&conn, ["ch".to_owned()]);
         assert!(hub.channel_counts().is_empty());
-        assert_eq!(hub.broadcast("ch", 1, &Bytes::new()), 0);
+        assert_eq!(hub.broadcast("ch", 1, &Utf8Bytes::default()), 0);
     }
 }

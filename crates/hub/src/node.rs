@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use serde::Serialize;
 use telltale_protocol::api::{NodeInfo, PublishResult};
 use telltale_protocol::command::{StreamPosition, SubscribeRequest};
@@ -16,6 +15,7 @@ use telltale_protocol::{
     Alarm, Disconnect, ErrorCode, MetricSample, Publication, RawJson, ReplyError, ALARMS_CHANNEL,
     METRICS_PREFIX,
 };
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -112,7 +112,8 @@ impl PublicationHandler for Local {
                 publication: &publication,
             },
         };
-        let frame = Bytes::from(serde_json::to_vec(&frame).expect("publications serialize"));
+        let frame = serde_json::to_string(&frame).expect("publications serialize");
+        let frame = Utf8Bytes::from(frame);
         self.hub.broadcast(channel, publication.offset, &frame);
     }
 

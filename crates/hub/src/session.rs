@@ -2,13 +2,15 @@
 //!
 //! The read half is always polled (pongs and close frames must get through
 //! even while the client is slow to read); the write half is drained by
-//! [`writer::write_loop`]. Both run in this connection's one task.
+//! [`writer::write_loop`] in a task of its own, so that a delivery wakes the
+//! writer alone. (Joined in one task, every delivery polled the read half
+//! too: a read attempt that zeroes tungstenite's read buffer, the timers
+//! and the tokens. That was half of the hub's CPU per delivery.)
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use telltale_protocol::codes::{CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG};
@@ -20,8 +22,9 @@ use telltale_protocol::{Command, Disconnect, ErrorCode, Method, Reply, ReplyErro
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::admission::{ConnectionSlot, PendingPermit, STALE};
 use crate::auth::Credentials;
@@ -43,19 +46,30 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 /// Serves one upgraded WebSocket until it closes.
 pub async fn serve<S>(node: Node, ws: WebSocketStream<S>)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let metrics = &node.local().metrics;
     let _open = OpenSocket::count(&metrics.connections);
     let (queue, rx) = ClientQueue::new(node.config().client_queue_bytes);
-    let (mut sink, mut stream) = ws.split();
+    let (sink, mut stream) = ws.split();
     let pending = node.admission().admit_pending(queue.clone());
     let mut session = Session::new(node.clone(), queue.clone(), pending);
     let write_timeout = node.config().write_timeout;
-    tokio::join!(
-        session.read_loop(&mut stream),
-        writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics),
-    );
+    // Aborted if this session is dropped half way (e.g. at runtime shutdown).
+    let writer = AbortOnDropHandle::new(tokio::spawn({
+        let (node, queue) = (node.clone(), queue.clone());
+        async move {
+            let mut sink = sink;
+            let _close = CloseWhenDone(&queue);
+            let metrics = &node.local().metrics;
+            writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics).await;
+            sink
+        }
+    }));
+    // Each loop ends once the queue closes, and each closes it when it
+    // ends on its own (a client's close, a failed write).
+    session.read_loop(&mut stream).await;
+    let sink = writer.await;
     drop(session);
     let reason = queue.reason().unwrap_or(Disconnect::CONNECTION_CLOSED);
     metrics.record_disconnect(reason.code);
@@ -63,9 +77,21 @@ where
     // lets the close frame arrive instead of being lost to a TCP reset. When
     // the client closed, its close is answered and there is nothing to wait for.
     if reason != Disconnect::CONNECTION_CLOSED {
-        if let Ok(mut ws) = sink.reunite(stream) {
+        // (No sink after a writer that panicked.)
+        if let Ok(Ok(mut ws)) = sink.map(|sink| sink.reunite(stream)) {
             drain(ws.get_mut()).await;
         }
+    }
+}
+
+/// Closes the queue when the writer ends, whatever ends it (a panic too),
+/// so the read loop does not outlive it.
+struct CloseWhenDone<'a>(&'a ClientQueue);
+
+impl Drop for CloseWhenDone<'_> {
+    fn drop(&mut self) {
+        // The first reason wins: after a normal end this changes nothing.
+        self.0.disconnect(Disconnect::WRITE_ERROR);
     }
 }
 
@@ -195,7 +221,7 @@ impl Session {
     }
 
     fn ping(&mut self) {
-        self.queue.push(Bytes::from_static(b"{}"));
+        self.queue.push(Utf8Bytes::from_static("{}"));
         if self.pong_deadline.is_none() {
             self.pong_deadline = Some(Instant::now() + self.node.config().pong_timeout);
         }
@@ -286,8 +312,8 @@ impl Session {
     }
 
     fn send(&self, reply: &impl Serialize) {
-        let bytes = serde_json::to_vec(reply).expect("replies serialize");
-        self.queue.push(Bytes::from(bytes));
+        let text = serde_json::to_string(reply).expect("replies serialize");
+        self.queue.push(text.into());
     }
 
     /// Queues a reply; one larger than the client's queue could hold is
@@ -295,15 +321,15 @@ impl Session {
     /// would reconnect and ask again, for ever).
     /// Returns whether the reply went out as it was.
     fn send_reply(&self, reply: &Reply) -> bool {
-        let bytes = serde_json::to_vec(reply).expect("replies serialize");
+        let text = serde_json::to_string(reply).expect("replies serialize");
         let budget = self.node.config().reply_budget();
-        if bytes.len() <= budget {
-            self.queue.push(Bytes::from(bytes));
+        if text.len() <= budget {
+            self.queue.push(text.into());
             return true;
         }
         let message = format!(
             "limit exceeded: the reply would be {} bytes, more than this connection may be sent at once ({budget}); ask for less (e.g. a smaller history limit)",
-            bytes.len()
+            text.len()
         );
         self.send(&Reply::error(
             reply.id,

@@ -5,12 +5,22 @@
 //! client that falls `limit` bytes behind is disconnected with 3008 "slow"
 //! instead of slowing anyone else. The writer joins everything queued into
 //! one frame (newline separated, as the protocol allows) and flushes once.
+//!
+//! With nothing to coalesce (one message in flight) every delivery costs a
+//! wake-up and a write, so that path is kept lean: a push checks an atomic
+//! flag (not the cancellation token, which takes a lock), the writer waits
+//! on the queue alone (a close wakes it through the queue), and the write
+//! deadline only arms a timer for a write that has to wait. Frames are
+//! queued as [`Utf8Bytes`], text checked once where it was serialized, not
+//! once per subscriber, and the writer reuses its list of frames.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use futures_util::{Sink, SinkExt};
 use telltale_protocol::Disconnect;
 use tokio::sync::mpsc;
@@ -27,15 +37,18 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// The bounded outgoing queue of one connection.
 pub struct ClientQueue {
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mpsc::UnboundedSender<Utf8Bytes>,
     queued: AtomicUsize,
     limit: usize,
+    /// Set by the first [`ClientQueue::disconnect`]; what every push reads.
+    closed: AtomicBool,
+    /// Cancelled with `closed`, for those that wait for the close.
     closing: CancellationToken,
     reason: OnceLock<Disconnect>,
 }
 
 /// The receiving end of a [`ClientQueue`], owned by the writer.
-pub type QueueReceiver = mpsc::UnboundedReceiver<Bytes>;
+pub type QueueReceiver = mpsc::UnboundedReceiver<Utf8Bytes>;
 
 impl ClientQueue {
     /// A queue that holds at most `limit` bytes.
@@ -45,16 +58,18 @@ impl ClientQueue {
             tx,
             queued: AtomicUsize::new(0),
             limit,
+            closed: AtomicBool::new(false),
             closing: CancellationToken::new(),
             reason: OnceLock::new(),
         };
         (Arc::new(queue), rx)
     }
 
-    /// Queues one JSON object (a reply, push or ping). Returns `false` when
-    /// the connection is closing; overflowing the limit closes it as slow.
-    pub fn push(&self, frame: Bytes) -> bool {
-        if self.closing.is_cancelled() {
+    /// Queues one JSON object (a reply, push or ping; a push's text is
+    /// shared by every subscriber). Returns `false` when the connection is
+    /// closing; overflowing the limit closes it as slow.
+    pub fn push(&self, frame: Utf8Bytes) -> bool {
+        if self.is_closing() {
             return false;
         }
         let queued = self.queued.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
@@ -68,7 +83,17 @@ impl ClientQueue {
     /// Closes the connection with `reason`; the first reason given wins.
     pub fn disconnect(&self, reason: Disconnect) {
         let _ = self.reason.set(reason);
-        self.closing.cancel();
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.closing.cancel();
+            // An empty frame, which carries nothing (every pushed frame is
+            // a JSON object): it wakes a writer waiting on an empty queue.
+            let _ = self.tx.send(Utf8Bytes::default());
+        }
+    }
+
+    /// Whether the connection is closing.
+    pub fn is_closing(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Why the connection is closing, once it is.
@@ -98,29 +123,26 @@ pub async fn write_loop<S>(
 ) where
     S: Sink<Message> + Unpin,
 {
-    loop {
-        let first = tokio::select! {
-            biased;
-            _ = queue.closing.cancelled() => break,
-            first = rx.recv() => match first {
-                Some(first) => first,
-                None => break,
-            },
-        };
-        let (frames, count, bytes) = coalesce(first, &mut rx);
+    // What was received when the close was seen: it goes out with the rest.
+    // (The close's wake-up frame may have been drained with a batch: hence
+    // the check before waiting as well.)
+    let mut received = None;
+    // Kept from one write to the next: no allocation per delivery.
+    let mut frames = Vec::new();
+    while !queue.is_closing() {
+        let Some(first) = rx.recv().await else { break };
+        if queue.is_closing() {
+            received = Some(first);
+            break;
+        }
+        let (count, bytes) = coalesce(first, &mut rx, &mut frames);
         queue.queued.fetch_sub(bytes, Ordering::Relaxed);
-        let write = async {
-            for frame in frames {
-                sink.feed(frame).await?;
-            }
-            sink.flush().await
-        };
-        match tokio::time::timeout(write_timeout, write).await {
-            Ok(Ok(())) => metrics.record_out(count, bytes),
-            _ => {
-                queue.disconnect(Disconnect::WRITE_ERROR);
-                return;
-            }
+        if !write_within(sink, &mut frames, write_timeout).await {
+            queue.disconnect(Disconnect::WRITE_ERROR);
+            return;
+        }
+        if count > 0 {
+            metrics.record_out(count, bytes);
         }
     }
     if let Some(reason) = queue.reason().filter(|r| *r != Disconnect::WRITE_ERROR) {
@@ -128,15 +150,9 @@ pub async fn write_loop<S>(
         // that explain a 3013, a reply sent just before a shutdown), except
         // to a client closed for not reading it. The queue's bound bounds it.
         if reason != Disconnect::SLOW {
-            if let Ok(first) = rx.try_recv() {
-                let (frames, _, _) = coalesce(first, &mut rx);
-                let flush = async {
-                    for frame in frames {
-                        sink.feed(frame).await?;
-                    }
-                    sink.flush().await
-                };
-                let _ = tokio::time::timeout(write_timeout, flush).await;
+            if let Some(first) = received.or_else(|| rx.try_recv().ok()) {
+                coalesce(first, &mut rx, &mut frames);
+                let _ = write_within(sink, &mut frames, write_timeout).await;
             }
         }
         let close = Message::Close(Some(CloseFrame {
@@ -147,42 +163,66 @@ pub async fn write_loop<S>(
     }
 }
 
-/// Joins everything queued behind `first` into as few text frames as
-/// possible. Returns the frames, the number of JSON objects and their bytes.
-fn coalesce(first: Bytes, rx: &mut QueueReceiver) -> (Vec<Message>, usize, usize) {
-    let mut frames = Vec::new();
-    let mut count = 1;
-    let mut bytes = first.len();
-    let mut batch: Option<BytesMut> = None;
-    let mut single = Some(first);
-    while let Ok(next) = rx.try_recv() {
-        count += 1;
-        bytes += next.len();
-        let buf = batch.get_or_insert_with(|| {
-            let mut buf = BytesMut::with_capacity(MAX_BATCH_BYTES.min(64 * 1024));
-            buf.extend_from_slice(&single.take().unwrap_or_default());
-            buf
-        });
-        if buf.len() + next.len() + 1 > MAX_BATCH_BYTES && !buf.is_empty() {
-            frames.push(text(std::mem::take(buf).freeze()));
+/// Writes `frames` (leaving the list empty) and flushes; `false` when that
+/// failed or took longer than `deadline`.
+async fn write_within<S>(sink: &mut S, frames: &mut Vec<Message>, deadline: Duration) -> bool
+where
+    S: Sink<Message> + Unpin,
+{
+    let mut write = pin!(async {
+        for frame in frames.drain(..) {
+            sink.feed(frame).await?;
         }
-        if !buf.is_empty() {
-            buf.extend_from_slice(b"\n");
-        }
-        buf.extend_from_slice(&next);
+        sink.flush().await
+    });
+    // Most writes complete at once (the socket takes them), and a timer per
+    // write would be most of their cost: the deadline is only armed for a
+    // write that has to wait for the socket.
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(done) => done.is_ok(),
+        Poll::Pending => matches!(tokio::time::timeout(deadline, write).await, Ok(Ok(()))),
     }
-    match (single, batch) {
-        (Some(single), _) => frames.push(text(single)),
-        (None, Some(buf)) if !buf.is_empty() => frames.push(text(buf.freeze())),
-        _ => {}
-    }
-    (frames, count, bytes)
 }
 
-fn text(bytes: Bytes) -> Message {
-    // Everything queued was produced by serde_json, so it is valid UTF-8;
-    // a failure here is a bug, and sending nothing beats sending garbage.
-    Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_default())
+/// Joins everything queued behind `first` into as few text frames as
+/// possible, appended to `frames`, leaving out the empty frames a close
+/// sends to wake the writer. Returns the number of JSON objects and their
+/// bytes.
+fn coalesce(first: Utf8Bytes, rx: &mut QueueReceiver, frames: &mut Vec<Message>) -> (usize, usize) {
+    let mut count = 0;
+    let mut bytes = 0;
+    // The first object, sent as it is (no copy) unless more follow.
+    let mut single: Option<Utf8Bytes> = None;
+    let mut batch = String::new();
+    for next in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+        if next.is_empty() {
+            continue;
+        }
+        count += 1;
+        bytes += next.len();
+        if count == 1 {
+            single = Some(next);
+            continue;
+        }
+        if let Some(single) = single.take() {
+            batch.reserve(MAX_BATCH_BYTES.min(64 * 1024));
+            batch.push_str(&single);
+        }
+        if !batch.is_empty() && batch.len() + next.len() + 1 > MAX_BATCH_BYTES {
+            frames.push(Message::Text(std::mem::take(&mut batch).into()));
+        }
+        if !batch.is_empty() {
+            batch.push('\n');
+        }
+        batch.push_str(&next);
+    }
+    if let Some(single) = single {
+        frames.push(Message::Text(single));
+    } else if !batch.is_empty() {
+        frames.push(Message::Text(batch.into()));
+    }
+    (count, bytes)
 }
 
 #[cfg(test)]
@@ -192,21 +232,22 @@ mod tests {
     #[test]
     fn overflow_closes_as_slow_and_refuses_more() {
         let (queue, _rx) = ClientQueue::new(10);
-        assert!(queue.push(Bytes::from_static(b"12345")));
-        assert!(!queue.push(Bytes::from_static(b"123456")));
+        assert!(queue.push(Utf8Bytes::from_static("12345")));
+        assert!(!queue.push(Utf8Bytes::from_static("123456")));
         assert_eq!(queue.reason(), Some(Disconnect::SLOW));
-        assert!(!queue.push(Bytes::from_static(b"1")));
+        assert!(!queue.push(Utf8Bytes::from_static("1")));
     }
 
     #[test]
     fn coalesces_queued_objects_into_one_frame() {
         let (queue, mut rx) = ClientQueue::new(1000);
         for n in 1..=3 {
-            queue.push(Bytes::from(format!("{{\"n\":{n}}}")));
+            queue.push(format!("{{\"n\":{n}}}").into());
         }
         let first = rx.try_recv().unwrap();
-        let (frames, count, bytes) = coalesce(first, &mut rx);
-        assert_eq!((frames.len(), count, bytes), (1, 3, 21));
+        let mut frames = Vec::new();
+        assert_eq!(coalesce(first, &mut rx, &mut frames), (3, 21));
+        assert_eq!(frames.len(), 1);
         assert_eq!(
             frames[0].to_text().unwrap(),
             "{\"n\":1}\n{\"n\":2}\n{\"n\":3}"
@@ -216,12 +257,121 @@ mod tests {
     #[test]
     fn splits_batches_above_the_frame_bound() {
         let (queue, mut rx) = ClientQueue::new(usize::MAX);
-        let big = Bytes::from(vec![b'x'; MAX_BATCH_BYTES / 2 + 1]);
+        let big = Utf8Bytes::from("x".repeat(MAX_BATCH_BYTES / 2 + 1));
         for _ in 0..3 {
             queue.push(big.clone());
         }
         let first = rx.try_recv().unwrap();
-        let (frames, count, _) = coalesce(first, &mut rx);
-        assert_eq!((frames.len(), count), (3, 3));
+        let mut frames = Vec::new();
+        assert_eq!(coalesce(first, &mut rx, &mut frames).0, 3);
+        assert_eq!(frames.len(), 3);
+    }
+
+    #[test]
+    fn the_close_wake_up_is_not_written() {
+        let (queue, mut rx) = ClientQueue::new(1000);
+        queue.push(Utf8Bytes::from_static("{\"a\":1}"));
+        queue.disconnect(Disconnect::SHUTDOWN);
+        let first = rx.try_recv().unwrap();
+        let mut frames = Vec::new();
+        assert_eq!(coalesce(first, &mut rx, &mut frames), (1, 7));
+        assert_eq!(frames, [Message::text("{\"a\":1}")]);
+    }
+
+    /// Runs a writer into a `Vec` while `act` pushes and closes.
+    async fn written(
+        act: impl std::future::Future<Output = ()>,
+        queue: &ClientQueue,
+        rx: QueueReceiver,
+    ) -> Vec<Message> {
+        let metrics = Metrics::new();
+        let mut sink: Vec<Message> = Vec::new();
+        let deadline = Duration::from_secs(10);
+        let both =
+            async { tokio::join!(write_loop(&mut sink, rx, queue, deadline, &metrics), act) };
+        // A writer the close failed to wake fails the test instead of hanging it.
+        tokio::time::timeout(Duration::from_secs(30), both)
+            .await
+            .expect("the writer ends once the queue closes");
+        sink
+    }
+
+    fn close(reason: Disconnect) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: CloseCode::from(reason.code),
+            reason: Utf8Bytes::from_static(reason.reason),
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_close_wakes_a_waiting_writer_after_what_was_queued() {
+        for yield_between in [false, true] {
+            let (queue, rx) = ClientQueue::new(1000);
+            let act = async {
+                // The writer is waiting on the empty queue by now.
+                tokio::task::yield_now().await;
+                queue.push(Utf8Bytes::from_static("{\"a\":1}"));
+                if yield_between {
+                    tokio::task::yield_now().await;
+                }
+                queue.disconnect(Disconnect::SHUTDOWN);
+            };
+            let sink = written(act, &queue, rx).await;
+            assert_eq!(
+                sink,
+                [Message::text("{\"a\":1}"), close(Disconnect::SHUTDOWN)],
+                "yield between push and close: {yield_between}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_gets_the_close_without_what_was_queued() {
+        let (queue, rx) = ClientQueue::new(1000);
+        let act = async {
+            tokio::task::yield_now().await;
+            queue.push(Utf8Bytes::from_static("{\"a\":1}"));
+            queue.disconnect(Disconnect::SLOW);
+        };
+        let sink = written(act, &queue, rx).await;
+        assert_eq!(sink, [close(Disconnect::SLOW)]);
+    }
+
+    /// A socket that never takes anything.
+    struct Stuck;
+
+    impl Sink<Message> for Stuck {
+        type Error = std::io::Error;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn start_send(self: std::pin::Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_waits_past_the_deadline_closes_the_connection() {
+        let (queue, rx) = ClientQueue::new(1000);
+        queue.push(Utf8Bytes::from_static("{\"a\":1}"));
+        let metrics = Metrics::new();
+        write_loop(&mut Stuck, rx, &queue, Duration::from_secs(5), &metrics).await;
+        assert_eq!(queue.reason(), Some(Disconnect::WRITE_ERROR));
+        assert!(!queue.push(Utf8Bytes::from_static("{}")));
     }
 }
