@@ -12,7 +12,8 @@
 //! on the queue alone (a close wakes it through the queue), and the write
 //! deadline only arms a timer for a write that has to wait. Frames are
 //! queued as [`Utf8Bytes`], text checked once where it was serialized, not
-//! once per subscriber, and the writer reuses its list of frames.
+//! once per subscriber, and a lone object is written without a list or a
+//! copy.
 
 use std::future::Future;
 use std::pin::pin;
@@ -127,22 +128,20 @@ pub async fn write_loop<S>(
     // (The close's wake-up frame may have been drained with a batch: hence
     // the check before waiting as well.)
     let mut received = None;
-    // Kept from one write to the next: no allocation per delivery.
-    let mut frames = Vec::new();
     while !queue.is_closing() {
         let Some(first) = rx.recv().await else { break };
         if queue.is_closing() {
             received = Some(first);
             break;
         }
-        let (count, bytes) = coalesce(first, &mut rx, &mut frames);
-        queue.queued.fetch_sub(bytes, Ordering::Relaxed);
-        if !write_within(sink, &mut frames, write_timeout).await {
+        let batch = coalesce(first, &mut rx);
+        queue.queued.fetch_sub(batch.bytes, Ordering::Relaxed);
+        if !write_within(sink, batch.frames, write_timeout).await {
             queue.disconnect(Disconnect::WRITE_ERROR);
             return;
         }
-        if count > 0 {
-            metrics.record_out(count, bytes);
+        if batch.count > 0 {
+            metrics.record_out(batch.count, batch.bytes);
         }
     }
     if let Some(reason) = queue.reason().filter(|r| *r != Disconnect::WRITE_ERROR) {
@@ -151,8 +150,8 @@ pub async fn write_loop<S>(
         // to a client closed for not reading it. The queue's bound bounds it.
         if reason != Disconnect::SLOW {
             if let Some(first) = received.or_else(|| rx.try_recv().ok()) {
-                coalesce(first, &mut rx, &mut frames);
-                let _ = write_within(sink, &mut frames, write_timeout).await;
+                let batch = coalesce(first, &mut rx);
+                let _ = write_within(sink, batch.frames, write_timeout).await;
             }
         }
         let close = Message::Close(Some(CloseFrame {
@@ -163,37 +162,67 @@ pub async fn write_loop<S>(
     }
 }
 
-/// Writes `frames` (leaving the list empty) and flushes; `false` when that
-/// failed or took longer than `deadline`.
-async fn write_within<S>(sink: &mut S, frames: &mut Vec<Message>, deadline: Duration) -> bool
+/// Writes `frames` and flushes; `false` when that failed or took longer
+/// than `deadline`.
+async fn write_within<S>(sink: &mut S, frames: Frames, deadline: Duration) -> bool
 where
     S: Sink<Message> + Unpin,
 {
     let mut write = pin!(async {
-        for frame in frames.drain(..) {
-            sink.feed(frame).await?;
+        match frames {
+            Frames::None => {}
+            Frames::One(text) => sink.feed(Message::Text(text)).await?,
+            Frames::Many(texts) => {
+                for text in texts {
+                    sink.feed(Message::Text(text)).await?;
+                }
+            }
         }
         sink.flush().await
     });
     // Most writes complete at once (the socket takes them), and a timer per
     // write would be most of their cost: the deadline is only armed for a
-    // write that has to wait for the socket.
+    // write that has to wait for the socket. (Boxed: the timer is not part
+    // of the writer's idle size.)
     let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
     match first {
         Poll::Ready(done) => done.is_ok(),
-        Poll::Pending => matches!(tokio::time::timeout(deadline, write).await, Ok(Ok(()))),
+        Poll::Pending => {
+            let waited = Box::pin(tokio::time::timeout(deadline, write));
+            matches!(waited.await, Ok(Ok(())))
+        }
     }
 }
 
+/// The text frames of one drain of the queue.
+#[derive(Debug, PartialEq)]
+enum Frames {
+    /// Only the close's wake-up.
+    None,
+    /// Nothing to coalesce: the object as it was queued, shared with the
+    /// other subscribers (no copy, no list: nothing allocated).
+    One(Utf8Bytes),
+    /// Objects joined by newlines, each frame at most [`MAX_BATCH_BYTES`]
+    /// unless one object alone is larger.
+    Many(Vec<Utf8Bytes>),
+}
+
+/// What one drain of the queue writes.
+struct Batch {
+    frames: Frames,
+    /// JSON objects in `frames`.
+    count: usize,
+    /// Their bytes.
+    bytes: usize,
+}
+
 /// Joins everything queued behind `first` into as few text frames as
-/// possible, appended to `frames`, leaving out the empty frames a close
-/// sends to wake the writer. Returns the number of JSON objects and their
-/// bytes.
-fn coalesce(first: Utf8Bytes, rx: &mut QueueReceiver, frames: &mut Vec<Message>) -> (usize, usize) {
+/// possible, leaving out the empty frames a close sends to wake the writer.
+fn coalesce(first: Utf8Bytes, rx: &mut QueueReceiver) -> Batch {
     let mut count = 0;
     let mut bytes = 0;
-    // The first object, sent as it is (no copy) unless more follow.
     let mut single: Option<Utf8Bytes> = None;
+    let mut full = Vec::new();
     let mut batch = String::new();
     for next in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
         if next.is_empty() {
@@ -210,19 +239,26 @@ fn coalesce(first: Utf8Bytes, rx: &mut QueueReceiver, frames: &mut Vec<Message>)
             batch.push_str(&single);
         }
         if !batch.is_empty() && batch.len() + next.len() + 1 > MAX_BATCH_BYTES {
-            frames.push(Message::Text(std::mem::take(&mut batch).into()));
+            full.push(std::mem::take(&mut batch).into());
         }
         if !batch.is_empty() {
             batch.push('\n');
         }
         batch.push_str(&next);
     }
-    if let Some(single) = single {
-        frames.push(Message::Text(single));
-    } else if !batch.is_empty() {
-        frames.push(Message::Text(batch.into()));
+    let frames = match single {
+        Some(single) => Frames::One(single),
+        None if batch.is_empty() => Frames::None,
+        None => {
+            full.push(batch.into());
+            Frames::Many(full)
+        }
+    };
+    Batch {
+        frames,
+        count,
+        bytes,
     }
-    (count, bytes)
 }
 
 #[cfg(test)]
@@ -245,13 +281,10 @@ mod tests {
             queue.push(format!("{{\"n\":{n}}}").into());
         }
         let first = rx.try_recv().unwrap();
-        let mut frames = Vec::new();
-        assert_eq!(coalesce(first, &mut rx, &mut frames), (3, 21));
-        assert_eq!(frames.len(), 1);
-        assert_eq!(
-            frames[0].to_text().unwrap(),
-            "{\"n\":1}\n{\"n\":2}\n{\"n\":3}"
-        );
+        let batch = coalesce(first, &mut rx);
+        assert_eq!((batch.count, batch.bytes), (3, 21));
+        let joined = Utf8Bytes::from_static("{\"n\":1}\n{\"n\":2}\n{\"n\":3}");
+        assert_eq!(batch.frames, Frames::Many(vec![joined]));
     }
 
     #[test]
@@ -262,9 +295,9 @@ mod tests {
             queue.push(big.clone());
         }
         let first = rx.try_recv().unwrap();
-        let mut frames = Vec::new();
-        assert_eq!(coalesce(first, &mut rx, &mut frames).0, 3);
-        assert_eq!(frames.len(), 3);
+        let batch = coalesce(first, &mut rx);
+        assert_eq!(batch.count, 3);
+        assert_eq!(batch.frames, Frames::Many(vec![big; 3]));
     }
 
     #[test]
@@ -273,9 +306,18 @@ mod tests {
         queue.push(Utf8Bytes::from_static("{\"a\":1}"));
         queue.disconnect(Disconnect::SHUTDOWN);
         let first = rx.try_recv().unwrap();
-        let mut frames = Vec::new();
-        assert_eq!(coalesce(first, &mut rx, &mut frames), (1, 7));
-        assert_eq!(frames, [Message::text("{\"a\":1}")]);
+        let batch = coalesce(first, &mut rx);
+        assert_eq!((batch.count, batch.bytes), (1, 7));
+        assert_eq!(batch.frames, Frames::One("{\"a\":1}".into()));
+        // A close on an empty queue writes nothing.
+        let (queue, mut rx) = ClientQueue::new(1000);
+        queue.disconnect(Disconnect::SHUTDOWN);
+        let first = rx.try_recv().unwrap();
+        let batch = coalesce(first, &mut rx);
+        assert_eq!(
+            (batch.frames, batch.count, batch.bytes),
+            (Frames::None, 0, 0)
+        );
     }
 
     /// Runs a writer into a `Vec` while `act` pushes and closes.
