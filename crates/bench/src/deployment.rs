@@ -61,6 +61,7 @@ pub fn describe(target: Target, settings: Settings) -> String {
     match target {
         Target::Hub => format!("`{}`", hub_launch(settings, None).display()),
         Target::Node => format!("`{}`", node_launch(settings).display()),
+        Target::Gorilla => format!("`{}`", gorilla_launch(settings).display()),
         Target::HubRedis => format!(
             "`{}`, then {REDIS_NODES} nodes (node A, node B), each `{}`",
             redis_launch(settings, 0, Path::new("TMPDIR"))
@@ -92,6 +93,11 @@ impl Deployment {
             Target::Node => {
                 deployment
                     .add(target.label(), true, &node_launch(settings), timeout)
+                    .await
+            }
+            Target::Gorilla => {
+                deployment
+                    .add(target.label(), true, &gorilla_launch(settings), timeout)
                     .await
             }
             Target::HubRedis => deployment.start_redis_cluster(settings, timeout).await,
@@ -278,6 +284,17 @@ fn node_launch(settings: Settings) -> Launch {
             args.node_server.clone().into(),
             "0".into(),
         ],
+        cpu: settings.cpu,
+        nofile: args.nofile,
+        ready: Ready::ListeningOn,
+    }
+}
+
+/// The Go peer on any free port (it prints `listening on PORT`).
+fn gorilla_launch(settings: Settings) -> Launch {
+    let args = settings.args;
+    Launch {
+        argv: vec![args.gorilla_hub.clone().into(), "0".into()],
         cpu: settings.cpu,
         nofile: args.nofile,
         ready: Ready::ListeningOn,
