@@ -209,6 +209,10 @@ pub async fn run(
         steps.starts[index].store(first_seq, Ordering::Release);
         let cpu0 = deployment.cpu_seconds();
         let bench0 = sys::cpu_seconds(None).unwrap_or(0.0);
+        // Each step has its own publisher, closed after the step: with the
+        // peers every connection receives every broadcast, so a publisher
+        // left open would add a recipient per step.
+        let (step_stop, step_stop_rx) = tokio::sync::watch::channel(false);
         let started = Instant::now();
         let publisher = fanout::start_publisher(
             target,
@@ -221,7 +225,7 @@ pub async fn run(
                 first_seq,
                 pace: Some((started, publish_rate)),
             },
-            crowd.stop_rx.clone(),
+            step_stop_rx,
             args.connect_timeout,
         );
         // Bounded: the publisher stops at end_at (or when its connection
@@ -285,13 +289,14 @@ pub async fn run(
         );
         results.push(step);
         sustained.push(ok);
-        publishers.push(publisher);
         // Let what is still queued arrive (or give up after --drain), so the
         // next step starts with empty queues.
         let until = Instant::now() + args.drain;
         while !shared.all_delivered() && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        let _ = step_stop.send(true);
+        publishers.push(publisher);
         if !ok {
             break;
         }
