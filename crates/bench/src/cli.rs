@@ -182,8 +182,10 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = humantime::parse_duration)]
     pub setup_timeout: Duration,
 
-    /// Hub --client-queue-bytes: large, so bench subscribers are not cut as
-    /// slow while the publisher's window bounds what is queued.
+    /// Hub --client-queue-bytes in the closed loop: large, so bench
+    /// subscribers are not cut as slow while the publisher's window bounds
+    /// what is queued. The open loop and the idle scenario run the hub with
+    /// its default.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub client_queue_bytes: u64,
 

@@ -171,6 +171,7 @@ async fn measure(
         args: &args,
         cpu: pinned.map(|(server, _)| server),
         hub_config: &hub_config,
+        large_queues: true,
     };
     let mut targets: Vec<TargetResults> = Vec::new();
     let mut notes = Vec::new();
@@ -267,6 +268,10 @@ async fn run_one(
 ) -> Result<Outcome, String> {
     let args = settings.args;
     preflight(target, args).await?;
+    let settings = Settings {
+        large_queues: scenario == Scenario::Fanout,
+        ..settings
+    };
     let mut deployment = Deployment::start(target, settings, START_TIMEOUT).await?;
     let what = format!("{} {scenario:?}", target.label()).to_lowercase();
     let needed = match scenario {

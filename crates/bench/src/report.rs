@@ -861,11 +861,13 @@ impl Report {
              last rate sustained, so it is only as fine as the ramp's steps.\n\
              - telltale-hub: subscribers send `connect` + `subscribe` (Centrifugo JSON), the publisher uses the \
              `publish` command (a `--config` file opens the `bench` namespace to anonymous subscribers and \
-             publishers); the hub runs with `--client-queue-bytes {queue}` so bench subscribers are not cut as \
-             slow; a 3008 close is counted as a failure. Several publications may share one frame (newline \
+             publishers and lifts the per-connection command rate for the one publisher); in the closed loop the hub \
+             runs with `--client-queue-bytes {queue}` so bench subscribers are not cut as slow, in the open loop \
+             and the idle scenario with its default settings; a 3008 close is counted as a failure. Several publications may share one frame (newline \
              separated), each is counted. The window matters for telltale-hub, which joins everything queued \
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
-             Node `ws` writes every message to every socket on its own.\n\
+             Node `ws` writes every message to every socket on its own, the gorilla Hub joins what is queued \
+             when its write pump gets to run.\n\
              - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, not the idle \
              scenario); a private redis-server and two nodes started for it, as described under the Redis table.\n\
              - Go gorilla Hub (bench/gorilla-hub/main.go, gorilla/websocket and Go from Debian, \
