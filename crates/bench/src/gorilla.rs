@@ -20,8 +20,15 @@ const INSTALL_HINT: &str = "run scripts/install-deps.sh (it installs Debian's go
 pub async fn ensure_built(args: &Args) -> Result<(), String> {
     let source = &args.gorilla_source;
     let binary = &args.gorilla_hub;
-    let newest_source = newest_mtime(source)
-        .map_err(|e| format!("cannot read the Go peer's source {}: {e}", source.display()))?;
+    let newest_source = newest_mtime(source).map_err(|e| {
+        format!(
+            "cannot read the Go peer's source {} (from {}): {e}",
+            source.display(),
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|e| format!("an unreadable working directory: {e}"))
+        )
+    })?;
     let built = std::fs::metadata(binary).and_then(|m| m.modified()).ok();
     if built.is_some_and(|b| b >= newest_source) {
         return Ok(());
@@ -80,11 +87,22 @@ pub async fn ensure_built(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The latest modification time of the files directly in `dir`.
+/// The latest modification time of the files directly in `dir` (a file
+/// that disappears while it is read, such as an editor's, is skipped).
 fn newest_mtime(dir: &Path) -> std::io::Result<SystemTime> {
     let mut newest = SystemTime::UNIX_EPOCH;
     for entry in std::fs::read_dir(dir)? {
-        let meta = entry?.metadata()?;
+        let entry = entry?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", entry.path().display()),
+                ))
+            }
+        };
         if meta.is_file() {
             newest = newest.max(meta.modified()?);
         }

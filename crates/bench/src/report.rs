@@ -230,17 +230,21 @@ impl Report {
                 } else {
                     String::new()
                 };
-                let limit = if s.bench_cpu >= 0.9 && s.server_cpu < 0.9 {
-                    " The bench (load generator) was near a full core and the server was not: the bench may \
-                     be the limit there, so the sustained figure is a lower bound for the server."
-                } else if s.server_cpu >= 0.9 {
-                    " The server's core was saturated."
-                } else {
-                    ""
+                let limit = match (s.server_cpu >= 0.9, s.bench_cpu >= 0.9) {
+                    (false, true) => {
+                        " The bench (load generator) was near a full core and the server was not: the bench \
+                         may be the limit there, so the sustained figure is a lower bound for the server."
+                    }
+                    (true, true) => {
+                        " The server's core was saturated, and the bench's nearly so: the figure is about the \
+                         server's capacity, with the bench close to its own."
+                    }
+                    (true, false) => " The server's core was saturated.",
+                    (false, false) => "",
                 };
                 notes.push(format!(
                     "{name} open loop: {} deliveries/s ({:.1} publications/s) was not sustained: {} of {} \
-                     deliveries within the step ({:.2} %){late}, p99 {}, publisher sent {} of {:.0} due; \
+                     deliveries within the step ({:.2} %){late}, p99 {}, publisher sent {} of {} due; \
                      server CPU {:.2}, bench CPU {:.2}.{limit}",
                     group(s.rate),
                     s.publish_rate,
@@ -251,7 +255,7 @@ impl Report {
                         .map(|ms| format!("{ms:.1} ms"))
                         .unwrap_or_else(|| "n/a (too few arrived)".into()),
                     group(s.published),
-                    s.publish_rate * self.args.open_loop_step.as_secs_f64(),
+                    group((s.publish_rate * self.args.open_loop_step.as_secs_f64()).round() as u64),
                     s.server_cpu,
                     s.bench_cpu,
                 ));
