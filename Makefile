@@ -41,7 +41,7 @@ help:
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
 	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
-	@echo 'make bench   fan-out and idle benchmark vs a Node ws server, and 1 hub vs 2 hubs on Redis (release build); writes docs/benchmarks.md'
+	@echo 'make bench   fan-out (closed and open loop) and idle benchmark vs the Go gorilla hub and a Node ws server, and 1 hub vs 2 hubs on Redis (release build); writes docs/benchmarks.md'
 	@echo 'make bench-ui  desktop UI under Xvfb: CPU, memory and frame times at idle, 500 sources, 200 series at 100 Hz (docs/benchmarks.md)'
 	@echo 'make soak    5-minute soak of the release hub: 2,000 churning clients, publishers, a slow client, an attacker'
 	@echo 'make fuzz    every cargo-fuzz target for 10 minutes (FUZZ_SECONDS=600)'
@@ -239,5 +239,5 @@ hub: deps
 bench: deps
 	$(call step,cargo build --release -p telltale-hub)
 	$(CARGO) build --release -p telltale-hub
-	$(call step,cargo run --release -p telltale-bench (telltale-hub vs a Node ws broadcast server; 1 node in memory vs 2 nodes on Redis))
+	$(call step,cargo run --release -p telltale-bench (telltale-hub vs the Go gorilla hub and a Node ws broadcast server, closed and open loop; 1 node in memory vs 2 nodes on Redis))
 	$(CARGO) run --release -p telltale-bench -- $(if $(CARGO_TARGET_DIR),--hub $(CARGO_TARGET_DIR)/release/telltale-hub )$(BENCH_ARGS)

@@ -34,7 +34,9 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # own on a free loopback port, never the packaged service); redis-server for the
 # hub's Redis broker tests and `make test-redis` (they start their own, without
 # persistence, on a free loopback port; the package's own service, if the
-# install starts one, is never used).
+# install starts one, is never used); golang-go and golang-github-gorilla-websocket-dev
+# for the benchmark's Go peer (bench/gorilla-hub, the classic gorilla/websocket
+# chat hub, built by telltale-bench in GOPATH mode; its smoke test needs it too).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
@@ -44,6 +46,7 @@ packages=(
   python3-dbus python3-gi
   prometheus-alertmanager prometheus prometheus-node-exporter
   redis-server
+  golang-go golang-github-gorilla-websocket-dev
 )
 missing=()
 for pkg in "${packages[@]}"; do

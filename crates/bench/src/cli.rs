@@ -5,15 +5,17 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// telltale-bench: fan-out throughput, publish→receive latency and idle
-/// memory per connection of telltale-hub, side by side with a Node `ws`
-/// broadcast server and with two hub nodes on Redis, in the same run, on
+/// telltale-bench: fan-out throughput (closed loop and open loop),
+/// publish→receive latency and idle memory per connection of telltale-hub,
+/// side by side with the classic Go gorilla/websocket chat hub, a Node `ws`
+/// broadcast server and two hub nodes on Redis, in the same run, on
 /// 127.0.0.1 only.
 ///
 /// Every server is started as a child process (pinned to --server-cpu, the
 /// bench itself to --bench-cpu, when `taskset` exists and there are at least
 /// two CPUs), measured, then stopped; for `hub-redis` that is a private
-/// redis-server and two hub nodes on it, all three on --server-cpu. The
+/// redis-server and two hub nodes on it, all three on --server-cpu; the Go
+/// peer is built first when missing or older than its source. The
 /// result is printed as markdown tables; --write also writes them with the
 /// machine and the command to a file, keeping the sections of that file it
 /// does not write (e.g. "## Desktop UI").
@@ -63,13 +65,31 @@ pub struct Args {
     )]
     pub node_server: PathBuf,
 
-    /// Servers to measure, comma separated. `hub-redis` runs the fan-out
-    /// only.
-    #[arg(long, value_delimiter = ',', default_value = "hub,hub-redis,node")]
+    /// The Go executable, to build the gorilla peer (Debian's golang-go).
+    #[arg(long, value_name = "PATH", default_value = "go")]
+    pub go: PathBuf,
+
+    /// The Go peer's source directory (the classic gorilla/websocket chat
+    /// hub as a broadcast server).
+    #[arg(long, value_name = "DIR", default_value = "bench/gorilla-hub")]
+    pub gorilla_source: PathBuf,
+
+    /// The Go peer's binary: built from --gorilla-source (GOPATH mode, with
+    /// Debian's gorilla/websocket) when missing or older than the source.
+    #[arg(long, value_name = "PATH", default_value = "target/bench/gorilla-hub")]
+    pub gorilla_hub: PathBuf,
+
+    /// Servers to measure, comma separated. `hub-redis` runs the
+    /// closed-loop fan-out only.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hub,hub-redis,gorilla,node"
+    )]
     pub targets: Vec<Target>,
 
     /// Scenarios to run, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "fanout,idle")]
+    #[arg(long, value_delimiter = ',', default_value = "fanout,open-loop,idle")]
     pub scenarios: Vec<Scenario>,
 
     /// Fan-out: subscribers on the one channel.
@@ -110,6 +130,36 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub drain: Duration,
 
+    /// Open loop: the delivery rates tried, in deliveries/s (publications/s
+    /// × subscribers), comma separated, in increasing order; the ramp stops
+    /// at the first rate that is not sustained.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "RATES",
+        default_value = "10000,20000,50000,100000,150000,200000,300000,400000,500000,600000,800000,1000000,1200000,1500000,2000000,2500000,3000000"
+    )]
+    pub open_loop_rates: Vec<u64>,
+
+    /// Open loop: how long each rate is published.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub open_loop_step: Duration,
+
+    /// Open loop: after a step's last publication, how long its deliveries
+    /// may still arrive and count as delivered within the step.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub open_loop_grace: Duration,
+
+    /// Open loop: a rate is sustained when its publish→receive p99 is at
+    /// most this ...
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub open_loop_max_p99: Duration,
+
+    /// ... and at least this percentage of its deliveries arrived within the
+    /// step.
+    #[arg(long, value_name = "PERCENT", default_value_t = 99.0)]
+    pub open_loop_min_delivered: f64,
+
     /// Idle: connections to open (connected and subscribed).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub idle_connections: usize,
@@ -132,8 +182,10 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = humantime::parse_duration)]
     pub setup_timeout: Duration,
 
-    /// Hub --client-queue-bytes: large, so bench subscribers are not cut as
-    /// slow while the publisher's window bounds what is queued.
+    /// Hub --client-queue-bytes in the closed loop: large, so bench
+    /// subscribers are not cut as slow while the publisher's window bounds
+    /// what is queued. The open loop and the idle scenario run the hub with
+    /// its default.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub client_queue_bytes: u64,
 
@@ -347,6 +399,25 @@ impl SoakArgs {
     }
 }
 
+impl Args {
+    /// Refuses values clap cannot check on its own.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.open_loop_rates.is_empty()
+            || self.open_loop_rates.contains(&0)
+            || !self.open_loop_rates.windows(2).all(|w| w[0] < w[1])
+        {
+            return Err("--open-loop-rates must be positive and increasing".into());
+        }
+        if !(0.0..=100.0).contains(&self.open_loop_min_delivered) {
+            return Err("--open-loop-min-delivered must be between 0 and 100".into());
+        }
+        if self.open_loop_step.is_zero() {
+            return Err("--open-loop-step must not be 0".into());
+        }
+        Ok(())
+    }
+}
+
 /// A server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
@@ -355,6 +426,8 @@ pub enum Target {
     /// Two telltale-hub nodes on one redis-server (`--redis`): subscribers
     /// split evenly over the nodes, the publisher on the first.
     HubRedis,
+    /// The classic Go gorilla/websocket chat hub (bench/gorilla-hub).
+    Gorilla,
     /// The Node `ws` broadcast server.
     Node,
 }
@@ -365,6 +438,7 @@ impl Target {
         match self {
             Target::Hub => "telltale-hub",
             Target::HubRedis => "telltale-hub on Redis, 2 nodes",
+            Target::Gorilla => "Go gorilla Hub",
             Target::Node => "Node ws",
         }
     }
@@ -375,17 +449,22 @@ impl Target {
         matches!(self, Target::Hub | Target::HubRedis)
     }
 
-    /// Whether the scenario is run on this target.
+    /// Whether the scenario is run on this target: the Redis pair runs
+    /// the closed-loop fan-out only.
     pub fn runs(self, scenario: Scenario) -> bool {
-        !(self == Target::HubRedis && scenario == Scenario::Idle)
+        self != Target::HubRedis || scenario == Scenario::Fanout
     }
 }
 
 /// A measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
-    /// N subscribers, one publisher, delivered messages/s and latency.
+    /// Closed loop: N subscribers, one publisher with a window of messages
+    /// in flight, delivered messages/s and latency.
     Fanout,
+    /// Open loop: N subscribers, one publisher at fixed rates, ramped until
+    /// a rate is not sustained (too few delivered or p99 too high).
+    OpenLoop,
     /// Idle connections, server RSS per connection.
     Idle,
 }
@@ -407,9 +486,19 @@ mod tests {
         assert_eq!(args.payload_bytes, 100);
         assert_eq!(args.idle_connections, 10_000);
         assert_eq!(args.duration, Duration::from_secs(10));
-        assert_eq!(args.targets, [Target::Hub, Target::HubRedis, Target::Node]);
+        assert_eq!(
+            args.targets,
+            [Target::Hub, Target::HubRedis, Target::Gorilla, Target::Node]
+        );
         assert_eq!(args.redis_server, PathBuf::from("redis-server"));
-        assert_eq!(args.scenarios, [Scenario::Fanout, Scenario::Idle]);
+        assert_eq!(
+            args.scenarios,
+            [Scenario::Fanout, Scenario::OpenLoop, Scenario::Idle]
+        );
+        assert_eq!(args.open_loop_rates[..4], [10_000, 20_000, 50_000, 100_000]);
+        assert!(args.open_loop_rates.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(args.open_loop_max_p99, Duration::from_millis(100));
+        assert_eq!(args.open_loop_min_delivered, 99.0);
     }
 
     #[test]
@@ -419,7 +508,13 @@ mod tests {
         assert!(Target::HubRedis.is_hub() && !Target::Node.is_hub());
         assert!(Target::HubRedis.runs(Scenario::Fanout));
         assert!(!Target::HubRedis.runs(Scenario::Idle));
-        assert!(Target::Hub.runs(Scenario::Idle));
+        assert!(!Target::HubRedis.runs(Scenario::OpenLoop));
+        for target in [Target::Hub, Target::Gorilla, Target::Node] {
+            assert!(target.runs(Scenario::OpenLoop) && target.runs(Scenario::Idle));
+        }
+        let args =
+            Args::try_parse_from(["telltale-bench", "--scenarios", "open-loop,fanout"]).unwrap();
+        assert_eq!(args.scenarios, [Scenario::OpenLoop, Scenario::Fanout]);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Settings<'a> {
     pub cpu: Option<usize>,
     /// The hub's `--config` file.
     pub hub_config: &'a Path,
+    /// Whether the hub gets --client-queue-bytes (the closed loop, whose
+    /// window queues a lot at once), or keeps its default (the open loop and
+    /// the idle scenario, which judge the hub as it ships).
+    pub large_queues: bool,
 }
 
 /// One process of a target.
@@ -61,6 +65,7 @@ pub fn describe(target: Target, settings: Settings) -> String {
     match target {
         Target::Hub => format!("`{}`", hub_launch(settings, None).display()),
         Target::Node => format!("`{}`", node_launch(settings).display()),
+        Target::Gorilla => format!("`{}`", gorilla_launch(settings).display()),
         Target::HubRedis => format!(
             "`{}`, then {REDIS_NODES} nodes (node A, node B), each `{}`",
             redis_launch(settings, 0, Path::new("TMPDIR"))
@@ -92,6 +97,11 @@ impl Deployment {
             Target::Node => {
                 deployment
                     .add(target.label(), true, &node_launch(settings), timeout)
+                    .await
+            }
+            Target::Gorilla => {
+                deployment
+                    .add(target.label(), true, &gorilla_launch(settings), timeout)
                     .await
             }
             Target::HubRedis => deployment.start_redis_cluster(settings, timeout).await,
@@ -255,9 +265,13 @@ fn hub_launch(settings: Settings, redis: Option<&str>) -> Launch {
         "--allow-anonymous".into(),
         "--config".into(),
         settings.hub_config.into(),
-        "--client-queue-bytes".into(),
-        args.client_queue_bytes.to_string().into(),
     ];
+    if settings.large_queues {
+        argv.extend([
+            "--client-queue-bytes".into(),
+            args.client_queue_bytes.to_string().into(),
+        ]);
+    }
     if let Some(url) = redis {
         argv.extend(["--redis".into(), url.into()]);
     }
@@ -278,6 +292,17 @@ fn node_launch(settings: Settings) -> Launch {
             args.node_server.clone().into(),
             "0".into(),
         ],
+        cpu: settings.cpu,
+        nofile: args.nofile,
+        ready: Ready::ListeningOn,
+    }
+}
+
+/// The Go peer on any free port (it prints `listening on PORT`).
+fn gorilla_launch(settings: Settings) -> Launch {
+    let args = settings.args;
+    Launch {
+        argv: vec![args.gorilla_hub.clone().into(), "0".into()],
         cpu: settings.cpu,
         nofile: args.nofile,
         ready: Ready::ListeningOn,
@@ -323,6 +348,7 @@ mod tests {
             args: &args,
             cpu: Some(0),
             hub_config: Path::new("bench.toml"),
+            large_queues: true,
         };
         let text = describe(Target::HubRedis, settings);
         assert!(
@@ -343,6 +369,13 @@ mod tests {
         );
         let hub = describe(Target::Hub, settings);
         assert!(!hub.contains("--redis"), "{hub}");
+        assert!(hub.contains("--client-queue-bytes 67108864"), "{hub}");
+        let defaults = Settings {
+            large_queues: false,
+            ..settings
+        };
+        let hub = describe(Target::Hub, defaults);
+        assert!(!hub.contains("--client-queue-bytes"), "{hub}");
         assert_eq!(node_name(0), "node A");
         assert_eq!(node_name(1), "node B");
     }

@@ -8,12 +8,16 @@
 /// section under any other heading belongs to another tool and is kept.
 pub const OWN_SECTIONS: &[&str] = &[
     "Results",
+    OPEN_LOOP_SECTION,
     REDIS_SECTION,
     "What is measured",
     "Machine",
     "Reproduce",
     "Notes from this run",
 ];
+
+/// The heading of the open-loop steps.
+pub const OPEN_LOOP_SECTION: &str = "Open loop, step by step";
 
 /// The heading of the memory-vs-Redis comparison.
 pub const REDIS_SECTION: &str = "One node in memory vs two nodes on Redis";

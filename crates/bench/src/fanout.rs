@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::cli::{Args, Target};
 use crate::deployment::Deployment;
+use crate::openloop::Steps;
 use crate::sys;
 use crate::ws::{self, Buffers, CHANNEL};
 
@@ -67,6 +68,10 @@ pub struct FanoutResult {
     pub light_latency: Histogram<u64>,
     /// Messages published in the light phase.
     pub light_published: u64,
+    /// Deliveries in the light phase.
+    pub light_delivered: u64,
+    /// CPU time of the server processes during the light phase, seconds.
+    pub light_server_cpu_seconds: f64,
     /// Server CPU use during the measured interval, in cores: every process
     /// of the target (hub nodes and redis-server) together.
     pub server_cpu: f64,
@@ -97,6 +102,13 @@ impl FanoutResult {
         self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 
+    /// Server CPU time per delivery with one message in flight, in µs
+    /// (`None` when the light phase delivered nothing).
+    pub fn light_cpu_us_per_delivery(&self) -> Option<f64> {
+        (self.light_delivered > 0)
+            .then(|| self.light_server_cpu_seconds * 1e6 / self.light_delivered as f64)
+    }
+
     /// Light-phase latency at a quantile, in milliseconds.
     pub fn light_latency_ms(&self, quantile: f64) -> f64 {
         self.light_latency.value_at_quantile(quantile) as f64 / 1000.0
@@ -108,7 +120,7 @@ const LOADED: u8 = 1;
 const LIGHT: u8 = 2;
 
 /// State shared by the publisher and the subscribers.
-struct Shared {
+pub struct Shared {
     base: Instant,
     window: AtomicU64,
     published: AtomicU64,
@@ -124,9 +136,38 @@ struct Shared {
     /// The publisher waits for the window to open.
     waiting: AtomicBool,
     window_open: Notify,
+    /// Open loop: where each delivery is counted, by publication step.
+    steps: Option<Arc<Steps>>,
 }
 
 impl Shared {
+    /// Shared state for `window` messages in flight (open loop: with the
+    /// steps deliveries are counted in).
+    pub fn new(window: u64, steps: Option<Arc<Steps>>) -> Arc<Shared> {
+        Arc::new(Shared {
+            base: Instant::now(),
+            window: AtomicU64::new(window),
+            published: AtomicU64::new(0),
+            delivered_alive: AtomicU64::new(0),
+            delivered_dead: AtomicU64::new(0),
+            alive: AtomicU64::new(0),
+            phase: AtomicU8::new(NOT_RECORDING),
+            waiting: AtomicBool::new(false),
+            window_open: Notify::new(),
+            steps,
+        })
+    }
+
+    /// Messages published so far.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Subscribers connected right now.
+    pub fn alive(&self) -> u64 {
+        self.alive.load(Ordering::Acquire)
+    }
+
     fn now_ns(&self) -> u64 {
         self.base.elapsed().as_nanos() as u64
     }
@@ -145,13 +186,14 @@ impl Shared {
     }
 
     /// Whether every live subscriber has every published message.
-    fn all_delivered(&self) -> bool {
+    pub fn all_delivered(&self) -> bool {
         let published = self.published.load(Ordering::Acquire);
         let alive = self.alive.load(Ordering::Acquire);
         self.delivered_alive.load(Ordering::Acquire) >= published * alive
     }
 
-    fn delivered(&self) -> u64 {
+    /// Deliveries so far, to every subscriber.
+    pub fn delivered(&self) -> u64 {
         self.delivered_alive.load(Ordering::Acquire) + self.delivered_dead.load(Ordering::Acquire)
     }
 
@@ -176,14 +218,47 @@ pub fn payload(ts: u64, seq: u64, size: usize) -> String {
     s
 }
 
-/// Runs the fan-out scenario against a started target: subscribers take the
-/// client ports in turn (with two hub nodes, half on each), the publisher
-/// uses the first.
-pub async fn run(
+/// Subscribers connected to a started target, reading until told to stop.
+pub struct Crowd {
+    /// The port the publisher uses (the first endpoint).
+    pub publisher_port: u16,
+    /// Subscribers ready.
+    pub ready: usize,
+    /// Examples of subscribers that could not connect or subscribe.
+    pub setup_errors: Vec<String>,
+    endpoints: Vec<(String, u16)>,
+    ready_at: Arc<Vec<AtomicU64>>,
+    handles: Vec<tokio::task::JoinHandle<SubOutcome>>,
+    stop_tx: watch::Sender<bool>,
+    /// Told when the run is over.
+    pub stop_rx: watch::Receiver<bool>,
+}
+
+/// What the subscribers of a crowd saw, once stopped.
+#[derive(Debug, Default)]
+pub struct CrowdEnd {
+    /// Latency of the loaded and the light phase, over every subscriber.
+    latency: Option<[Histogram<u64>; 2]>,
+    /// Skipped sequence numbers.
+    pub gaps: u64,
+    /// Repeated or out-of-order sequence numbers.
+    pub reordered: u64,
+    /// Closed with 3008.
+    pub slow_closes: usize,
+    /// Ended otherwise before the end.
+    pub other_ends: usize,
+    /// Examples of such ends.
+    pub end_examples: Vec<String>,
+}
+
+/// Opens `args.subscribers` subscribers on the target's client ports in
+/// turn (with two hub nodes, half on each); fails when none is ready.
+pub async fn open_crowd(
     target: Target,
     deployment: &Deployment,
     args: &Args,
-) -> Result<FanoutResult, String> {
+    shared: Arc<Shared>,
+) -> Result<Crowd, String> {
     let endpoints: Vec<(String, u16)> = deployment
         .endpoints()
         .map(|p| (p.name.clone(), p.server.port))
@@ -193,17 +268,6 @@ pub async fn run(
     };
     let ready_at: Arc<Vec<AtomicU64>> =
         Arc::new(endpoints.iter().map(|_| AtomicU64::new(0)).collect());
-    let shared = Arc::new(Shared {
-        base: Instant::now(),
-        window: AtomicU64::new(args.window),
-        published: AtomicU64::new(0),
-        delivered_alive: AtomicU64::new(0),
-        delivered_dead: AtomicU64::new(0),
-        alive: AtomicU64::new(0),
-        phase: AtomicU8::new(NOT_RECORDING),
-        waiting: AtomicBool::new(false),
-        window_open: Notify::new(),
-    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, mut ready_rx) = mpsc::channel(args.subscribers.max(1));
 
@@ -220,7 +284,7 @@ pub async fn run(
         timeout: args.connect_timeout,
         buffers: Buffers::Large,
     };
-    let mut subscribers = Vec::with_capacity(args.subscribers);
+    let mut handles = Vec::with_capacity(args.subscribers);
     for n in 0..args.subscribers {
         let endpoint = n % endpoints.len();
         let dial = ws::Dial {
@@ -231,7 +295,7 @@ pub async fn run(
             counts: ready_at.clone(),
             endpoint,
         };
-        subscribers.push(tokio::spawn(subscriber(
+        handles.push(tokio::spawn(subscriber(
             dial,
             shared.clone(),
             ready_tx.clone(),
@@ -251,7 +315,88 @@ pub async fn run(
         ));
     }
     eprintln!(
-        "  {}: {ready} subscribers ready ({setup_failures} failed); publishing for {:?} + {:?} warm-up",
+        "  {}: {ready} subscribers ready ({setup_failures} failed)",
+        target.label(),
+    );
+    Ok(Crowd {
+        publisher_port,
+        ready,
+        setup_errors,
+        endpoints,
+        ready_at,
+        handles,
+        stop_tx,
+        stop_rx,
+    })
+}
+
+impl Crowd {
+    /// Subscribers ready on each endpoint, by name.
+    pub fn ready_per_endpoint(&self) -> Vec<(String, usize)> {
+        self.endpoints
+            .iter()
+            .zip(self.ready_at.iter())
+            .map(|((name, _), count)| (name.clone(), count.load(Ordering::Acquire) as usize))
+            .collect()
+    }
+
+    /// Tells every subscriber (and publisher) to stop, and gathers what the
+    /// subscribers saw.
+    pub async fn stop(self) -> Result<CrowdEnd, String> {
+        let _ = self.stop_tx.send(true);
+        let mut end = CrowdEnd {
+            latency: Some([new_histogram(), new_histogram()]),
+            ..CrowdEnd::default()
+        };
+        for handle in self.handles {
+            let Ok(outcome) = handle.await else {
+                end.other_ends += 1;
+                continue;
+            };
+            if let Some(sum) = &mut end.latency {
+                for (total, one) in sum.iter_mut().zip(&outcome.latency) {
+                    total.add(one).map_err(|e| format!("histogram: {e}"))?;
+                }
+            }
+            end.gaps += outcome.gaps;
+            end.reordered += outcome.reordered;
+            let example = match outcome.end {
+                End::Stopped | End::NotReady => None,
+                End::Closed(3008, reason) => {
+                    end.slow_closes += 1;
+                    Some(format!("close 3008 {reason}"))
+                }
+                End::Closed(code, reason) => {
+                    end.other_ends += 1;
+                    Some(format!("close {code} {reason}"))
+                }
+                End::Error(e) => {
+                    end.other_ends += 1;
+                    Some(e)
+                }
+            };
+            if let Some(example) = example.filter(|_| end.end_examples.len() < EXAMPLES) {
+                end.end_examples.push(example);
+            }
+        }
+        Ok(end)
+    }
+}
+
+/// Runs the fan-out scenario against a started target: subscribers take the
+/// client ports in turn (with two hub nodes, half on each), the publisher
+/// uses the first.
+pub async fn run(
+    target: Target,
+    deployment: &Deployment,
+    args: &Args,
+) -> Result<FanoutResult, String> {
+    let shared = Shared::new(args.window, None);
+    let mut crowd = open_crowd(target, deployment, args, shared.clone()).await?;
+    let (publisher_port, stop_rx, ready) =
+        (crowd.publisher_port, crowd.stop_rx.clone(), crowd.ready);
+    eprintln!(
+        "  {}: publishing for {:?} + {:?} warm-up",
         target.label(),
         args.duration,
         args.warmup
@@ -268,6 +413,7 @@ pub async fn run(
             end_at,
             max_messages: args.max_messages,
             first_seq: 1,
+            pace: None,
         },
         stop_rx.clone(),
         args.connect_timeout,
@@ -300,6 +446,8 @@ pub async fn run(
     // Light phase: one message in flight, latency without queueing.
     let mut publishers = vec![publisher];
     let light_start = shared.published.load(Ordering::Acquire);
+    let mut light_delivered = 0;
+    let mut light_server_cpu_seconds = 0.0;
     if !args.light_duration.is_zero()
         && shared.all_delivered()
         && shared.alive.load(Ordering::Acquire) > 0
@@ -310,6 +458,8 @@ pub async fn run(
             args.light_duration
         );
         shared.window.store(1, Ordering::Release);
+        let delivered0 = shared.delivered();
+        let cpu0 = deployment.cpu_seconds();
         let light_end = Instant::now() + args.light_duration;
         let light = start_publisher(
             target,
@@ -320,6 +470,7 @@ pub async fn run(
                 end_at: light_end,
                 max_messages: args.max_messages,
                 first_seq: light_start + 1,
+                pace: None,
             },
             stop_rx.clone(),
             args.connect_timeout,
@@ -331,10 +482,21 @@ pub async fn run(
         }
         shared.phase.store(NOT_RECORDING, Ordering::Release);
         drain(&shared, &light, args.drain).await;
+        light_delivered = shared.delivered() - delivered0;
+        light_server_cpu_seconds = cpu0
+            .iter()
+            .zip(deployment.cpu_seconds())
+            .map(|(before, after)| match (before, after) {
+                (Some(before), Some(after)) => after - before,
+                _ => 0.0,
+            })
+            .sum();
         publishers.push(light);
     }
     let light_published = shared.published.load(Ordering::Acquire) - light_start;
-    let _ = stop_tx.send(true);
+    let ready_per_endpoint = crowd.ready_per_endpoint();
+    let setup_errors = std::mem::take(&mut crowd.setup_errors);
+    let end = crowd.stop().await?;
 
     let seconds = measured.as_secs_f64().max(1e-9);
     let process_cpu: Vec<(String, f64)> = deployment
@@ -349,93 +511,64 @@ pub async fn run(
             (p.name.clone(), cores)
         })
         .collect();
-    let ready_per_endpoint = endpoints
-        .iter()
-        .zip(ready_at.iter())
-        .map(|((name, _), count)| (name.clone(), count.load(Ordering::Acquire) as usize))
-        .collect();
-
+    let [latency, light_latency] = end.latency.unwrap_or([new_histogram(), new_histogram()]);
+    let published = shared.published.load(Ordering::Acquire);
     let mut result = FanoutResult {
         subscribers: args.subscribers,
         ready,
         ready_per_endpoint,
         setup_errors,
-        published: 0,
+        published,
         acked: 0,
         publish_errors: 0,
         publisher_problem: None,
         measured,
         delivered_measured: d1 - d0,
         published_measured: p1 - p0,
-        expected: 0,
-        delivered: 0,
-        gaps: 0,
-        reordered: 0,
-        slow_closes: 0,
-        other_ends: 0,
-        end_examples: Vec::new(),
-        latency: new_histogram(),
-        light_latency: new_histogram(),
+        expected: published * ready as u64,
+        delivered: shared.delivered(),
+        gaps: end.gaps,
+        reordered: end.reordered,
+        slow_closes: end.slow_closes,
+        other_ends: end.other_ends,
+        end_examples: end.end_examples,
+        latency,
+        light_latency,
         light_published,
+        light_delivered,
+        light_server_cpu_seconds,
         server_cpu: process_cpu.iter().map(|(_, cores)| cores).sum(),
         process_cpu,
         bench_cpu: (bench_cpu1 - bench_cpu0) / seconds,
     };
-    for handle in subscribers {
-        let Ok(outcome) = handle.await else {
-            result.other_ends += 1;
-            continue;
-        };
-        let [loaded, light] = &outcome.latency;
-        result
-            .latency
-            .add(loaded)
-            .map_err(|e| format!("histogram: {e}"))?;
-        result
-            .light_latency
-            .add(light)
-            .map_err(|e| format!("histogram: {e}"))?;
-        result.gaps += outcome.gaps;
-        result.reordered += outcome.reordered;
-        match outcome.end {
-            End::Stopped | End::NotReady => {}
-            End::Closed(3008, reason) => {
-                result.slow_closes += 1;
-                if result.end_examples.len() < EXAMPLES {
-                    result.end_examples.push(format!("close 3008 {reason}"));
-                }
-            }
-            End::Closed(code, reason) => {
-                result.other_ends += 1;
-                if result.end_examples.len() < EXAMPLES {
-                    result.end_examples.push(format!("close {code} {reason}"));
-                }
-            }
-            End::Error(e) => {
-                result.other_ends += 1;
-                if result.end_examples.len() < EXAMPLES {
-                    result.end_examples.push(e);
-                }
-            }
-        }
-    }
-    result.published = shared.published.load(Ordering::Acquire);
-    result.expected = result.published * ready as u64;
-    result.delivered = shared.delivered();
+    let totals = collect_publishers(publishers).await;
+    result.acked = totals.acked;
+    result.publish_errors = totals.errors;
+    result.publisher_problem = totals.problem;
+    Ok(result)
+}
+
+/// The publishers' outcomes added up (the first problem kept).
+pub async fn collect_publishers(publishers: Vec<PublisherTask>) -> PublisherOutcome {
+    let mut total = PublisherOutcome {
+        acked: 0,
+        errors: 0,
+        problem: None,
+    };
     for publisher in publishers {
         match publisher.handle.await {
             Ok(Ok(p)) => {
-                result.acked += p.acked;
-                result.publish_errors += p.errors;
-                if result.publisher_problem.is_none() {
-                    result.publisher_problem = p.problem;
+                total.acked += p.acked;
+                total.errors += p.errors;
+                if total.problem.is_none() {
+                    total.problem = p.problem;
                 }
             }
-            Ok(Err(e)) => result.publisher_problem = Some(e),
-            Err(e) => result.publisher_problem = Some(format!("publisher task: {e}")),
+            Ok(Err(e)) => total.problem = Some(e),
+            Err(e) => total.problem = Some(format!("publisher task: {e}")),
         }
     }
-    Ok(result)
+    total
 }
 
 /// Waits, at most `limit`, until every live subscriber has every message the
@@ -527,7 +660,8 @@ async fn subscriber(
                         }
                         let Some(ts) = ws::field_u64(line, "\"ts\":") else { continue };
                         count += 1;
-                        match ws::field_u64(line, "\"seq\":") {
+                        let seq = ws::field_u64(line, "\"seq\":");
+                        match seq {
                             Some(seq) if seq == last_seq + 1 => last_seq = seq,
                             Some(seq) if seq > last_seq => {
                                 outcome.gaps += seq - last_seq - 1;
@@ -535,8 +669,12 @@ async fn subscriber(
                             }
                             _ => outcome.reordered += 1,
                         }
+                        let latency_us = (now.saturating_sub(ts) / 1000).max(1);
                         if phase != NOT_RECORDING {
-                            outcome.latency[usize::from(phase == LIGHT)].saturating_record((now.saturating_sub(ts) / 1000).max(1));
+                            outcome.latency[usize::from(phase == LIGHT)].saturating_record(latency_us);
+                        }
+                        if let (Some(steps), Some(seq)) = (&shared.steps, seq) {
+                            steps.record(seq, latency_us);
                         }
                     }
                     if count > 0 {
@@ -570,34 +708,49 @@ async fn subscriber(
     outcome
 }
 
-struct PublisherOutcome {
-    acked: u64,
-    errors: u64,
-    problem: Option<String>,
+/// What the publishers saw.
+pub struct PublisherOutcome {
+    /// Publish replies (hub only).
+    pub acked: u64,
+    /// Error replies.
+    pub errors: u64,
+    /// The first error reply, or how a connection ended early.
+    pub problem: Option<String>,
 }
 
 /// The publisher task and whether it has stopped publishing.
-struct PublisherTask {
-    handle: tokio::task::JoinHandle<Result<PublisherOutcome, String>>,
+pub struct PublisherTask {
+    /// The task; it ends when the run does (or its connection fails to open).
+    pub handle: tokio::task::JoinHandle<Result<PublisherOutcome, String>>,
     done: Arc<AtomicBool>,
 }
 
 impl PublisherTask {
-    fn is_finished_publishing(&self) -> bool {
+    /// Whether it has sent its last message (or given up).
+    pub fn is_finished_publishing(&self) -> bool {
         self.done.load(Ordering::Acquire)
     }
 }
 
 /// What a publisher sends, until when.
-struct Plan {
-    payload_bytes: usize,
-    end_at: Instant,
-    max_messages: u64,
+pub struct Plan {
+    /// Size of each payload.
+    pub payload_bytes: usize,
+    /// When it stops.
+    pub end_at: Instant,
+    /// Most messages it sends.
+    pub max_messages: u64,
     /// Sequence number of its first message.
-    first_seq: u64,
+    pub first_seq: u64,
+    /// Open loop: (start, messages per second): the `n`th message is due at
+    /// start + n ÷ rate, whatever the deliveries, and carries that time as
+    /// its send time (so a late send counts as latency). `None`: closed loop,
+    /// as many as the window allows.
+    pub pace: Option<(Instant, f64)>,
 }
 
-fn start_publisher(
+/// Connects a publisher and starts it on `plan`.
+pub fn start_publisher(
     target: Target,
     port: u16,
     shared: Arc<Shared>,
@@ -697,17 +850,34 @@ async fn publish_loop(
         if send_error.is_some() {
             break;
         }
-        let window = shared.window.load(Ordering::Acquire);
-        if shared.in_flight() >= window {
-            shared.waiting.store(true, Ordering::Release);
-            if shared.in_flight() >= window {
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(1), shared.window_open.notified())
-                        .await;
+        let ts = if let Some((start, rate)) = plan.pace {
+            let due = start + Duration::from_secs_f64(sent as f64 / rate);
+            if due >= plan.end_at {
+                break;
             }
-            continue;
-        }
-        let data = payload(shared.now_ns(), plan.first_seq + sent, plan.payload_bytes);
+            if due > Instant::now() {
+                // Sleep at most a few ms at a time, to keep answering pings.
+                let nap = (due - Instant::now()).min(Duration::from_millis(5));
+                tokio::time::sleep(nap).await;
+                continue;
+            }
+            due.saturating_duration_since(shared.base).as_nanos() as u64
+        } else {
+            let window = shared.window.load(Ordering::Acquire);
+            if shared.in_flight() >= window {
+                shared.waiting.store(true, Ordering::Release);
+                if shared.in_flight() >= window {
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(1),
+                        shared.window_open.notified(),
+                    )
+                    .await;
+                }
+                continue;
+            }
+            shared.now_ns()
+        };
+        let data = payload(ts, plan.first_seq + sent, plan.payload_bytes);
         // Command ids: 1 was connect.
         let text = if target.is_hub() {
             format!(

@@ -1,13 +1,16 @@
-//! `telltale-bench`: fan-out throughput, publish→receive latency and idle
-//! memory per connection of telltale-hub, side by side with a Node `ws`
-//! broadcast server and with two hub nodes on Redis, in the same run; and
+//! `telltale-bench`: fan-out throughput (closed and open loop),
+//! publish→receive latency and idle memory per connection of telltale-hub,
+//! side by side with the classic Go gorilla/websocket hub, a Node `ws`
+//! broadcast server and two hub nodes on Redis, in the same run; and
 //! `telltale-bench soak`, a soak test of the hub. See `telltale-bench --help`.
 
 mod cli;
 mod deployment;
 mod document;
 mod fanout;
+mod gorilla;
 mod idle;
+mod openloop;
 mod report;
 mod server;
 mod setup;
@@ -46,6 +49,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(Command::Soak(soak)) = args.command {
         return soak::main(soak);
+    }
+    if let Err(e) = args.validate() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     let nofile = match sys::raise_nofile(args.nofile) {
         Ok(n) => n,
@@ -120,6 +127,9 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
         }
     };
     println!("\n{}", report.table());
+    if let Some(steps) = report.open_loop_steps_table() {
+        println!("{steps}");
+    }
     if let Some(redis) = report.redis_table() {
         println!("{redis}");
     }
@@ -161,6 +171,7 @@ async fn measure(
         args: &args,
         cpu: pinned.map(|(server, _)| server),
         hub_config: &hub_config,
+        large_queues: true,
     };
     let mut targets: Vec<TargetResults> = Vec::new();
     let mut notes = Vec::new();
@@ -170,6 +181,7 @@ async fn measure(
             command: deployment::describe(target, settings),
             nofile: None,
             fanout: None,
+            open_loop: None,
             idle: None,
         });
     }
@@ -193,6 +205,9 @@ async fn measure(
             }
             match scenario {
                 Scenario::Fanout => slot.fanout = Some(outcome.and_then(|o| o.into_fanout())),
+                Scenario::OpenLoop => {
+                    slot.open_loop = Some(outcome.and_then(|o| o.into_open_loop()))
+                }
                 Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
             }
             // Let the sockets of the last run close before the next server.
@@ -215,6 +230,7 @@ async fn measure(
 /// Outcome of one scenario on one server.
 enum Outcome {
     Fanout(Box<fanout::FanoutResult>),
+    OpenLoop(openloop::OpenLoopResult),
     Idle(idle::IdleResult),
 }
 
@@ -222,14 +238,21 @@ impl Outcome {
     fn into_fanout(self) -> Result<fanout::FanoutResult, String> {
         match self {
             Outcome::Fanout(f) => Ok(*f),
-            Outcome::Idle(_) => Err("wrong scenario".into()),
+            _ => Err("wrong scenario".into()),
+        }
+    }
+
+    fn into_open_loop(self) -> Result<openloop::OpenLoopResult, String> {
+        match self {
+            Outcome::OpenLoop(o) => Ok(o),
+            _ => Err("wrong scenario".into()),
         }
     }
 
     fn into_idle(self) -> Result<idle::IdleResult, String> {
         match self {
             Outcome::Idle(i) => Ok(i),
-            Outcome::Fanout(_) => Err("wrong scenario".into()),
+            _ => Err("wrong scenario".into()),
         }
     }
 }
@@ -244,11 +267,15 @@ async fn run_one(
     nofile: &mut Option<u64>,
 ) -> Result<Outcome, String> {
     let args = settings.args;
-    preflight(target, args)?;
+    preflight(target, args).await?;
+    let settings = Settings {
+        large_queues: scenario == Scenario::Fanout,
+        ..settings
+    };
     let mut deployment = Deployment::start(target, settings, START_TIMEOUT).await?;
     let what = format!("{} {scenario:?}", target.label()).to_lowercase();
     let needed = match scenario {
-        Scenario::Fanout => args.subscribers + 1,
+        Scenario::Fanout | Scenario::OpenLoop => args.subscribers + 1,
         Scenario::Idle => args.idle_connections,
     } as u64;
     *nofile = deployment
@@ -275,6 +302,9 @@ async fn run_one(
         Scenario::Fanout => fanout::run(target, &deployment, args)
             .await
             .map(|f| Outcome::Fanout(Box::new(f))),
+        Scenario::OpenLoop => openloop::run(target, &deployment, args)
+            .await
+            .map(Outcome::OpenLoop),
         Scenario::Idle => match deployment.endpoints().next() {
             Some(p) => idle::run(target, &p.server, args).await.map(Outcome::Idle),
             None => Err("no server to connect to".into()),
@@ -293,8 +323,8 @@ async fn run_one(
                 "{who}: the process did not exit within {STOP_GRACE:?} of SIGTERM and was killed"
             ));
         } else if let Some(status) = stopped.status.filter(|s| !s.success()) {
-            // Node exits 0 on SIGTERM (server.js); the hub shuts down
-            // gracefully; redis-server exits 0 on SIGTERM.
+            // Node exits 0 on SIGTERM (server.js), so does the Go peer; the
+            // hub shuts down gracefully; redis-server exits 0 on SIGTERM.
             notes.push(format!(
                 "{who}: the process exited with {status} after SIGTERM"
             ));
@@ -303,9 +333,11 @@ async fn run_one(
     outcome
 }
 
-/// Refuses early, with the fix, when a server cannot be started.
-fn preflight(target: Target, args: &Args) -> Result<(), String> {
+/// Refuses early, with the fix, when a server cannot be started; builds the
+/// Go peer when it is missing or older than its source.
+async fn preflight(target: Target, args: &Args) -> Result<(), String> {
     match target {
+        Target::Gorilla => gorilla::ensure_built(args).await,
         Target::Hub | Target::HubRedis if !args.hub.is_file() => Err(format!(
             "{} not found: build it with `cargo build --release -p telltale-hub` or pass --hub",
             args.hub.display()
@@ -361,12 +393,16 @@ fn watchdog_limit(args: &Args) -> Duration {
     let runs = (dedup(&args.targets).len() * dedup(&args.scenarios).len()) as u32;
     // A run starts and stops up to three processes (redis and two nodes).
     let processes = 1 + deployment::REDIS_NODES as u32;
+    // Every open-loop step publishes, waits for its grace and then drains.
+    let ramp = (args.open_loop_step + args.connect_timeout + args.open_loop_grace + args.drain)
+        * args.open_loop_rates.len() as u32;
     let per_run = (START_TIMEOUT + STOP_GRACE) * processes
         + 2 * args.setup_timeout
         + args.warmup
         + args.duration
         + args.drain
         + args.settle
+        + ramp
         + Duration::from_secs(60);
     per_run * runs.max(1)
 }

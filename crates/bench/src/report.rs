@@ -4,15 +4,27 @@
 use std::fmt::Write as _;
 
 use crate::cli::{Args, Target};
-use crate::document::REDIS_SECTION;
+use crate::document::{OPEN_LOOP_SECTION, REDIS_SECTION};
 use crate::fanout::FanoutResult;
 use crate::idle::IdleResult;
+use crate::openloop::{OpenLoopResult, StepResult};
 use crate::sys::Machine;
 
 /// Delivered msg/s telltale-hub must reach, as a multiple of Node ws.
 pub const TARGET_RATIO: f64 = 3.0;
 /// Most bytes per idle connection telltale-hub may use.
 pub const TARGET_IDLE_BYTES: f64 = 16.0 * 1024.0;
+/// Issue 14: closed-loop delivered msg/s, as a multiple of the gorilla Hub.
+pub const CLOSED_VS_GORILLA: f64 = 1.5;
+/// Issue 14: max sustained open-loop deliveries/s, as a multiple of the
+/// gorilla Hub ...
+pub const OPEN_VS_GORILLA: f64 = 1.5;
+/// ... and of Node ws.
+pub const OPEN_VS_NODE: f64 = 10.0;
+/// Issue 14: the open-loop rate (deliveries/s) at which the p99 is judged ...
+pub const P99_RATE: u64 = 50_000;
+/// ... and the most it may be, in ms.
+pub const P99_AT_RATE_MS: f64 = 5.0;
 
 /// Everything measured for one server.
 #[derive(Debug)]
@@ -23,8 +35,10 @@ pub struct TargetResults {
     pub command: String,
     /// Its open-file limit, as seen in /proc/PID/limits.
     pub nofile: Option<u64>,
-    /// Fan-out outcome, if run.
+    /// Closed-loop fan-out outcome, if run.
     pub fanout: Option<Result<FanoutResult, String>>,
+    /// Open-loop outcome, if run.
+    pub open_loop: Option<Result<OpenLoopResult, String>>,
     /// Idle outcome, if run.
     pub idle: Option<Result<IdleResult, String>>,
 }
@@ -128,6 +142,11 @@ impl Report {
                 }
                 None => {}
             }
+            match &t.open_loop {
+                Some(Err(e)) => notes.push(format!("{name} open loop failed: {e}")),
+                Some(Ok(o)) => notes.extend(self.open_loop_notes(name, o)),
+                None => {}
+            }
             match &t.idle {
                 Some(Err(e)) => notes.push(format!("{name} idle failed: {e}")),
                 Some(Ok(i)) => {
@@ -156,207 +175,444 @@ impl Report {
                 .filter(|f| f.light_published > 0 && !f.light_latency.is_empty())
                 .map(|f| (f.light_latency_ms(0.5), f.light_latency_ms(0.99)))
         };
-        if let (Some(hub), Some(node)) = (light(Target::Hub), light(Target::Node)) {
-            if hub.1 > node.1 {
-                notes.push(format!(
-                    "with one message in flight, telltale-hub took longer than Node ws to reach all subscribers \
-                     (p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms): its advantage comes from batching under load",
-                    hub.0, node.0, hub.1, node.1
-                ));
+        for peer in [Target::Gorilla, Target::Node] {
+            if let (Some(hub), Some(other)) = (light(Target::Hub), light(peer)) {
+                if hub.0 >= other.0 || hub.1 >= other.1 {
+                    notes.push(format!(
+                        "with one message in flight, telltale-hub was not faster than {} to reach all subscribers \
+                         (p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms)",
+                        peer.label(),
+                        hub.0,
+                        other.0,
+                        hub.1,
+                        other.1
+                    ));
+                }
             }
         }
         self.notes.extend(notes);
     }
 
-    /// The results table.
+    fn open_loop_notes(&self, name: &str, o: &OpenLoopResult) -> Vec<String> {
+        let mut notes = Vec::new();
+        if o.ready < o.subscribers {
+            notes.push(format!(
+                "{name} open loop: {} of {} subscribers could not connect/subscribe, e.g. {}",
+                o.subscribers - o.ready,
+                o.subscribers,
+                o.setup_errors.join("; ")
+            ));
+        }
+        if o.slow_closes > 0 || o.other_ends > 0 {
+            notes.push(format!(
+                "{name} open loop: the server closed or lost {} subscribers ({} with 3008) during the ramp, \
+                 e.g. {} (they count as not delivered from then on)",
+                o.slow_closes + o.other_ends,
+                o.slow_closes,
+                o.end_examples.join("; ")
+            ));
+        }
+        if o.publish_errors > 0 || o.publisher_problem.is_some() {
+            notes.push(format!(
+                "{name} open loop: publisher: {} error replies; {}",
+                o.publish_errors,
+                o.publisher_problem.as_deref().unwrap_or("")
+            ));
+        }
+        match o.first_failure() {
+            Some(s) => {
+                let late = if s.late > 0 {
+                    format!(
+                        ", {} more arrived after the step's {} grace",
+                        group(s.late),
+                        humantime::format_duration(self.args.open_loop_grace)
+                    )
+                } else {
+                    String::new()
+                };
+                let limit = match (s.server_cpu >= 0.9, s.bench_cpu >= 0.9) {
+                    (false, true) => {
+                        " The bench (load generator) was near a full core and the server was not: the bench \
+                         may be the limit there, so the sustained figure is a lower bound for the server."
+                    }
+                    (true, true) => {
+                        " The server's core was saturated, and the bench's nearly so: the figure is about the \
+                         server's capacity, with the bench close to its own."
+                    }
+                    (true, false) => " The server's core was saturated.",
+                    (false, false) => "",
+                };
+                notes.push(format!(
+                    "{name} open loop: {} deliveries/s ({:.1} publications/s) was not sustained: {} of {} \
+                     deliveries within the step ({:.2} %){late}, p99 {}, publisher sent {} of {} due; \
+                     server CPU {:.2}, bench CPU {:.2}.{limit}",
+                    group(s.rate),
+                    s.publish_rate,
+                    group(s.in_time),
+                    group(s.expected),
+                    s.delivered_percent(),
+                    s.latency_ms(0.99)
+                        .map(|ms| format!("{ms:.1} ms"))
+                        .unwrap_or_else(|| "n/a (too few arrived)".into()),
+                    group(s.published),
+                    group((s.publish_rate * self.args.open_loop_step.as_secs_f64()).round() as u64),
+                    s.server_cpu,
+                    s.bench_cpu,
+                ));
+            }
+            None => {
+                if let Some(top) = o.steps.last() {
+                    notes.push(format!(
+                        "{name} open loop: every rate up to {} deliveries/s was sustained (the last of \
+                         --open-loop-rates): its figure is a lower bound",
+                        group(top.rate)
+                    ));
+                }
+            }
+        }
+        notes
+    }
+
+    /// The results table: telltale-hub beside both peers.
     pub fn table(&self) -> String {
-        let hub = self.get(Target::Hub);
-        let node = self.get(Target::Node);
+        let ours = [Target::Hub, Target::Gorilla, Target::Node].map(|t| self.get(t));
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "| | telltale-hub | Node ws | hub ÷ Node | target (telltale-hub) |"
+            "| | telltale-hub | {} | {} | hub ÷ gorilla | hub ÷ Node | target (telltale-hub) |",
+            Target::Gorilla.label(),
+            Target::Node.label()
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---|");
-        let (fh, fnode) = (fan(hub), fan(node));
-        if fh.is_some() || fnode.is_some() {
-            let a = self.args.subscribers;
-            let rate = |f: &FanoutResult| f.rate();
-            let ratio = match (fh, fnode) {
-                (Some(Ok(h)), Some(Ok(n))) if n.rate() > 0.0 => Some(h.rate() / n.rate()),
-                _ => None,
-            };
-            let verdict = match ratio {
-                Some(r) if r >= TARGET_RATIO => format!("≥ {TARGET_RATIO}× Node ws: **met**"),
-                Some(_) => format!("≥ {TARGET_RATIO}× Node ws: **not met**"),
-                None => format!("≥ {TARGET_RATIO}× Node ws"),
-            };
-            row(
-                &mut out,
-                &format!(
-                    "Fan-out: delivered msg/s ({} subscribers, {} B)",
-                    group(a as u64),
-                    self.args.payload_bytes
-                ),
-                cell(fh, |f| group(rate(f) as u64)),
-                cell(fnode, |f| group(rate(f) as u64)),
-                ratio.map(|r| format!("{r:.1}×")).unwrap_or_default(),
-                verdict,
-            );
-            row(
-                &mut out,
-                "Fan-out: latency p50 / p99 / p99.9 (ms)",
-                cell(fh, latencies),
-                cell(fnode, latencies),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Fan-out: latency with one message in flight, p50 / p99 / p99.9 (ms)",
-                cell(fh, light_latencies),
-                cell(fnode, light_latencies),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Fan-out: published msg/s",
-                cell(fh, |f| group(f.publish_rate() as u64)),
-                cell(fnode, |f| group(f.publish_rate() as u64)),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Fan-out: deliveries lost / expected",
-                cell(fh, |f| {
-                    format!("{} / {}", group(f.lost()), group(f.expected))
-                }),
-                cell(fnode, |f| {
-                    format!("{} / {}", group(f.lost()), group(f.expected))
-                }),
-                String::new(),
-                "0 lost".into(),
-            );
-            row(
-                &mut out,
-                "Fan-out: subscribers ready / closed 3008 / other ends",
-                cell(fh, |f| {
-                    format!(
-                        "{} / {} / {}",
-                        group(f.ready as u64),
-                        f.slow_closes,
-                        f.other_ends
-                    )
-                }),
-                cell(fnode, |f| {
-                    format!(
-                        "{} / {} / {}",
-                        group(f.ready as u64),
-                        f.slow_closes,
-                        f.other_ends
-                    )
-                }),
-                String::new(),
-                "no 3008".into(),
-            );
-            row(
-                &mut out,
-                "Fan-out: CPU used, server / bench (cores)",
-                cell(fh, |f| format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)),
-                cell(fnode, |f| {
-                    format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu)
-                }),
-                String::new(),
-                String::new(),
-            );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
+        let fans = ours.map(fan);
+        if fans.iter().any(Option::is_some) {
+            self.closed_loop_rows(&mut out, &fans);
         }
-        let (ih, inode) = (idle(hub), idle(node));
-        if ih.is_some() || inode.is_some() {
-            let verdict = match ih {
-                Some(Ok(h)) if h.connected > 0 && h.bytes_per_connection() <= TARGET_IDLE_BYTES => {
-                    "≤ 16 KiB: **met**"
-                }
-                Some(Ok(h)) if h.connected > 0 => "≤ 16 KiB: **not met**",
-                _ => "≤ 16 KiB",
-            };
-            let ratio = match (ih, inode) {
-                (Some(Ok(h)), Some(Ok(n))) if n.bytes_per_connection() > 0.0 => {
-                    format!(
-                        "{:.2}×",
-                        h.bytes_per_connection() / n.bytes_per_connection()
-                    )
-                }
-                _ => String::new(),
-            };
-            row(
-                &mut out,
-                &format!(
-                    "Idle: server RSS per connection ({} connections)",
-                    group(self.args.idle_connections as u64)
-                ),
-                cell(ih, |i| {
-                    format!("{:.1} KiB", i.bytes_per_connection() / 1024.0)
-                }),
-                cell(inode, |i| {
-                    format!("{:.1} KiB", i.bytes_per_connection() / 1024.0)
-                }),
-                ratio,
-                verdict.into(),
-            );
-            row(
-                &mut out,
-                "Idle: server RSS before → after (MiB)",
-                cell(ih, rss_span),
-                cell(inode, rss_span),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Idle: connections open / failed / dropped",
-                cell(ih, |i| {
-                    format!(
-                        "{} / {} / {}",
-                        group(i.connected as u64),
-                        i.failed,
-                        i.dropped
-                    )
-                }),
-                cell(inode, |i| {
-                    format!(
-                        "{} / {} / {}",
-                        group(i.connected as u64),
-                        i.failed,
-                        i.dropped
-                    )
-                }),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Idle: server file descriptors before → after",
-                cell(ih, |i| {
-                    format!("{} → {}", group(i.fds.0 as u64), group(i.fds.1 as u64))
-                }),
-                cell(inode, |i| {
-                    format!("{} → {}", group(i.fds.0 as u64), group(i.fds.1 as u64))
-                }),
-                String::new(),
-                String::new(),
-            );
-            row(
-                &mut out,
-                "Idle: time to open them all (s)",
-                cell(ih, |i| format!("{:.1}", i.open_time.as_secs_f64())),
-                cell(inode, |i| format!("{:.1}", i.open_time.as_secs_f64())),
-                String::new(),
-                String::new(),
-            );
+        let open = ours.map(open_loop);
+        if open.iter().any(Option::is_some) {
+            self.open_loop_rows(&mut out, &open);
+        }
+        let idles = ours.map(idle);
+        if idles.iter().any(Option::is_some) {
+            self.idle_rows(&mut out, &idles);
         }
         out
+    }
+
+    fn closed_loop_rows(&self, out: &mut String, f: &[Option<Result<&FanoutResult, &String>>; 3]) {
+        let a = &self.args;
+        let rates = ratios(f, |f| Some(f.rate()));
+        let verdict = format!(
+            "≥ {CLOSED_VS_GORILLA}× gorilla: {}; ≥ {TARGET_RATIO}× Node ws: {}",
+            judge(rates[0].map(|r| r >= CLOSED_VS_GORILLA)),
+            judge(rates[1].map(|r| r >= TARGET_RATIO)),
+        );
+        row(
+            out,
+            &format!(
+                "Closed loop: delivered msg/s ({} subscribers, {} B, {} in flight)",
+                group(a.subscribers as u64),
+                a.payload_bytes,
+                a.window
+            ),
+            f.map(|f| cell(f, |f| group(f.rate() as u64))),
+            rates.map(times),
+            verdict,
+        );
+        row(
+            out,
+            "Closed loop: latency p50 / p99 / p99.9 (ms)",
+            f.map(|f| cell(f, latencies)),
+            ratios(f, |f| (!f.latency.is_empty()).then(|| f.latency_ms(0.5)))
+                .map(|r| p50(times(r))),
+            String::new(),
+        );
+        let light = |f: &FanoutResult, q: f64| {
+            (f.light_published > 0 && !f.light_latency.is_empty()).then(|| f.light_latency_ms(q))
+        };
+        let below_both = |q: f64| {
+            let hub = ok(f[0]).and_then(|h| light(h, q))?;
+            let peers = [ok(f[1]), ok(f[2])].map(|p| p.and_then(|p| light(p, q)));
+            peers
+                .iter()
+                .all(Option::is_some)
+                .then(|| peers.iter().flatten().all(|&p| hub < p))
+        };
+        let verdict = match (below_both(0.5), below_both(0.99)) {
+            (Some(a), Some(b)) => judge(Some(a && b)),
+            _ => judge(None),
+        };
+        row(
+            out,
+            "One message in flight: latency p50 / p99 / p99.9 (ms)",
+            f.map(|f| cell(f, light_latencies)),
+            ratios(f, |f| light(f, 0.5)).map(|r| p50(times(r))),
+            format!("p50 and p99 below both peers: {verdict}"),
+        );
+        let cpu = ratios(f, FanoutResult::light_cpu_us_per_delivery);
+        row(
+            out,
+            "One message in flight: server CPU per delivery (µs)",
+            f.map(|f| {
+                cell(f, |f| {
+                    f.light_cpu_us_per_delivery()
+                        .map(|us| format!("{us:.2}"))
+                        .unwrap_or_else(|| "not measured".into())
+                })
+            }),
+            cpu.map(times),
+            format!(
+                "below the gorilla Hub's: {}",
+                judge(cpu[0].map(|r| r < 1.0))
+            ),
+        );
+        row(
+            out,
+            "Closed loop: published msg/s",
+            f.map(|f| cell(f, |f| group(f.publish_rate() as u64))),
+            [String::new(), String::new()],
+            String::new(),
+        );
+        row(
+            out,
+            "Closed loop: deliveries lost / expected",
+            f.map(|f| {
+                cell(f, |f| {
+                    format!("{} / {}", group(f.lost()), group(f.expected))
+                })
+            }),
+            [String::new(), String::new()],
+            "0 lost".into(),
+        );
+        row(
+            out,
+            "Closed loop: subscribers ready / closed 3008 / other ends",
+            f.map(|f| {
+                cell(f, |f| {
+                    format!(
+                        "{} / {} / {}",
+                        group(f.ready as u64),
+                        f.slow_closes,
+                        f.other_ends
+                    )
+                })
+            }),
+            [String::new(), String::new()],
+            "no 3008".into(),
+        );
+        row(
+            out,
+            "Closed loop: CPU used, server / bench (cores)",
+            f.map(|f| cell(f, |f| format!("{:.2} / {:.2}", f.server_cpu, f.bench_cpu))),
+            [String::new(), String::new()],
+            String::new(),
+        );
+    }
+
+    fn open_loop_rows(&self, out: &mut String, o: &[Option<Result<&OpenLoopResult, &String>>; 3]) {
+        let a = &self.args;
+        let max = |o: &OpenLoopResult| o.max_sustained().map(|s| s.rate as f64);
+        let rates = ratios(o, max);
+        let verdict = format!(
+            "≥ {OPEN_VS_GORILLA}× gorilla: {}; ≥ {OPEN_VS_NODE}× Node ws: {}",
+            judge(rates[0].map(|r| r >= OPEN_VS_GORILLA)),
+            judge(rates[1].map(|r| r >= OPEN_VS_NODE)),
+        );
+        row(
+            out,
+            &format!(
+                "Open loop: max sustained deliveries/s ({} subscribers, {} B; ≥ {} % within the step, p99 ≤ {} ms)",
+                group(a.subscribers as u64),
+                a.payload_bytes,
+                a.open_loop_min_delivered,
+                a.open_loop_max_p99.as_millis()
+            ),
+            o.map(|o| {
+                cell(o, |o| match o.max_sustained() {
+                    Some(s) => group(s.rate),
+                    None => "none".into(),
+                })
+            }),
+            rates.map(times),
+            verdict,
+        );
+        row(
+            out,
+            "Open loop: latency p50 / p99 at that rate (ms)",
+            o.map(|o| {
+                cell(o, |o| {
+                    o.max_sustained().map(step_latencies).unwrap_or_default()
+                })
+            }),
+            [String::new(), String::new()],
+            String::new(),
+        );
+        fn at(o: &OpenLoopResult) -> Option<&StepResult> {
+            o.at_rate(P99_RATE)
+        }
+        let hub_p99 = ok(o[0]).and_then(at).and_then(|s| s.latency_ms(0.99));
+        row(
+            out,
+            &format!(
+                "Open loop: latency p50 / p99 at {} deliveries/s (ms)",
+                group(P99_RATE)
+            ),
+            o.map(|o| {
+                cell(o, |o| match at(o) {
+                    Some(s) => step_latencies(s),
+                    None => "not reached".into(),
+                })
+            }),
+            ratios(o, |o| at(o).and_then(|s| s.latency_ms(0.99)))
+                .map(|r| r.map(|r| format!("{r:.2}× (p99)")).unwrap_or_default()),
+            format!(
+                "p99 ≤ {P99_AT_RATE_MS} ms: {}",
+                judge(hub_p99.map(|p| p <= P99_AT_RATE_MS))
+            ),
+        );
+        row(
+            out,
+            "Open loop: first rate not sustained: delivered within the step, p99",
+            o.map(|o| {
+                cell(o, |o| match o.first_failure() {
+                    Some(s) => format!(
+                        "{}: {:.1} %, {}",
+                        group(s.rate),
+                        s.delivered_percent(),
+                        s.latency_ms(0.99)
+                            .map(|ms| format!("{ms:.1} ms"))
+                            .unwrap_or_else(|| "n/a".into())
+                    ),
+                    None => "every rate was sustained".into(),
+                })
+            }),
+            [String::new(), String::new()],
+            String::new(),
+        );
+    }
+
+    fn idle_rows(&self, out: &mut String, i: &[Option<Result<&IdleResult, &String>>; 3]) {
+        let per = |i: &IdleResult| (i.connected > 0).then(|| i.bytes_per_connection());
+        let bytes = ratios(i, per);
+        let hub = ok(i[0]).and_then(per);
+        let below_node = match (hub, ok(i[2]).and_then(per)) {
+            (Some(h), Some(n)) => Some(h <= n),
+            _ => None,
+        };
+        row(
+            out,
+            &format!(
+                "Idle: server RSS per connection ({} connections)",
+                group(self.args.idle_connections as u64)
+            ),
+            i.map(|i| {
+                cell(i, |i| {
+                    format!("{:.1} KiB", i.bytes_per_connection() / 1024.0)
+                })
+            }),
+            bytes.map(|r| r.map(|r| format!("{r:.2}×")).unwrap_or_default()),
+            format!(
+                "≤ Node ws's: {}; ≤ 16 KiB: {}",
+                judge(below_node),
+                judge(hub.map(|h| h <= TARGET_IDLE_BYTES))
+            ),
+        );
+        row(
+            out,
+            "Idle: server RSS before → after (MiB)",
+            i.map(|i| cell(i, rss_span)),
+            [String::new(), String::new()],
+            String::new(),
+        );
+        row(
+            out,
+            "Idle: connections open / failed / dropped",
+            i.map(|i| {
+                cell(i, |i| {
+                    format!(
+                        "{} / {} / {}",
+                        group(i.connected as u64),
+                        i.failed,
+                        i.dropped
+                    )
+                })
+            }),
+            [String::new(), String::new()],
+            String::new(),
+        );
+        row(
+            out,
+            "Idle: server file descriptors before → after",
+            i.map(|i| {
+                cell(i, |i| {
+                    format!("{} → {}", group(i.fds.0 as u64), group(i.fds.1 as u64))
+                })
+            }),
+            [String::new(), String::new()],
+            String::new(),
+        );
+        row(
+            out,
+            "Idle: time to open them all (s)",
+            i.map(|i| cell(i, |i| format!("{:.1}", i.open_time.as_secs_f64()))),
+            [String::new(), String::new()],
+            String::new(),
+        );
+    }
+
+    /// Every open-loop step of every target: rate asked, delivered within
+    /// the step, latency, server CPU.
+    pub fn open_loop_steps_table(&self) -> Option<String> {
+        let runs: Vec<(Target, &OpenLoopResult)> = self
+            .targets
+            .iter()
+            .filter_map(|t| Some((t.target, t.open_loop.as_ref()?.as_ref().ok()?)))
+            .collect();
+        if runs.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        let _ = write!(out, "| deliveries/s asked |");
+        for (target, _) in &runs {
+            let _ = write!(out, " {} |", target.label());
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "|---:|{}", "---|".repeat(runs.len()));
+        let rates: Vec<u64> = {
+            let mut all: Vec<u64> = runs
+                .iter()
+                .flat_map(|(_, o)| o.steps.iter().map(|s| s.rate))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        };
+        for rate in rates {
+            let _ = write!(out, "| {} |", group(rate));
+            for (_, o) in &runs {
+                let text = match o.steps.iter().position(|s| s.rate == rate) {
+                    Some(i) => {
+                        let s = &o.steps[i];
+                        format!(
+                            "{}{:.1} % · {} ms · CPU {:.2} / {:.2}",
+                            if o.sustained[i] {
+                                ""
+                            } else {
+                                "**not sustained**: "
+                            },
+                            s.delivered_percent(),
+                            step_latencies(s),
+                            s.server_cpu,
+                            s.bench_cpu
+                        )
+                    }
+                    None => String::new(),
+                };
+                let _ = write!(out, " {text} |");
+            }
+            let _ = writeln!(out);
+        }
+        Some(out)
     }
 
     /// The memory hub (one node) and the Redis cluster (two nodes) side by
@@ -549,18 +805,35 @@ impl Report {
         let _ = writeln!(out, "# Benchmarks\n");
         let _ = writeln!(
             out,
-            "telltale-hub against a plain Node `ws` broadcast server, and one hub node against two nodes on \
-             Redis, measured in the same run by `telltale-bench` (crates/bench) on {date}. Generated file: rerun \
-             the command below to refresh it (sections written by other tools, such as \"Desktop UI\", are \
-             kept).\n"
+            "telltale-hub against two peers, the classic Go gorilla/websocket chat Hub and a plain Node `ws` \
+             broadcast server, and one hub node against two nodes on Redis, measured in the same run by \
+             `telltale-bench` (crates/bench) on {date}. Generated file: rerun the command below to refresh it \
+             (sections written by other tools, such as \"Desktop UI\", are kept).\n"
         );
         let _ = writeln!(out, "## Results\n");
         out.push_str(&self.table());
         let _ = writeln!(
             out,
-            "\nTargets for telltale-hub (issue 2, for the next issues): at least {TARGET_RATIO}× the delivered \
-             messages/s of Node `ws`, and at most 16 KiB of server memory per idle connection.\n"
+            "\nTargets for telltale-hub, with the hub's default settings (issue 14, beside issue 2's ≥ \
+             {TARGET_RATIO}× Node `ws` closed loop and ≤ 16 KiB per idle connection): open loop ≥ \
+             {OPEN_VS_GORILLA}× the gorilla Hub's and ≥ {OPEN_VS_NODE}× Node `ws`'s max sustained deliveries/s; \
+             closed loop ≥ {CLOSED_VS_GORILLA}× the gorilla Hub's; with one message in flight, p50 and p99 below \
+             both peers' and less server CPU per delivery than the gorilla Hub; publish→receive p99 ≤ \
+             {P99_AT_RATE_MS} ms at {} deliveries/s; idle memory per connection at 10,000 connections ≤ Node \
+             `ws`'s. A target marked **not met** is missed in this run; it is not lowered.\n",
+            group(P99_RATE)
         );
+        if let Some(steps) = self.open_loop_steps_table() {
+            let _ = writeln!(out, "## {OPEN_LOOP_SECTION}\n");
+            let _ = writeln!(
+                out,
+                "Each cell: deliveries within the step (% of expected) · publish→receive latency p50 / p99 (ms; \
+                 deliveries that did not arrive in time count as slower than all others) · CPU used by the \
+                 server / the bench while publishing (cores). The ramp stops at the first rate not sustained.\n"
+            );
+            out.push_str(&steps);
+            out.push('\n');
+        }
         if let Some(redis) = self.redis_table() {
             let _ = writeln!(out, "## {REDIS_SECTION}\n");
             out.push_str(&redis);
@@ -569,7 +842,7 @@ impl Report {
         let _ = writeln!(out, "## What is measured\n");
         let _ = writeln!(
             out,
-            "- **Fan-out**: {subs} subscribers on one channel (`bench`), one publisher sending {bytes}-byte JSON \
+            "- **Closed loop (fan-out)**: {subs} subscribers on one channel (`bench`), one publisher sending {bytes}-byte JSON \
              payloads that carry the send time and a sequence number. The publisher keeps at most {window} messages \
              in flight (published but not yet delivered to every subscriber, on average) and sends as fast as the \
              server drains them, so the figure is throughput, not queue growth. {warmup} of warm-up, then {dur} \
@@ -579,19 +852,39 @@ impl Report {
              window ÷ publish rate, so compare it between servers rather than as an absolute. Then, for {light}, \
              the publisher sends one message at a time (the next once every subscriber has the last): *latency with \
              one message in flight* is the fan-out time without queueing (its p99 is about the time the last of \
-             the {subs} subscribers gets a message).\n\
+             the {subs} subscribers gets a message). *Server CPU per delivery* is the server's CPU time during that \
+             phase ÷ its deliveries: nothing can be joined into one write there.\n\
+             - **Open loop**: the same {subs} subscribers and {bytes}-byte payloads, but the publisher publishes at \
+             a fixed rate whatever the deliveries (the *n*th publication of a step is due at start + *n* ÷ rate and \
+             carries that due time as its send time, so a publisher held back by the server shows as latency, not \
+             as a lower rate). The rate is ramped through {rates} deliveries/s (publications/s × subscribers), \
+             {step} per rate; a step's deliveries may arrive until {grace} after its last publication, then the \
+             step is closed and the queues drain before the next. A rate is *sustained* when at least \
+             {min_delivered} % of its deliveries arrived within the step and their p99 (missing ones counting as \
+             slowest) is at most {max_p99}; the ramp stops at the first rate that is not. *Max sustained* is the \
+             last rate sustained, so it is only as fine as the ramp's steps.\n\
              - telltale-hub: subscribers send `connect` + `subscribe` (Centrifugo JSON), the publisher uses the \
              `publish` command (a `--config` file opens the `bench` namespace to anonymous subscribers and \
-             publishers); the hub runs with `--client-queue-bytes {queue}` so bench subscribers are not cut as \
-             slow; a 3008 close is counted as a failure. Several publications may share one frame (newline \
+             publishers and lifts the per-connection command rate for the one publisher); in the closed loop the hub \
+             runs with `--client-queue-bytes {queue}` so bench subscribers are not cut as slow, in the open loop \
+             and the idle scenario with its default settings; a 3008 close is counted as a failure. Several publications may share one frame (newline \
              separated), each is counted. The window matters for telltale-hub, which joins everything queued \
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
-             Node `ws` writes every message to every socket on its own.\n\
-             - telltale-hub on Redis, 2 nodes: the fan-out only (the idle scenario is not run on it); a private \
-             redis-server and two nodes started for it, as described under the Redis table.\n\
+             Node `ws` writes every message to every socket on its own, the gorilla Hub joins what is queued \
+             when its write pump gets to run.\n\
+             - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, not the idle \
+             scenario); a private redis-server and two nodes started for it, as described under the Redis table.\n\
+             - Go gorilla Hub (bench/gorilla-hub/main.go, gorilla/websocket and Go from Debian, \
+             built in GOPATH mode): the classic chat example's structure: one hub goroutine with register, \
+             unregister and broadcast channels; per client a 256-message send queue (a client whose queue is full \
+             is dropped), a read pump, and a write pump with write deadlines and pings that writes a message and \
+             every message queued behind it in one WebSocket message, newline separated, as the chat example \
+             does (each line counts as one delivery, and the subscribers read messages of any size: \
+             tungstenite's 64 MiB limit). Every connection is a subscriber; every message read is broadcast to \
+             all (the publisher too, which discards it).\n\
              - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
              message is sent to every connected client (the publisher too, which discards it).\n\
-             - **Idle**: {idle} connections opened (hub: connected and subscribed; Node: connected) and left idle, \
+             - **Idle**: {idle} connections opened (hub: connected and subscribed; the peers: connected) and left idle, \
              answering pings. *RSS per connection* = (server VmRSS with all of them open after {settle} − VmRSS \
              before the first) ÷ connections, read from /proc/PID/status.\n\
              - Each server is started fresh for each scenario as a child process of the bench, asked for an \
@@ -608,6 +901,16 @@ impl Report {
             light = humantime::format_duration(a.light_duration),
             nofile = a.nofile,
             bench_nofile = self.nofile,
+            rates = a
+                .open_loop_rates
+                .iter()
+                .map(|&r| group(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            step = humantime::format_duration(a.open_loop_step),
+            grace = humantime::format_duration(a.open_loop_grace),
+            min_delivered = a.open_loop_min_delivered,
+            max_p99 = humantime::format_duration(a.open_loop_max_p99),
         );
         match self.pinned {
             Some((server, bench)) => {
@@ -628,7 +931,7 @@ impl Report {
         let _ = writeln!(out, "## Machine\n");
         let _ = writeln!(
             out,
-            "- CPUs (nproc): {}\n- CPU model: {}\n- Memory: {:.1} GiB\n- OS: {}, kernel {}\n- Node: {}\n- Rust: {}\n\
+            "- CPUs (nproc): {}\n- CPU model: {}\n- Memory: {:.1} GiB\n- OS: {}, kernel {}\n- Node: {}\n- Rust: {}\n- Go: {}, gorilla/websocket {} (Debian)\n\
              - 1-minute load average when the run started: {:.2} (this machine is shared; anything above 0 is \
              other work competing for the same two cores, so figures vary between runs)\n",
             machine.nproc,
@@ -638,6 +941,8 @@ impl Report {
             machine.kernel,
             machine.node,
             machine.rustc,
+            machine.go,
+            machine.gorilla,
             machine.load_at_start
         );
         let _ = writeln!(out, "Servers as started:\n");
@@ -656,8 +961,11 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "The Redis variant needs `redis-server` on PATH (or `--redis-server PATH`); scripts/install-deps.sh \
-             installs it. The bench starts and stops its own, on a free loopback port.\n"
+            "The Redis variant needs `redis-server` on PATH (or `--redis-server PATH`), the Go peer Debian's \
+             `golang-go` and `golang-github-gorilla-websocket-dev`; scripts/install-deps.sh installs them. The bench \
+             starts and stops its own redis-server, on a free loopback port, and builds the Go peer into \
+             target/bench/gorilla-hub (`GOPATH=/usr/share/gocode GO111MODULE=off go build`) when it is missing \
+             or older than bench/gorilla-hub.\n"
         );
         let _ = writeln!(
             out,
@@ -678,8 +986,61 @@ fn idle(t: Option<&TargetResults>) -> Option<Result<&IdleResult, &String>> {
     t.and_then(|t| t.idle.as_ref()).map(|r| r.as_ref())
 }
 
-fn row(out: &mut String, name: &str, hub: String, node: String, ratio: String, target: String) {
-    let _ = writeln!(out, "| {name} | {hub} | {node} | {ratio} | {target} |");
+fn row(out: &mut String, name: &str, cells: [String; 3], ratios: [String; 2], target: String) {
+    let [hub, gorilla, node] = cells;
+    let [vs_gorilla, vs_node] = ratios;
+    let _ = writeln!(
+        out,
+        "| {name} | {hub} | {gorilla} | {node} | {vs_gorilla} | {vs_node} | {target} |"
+    );
+}
+
+/// hub ÷ gorilla and hub ÷ Node of a figure, where all are known and the
+/// peer's is not 0.
+fn ratios<T>(
+    results: &[Option<Result<&T, &String>>; 3],
+    figure: impl Fn(&T) -> Option<f64>,
+) -> [Option<f64>; 2] {
+    let value = |r: Option<Result<&T, &String>>| ok(r).and_then(&figure);
+    let hub = value(results[0]);
+    [results[1], results[2]].map(|peer| match (hub, value(peer)) {
+        (Some(h), Some(p)) if p > 0.0 => Some(h / p),
+        _ => None,
+    })
+}
+
+fn ok<'a, T>(r: Option<Result<&'a T, &String>>) -> Option<&'a T> {
+    r.and_then(Result::ok)
+}
+
+fn times(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(r) if r >= 10.0 => format!("{r:.0}×"),
+        Some(r) => format!("{r:.2}×"),
+        None => String::new(),
+    }
+}
+
+/// Whether a target is met, in bold, or "not measured".
+fn judge(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "**met**",
+        Some(false) => "**not met**",
+        None => "not measured",
+    }
+}
+
+fn step_latencies(s: &StepResult) -> String {
+    let ms = |q| {
+        s.latency_ms(q)
+            .map(|ms| format!("{ms:.2}"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    format!("{} / {}", ms(0.5), ms(0.99))
+}
+
+fn open_loop(t: Option<&TargetResults>) -> Option<Result<&OpenLoopResult, &String>> {
+    t.and_then(|t| t.open_loop.as_ref()).map(|r| r.as_ref())
 }
 
 fn row4(out: &mut String, name: &str, memory: String, redis: String, ratio: String) {
@@ -845,6 +1206,8 @@ mod tests {
             latency,
             light_latency,
             light_published: 10,
+            light_delivered: 10_000,
+            light_server_cpu_seconds: 0.02,
             server_cpu: 0.95,
             process_cpu: vec![("telltale-hub".into(), 0.95)],
             bench_cpu: 0.5,
@@ -866,9 +1229,49 @@ mod tests {
         }
     }
 
+    /// An open-loop ramp whose steps at `rates` were sustained, then one
+    /// that was not (95 % delivered).
+    fn ramp(rates: &[u64], p99_us: u64) -> OpenLoopResult {
+        // One-second steps: deliveries = deliveries/s.
+        let step = |rate: u64, in_time_percent: u64| {
+            let in_time = rate * in_time_percent / 100;
+            let mut latency = crate::fanout::new_histogram();
+            latency.record_n(p99_us, in_time).unwrap();
+            StepResult {
+                rate,
+                publish_rate: rate as f64 / 1000.0,
+                published: rate / 1000,
+                expected: rate,
+                in_time,
+                late: 0,
+                latency,
+                server_cpu: 0.5,
+                bench_cpu: 0.5,
+                publisher_failed: false,
+            }
+        };
+        let mut steps: Vec<StepResult> = rates.iter().map(|&r| step(r, 100)).collect();
+        steps.push(step(rates.last().unwrap() * 2, 95));
+        let mut sustained = vec![true; rates.len()];
+        sustained.push(false);
+        OpenLoopResult {
+            subscribers: 1000,
+            ready: 1000,
+            setup_errors: Vec::new(),
+            steps,
+            sustained,
+            slow_closes: 0,
+            other_ends: 3,
+            end_examples: vec!["close 1005 ".into()],
+            publish_errors: 0,
+            publisher_problem: None,
+        }
+    }
+
     #[test]
     fn table_and_notes() {
-        let args = Args::try_parse_from(["telltale-bench", "--scenarios", "fanout"]).unwrap();
+        let args =
+            Args::try_parse_from(["telltale-bench", "--scenarios", "fanout,open-loop"]).unwrap();
         let mut report = Report {
             args,
             targets: vec![
@@ -877,6 +1280,15 @@ mod tests {
                     command: "hub".into(),
                     nofile: Some(1024),
                     fanout: Some(Ok(fanout(900_000, 2, 30_000))),
+                    open_loop: Some(Ok(ramp(&[10_000, 20_000, 50_000], 3_000))),
+                    idle: None,
+                },
+                TargetResults {
+                    target: Target::Gorilla,
+                    command: "gorilla".into(),
+                    nofile: None,
+                    fanout: Some(Ok(fanout(450_000, 0, 20_000))),
+                    open_loop: Some(Ok(ramp(&[10_000], 1_000))),
                     idle: None,
                 },
                 TargetResults {
@@ -884,6 +1296,7 @@ mod tests {
                     command: "node".into(),
                     nofile: None,
                     fanout: Some(Ok(fanout(100_000, 0, 10_000))),
+                    open_loop: Some(Err("boom".into())),
                     idle: Some(Err("boom".into())),
                 },
             ],
@@ -893,28 +1306,54 @@ mod tests {
         };
         report.derive_notes();
         let table = report.table();
+        for expected in [
+            "| telltale-hub | Go gorilla Hub | Node ws | hub ÷ gorilla | hub ÷ Node |",
+            "| 900,000 | 450,000 | 100,000 | 2.00× | 9.00× | ≥ 1.5× gorilla: **met**; ≥ 3× Node ws: **met** |",
+            "| 5 / 100,000 |",
+            // The hub sustained 50,000 deliveries/s, gorilla 10,000.
+            "| 50,000 | 10,000 | failed (see notes) | 5.00× |  | ≥ 1.5× gorilla: **met**; ≥ 10× Node ws: not measured |",
+            "| Open loop: latency p50 / p99 at 50,000 deliveries/s (ms) | 3.00 / 3.00 | not reached |",
+            "p99 ≤ 5 ms: **met** |",
+            "p50 and p99 below both peers: **not met** |",
+            // 0.02 s of CPU for 10,000 deliveries, the same for every server.
+            "| One message in flight: server CPU per delivery (µs) | 2.00 | 2.00 | 2.00 | 1.00× | 1.00× | below the gorilla Hub's: **not met** |",
+        ] {
+            assert!(table.contains(expected), "{expected}\n{table}");
+        }
+        for line in table.lines().filter(|l| !l.starts_with("|---")) {
+            assert_eq!(line.matches(" | ").count(), 6, "seven columns: {line}");
+        }
+        let steps = report.open_loop_steps_table().expect("open loop ran");
         assert!(
-            table.contains("| 900,000 | 100,000 | 9.0× | ≥ 3× Node ws: **met** |"),
-            "{table}"
+            steps.contains(
+                "| 20,000 | 100.0 % · 3.00 / 3.00 ms · CPU 0.50 / 0.50 | **not sustained**: 95.0 % · 1.00 / n/a ms"
+            ),
+            "{steps}"
         );
-        assert!(table.contains("| 5 / 100,000 |"), "{table}");
-        assert!(table.contains("failed (see notes)"), "{table}");
         let notes = report.notes_markdown();
-        assert!(
-            notes.contains("FAILURE: 2 subscribers were closed with 3008"),
-            "{notes}"
-        );
-        assert!(
-            notes.contains("5 of 100000 expected deliveries did not arrive"),
-            "{notes}"
-        );
-        assert!(notes.contains("Node ws idle failed: boom"), "{notes}");
-        assert!(notes.contains("took longer than Node ws"), "{notes}");
+        for expected in [
+            "FAILURE: 2 subscribers were closed with 3008",
+            "5 of 100000 expected deliveries did not arrive",
+            "Node ws idle failed: boom",
+            "Node ws open loop failed: boom",
+            "not faster than Node ws",
+            "telltale-hub open loop: 100,000 deliveries/s (100.0 publications/s) was not sustained: 95,000 of 100,000",
+            "closed or lost 3 subscribers",
+        ] {
+            assert!(notes.contains(expected), "{expected}\n{notes}");
+        }
         let machine = crate::sys::Machine::describe("node".as_ref());
         let doc = report.document(&machine, "2026-01-01", "telltale-bench --write x.md");
         assert!(doc.starts_with("# Benchmarks"));
         assert!(doc.contains("telltale-bench --write x.md"));
         assert!(doc.contains("(open-file limit 1024)"));
+        assert!(doc.contains(&format!("## {OPEN_LOOP_SECTION}\n")), "{doc}");
+        for heading in crate::document::headings(&doc) {
+            assert!(
+                crate::document::OWN_SECTIONS.contains(&heading),
+                "{heading}"
+            );
+        }
     }
 
     #[test]
@@ -925,6 +1364,7 @@ mod tests {
             command: "`x`".into(),
             nofile: None,
             fanout: Some(Ok(fanout)),
+            open_loop: None,
             idle: None,
         };
         let mut report = Report {

@@ -1,8 +1,11 @@
-//! The fan-out at toy sizes on the memory hub and on two hub nodes sharing a
-//! real redis-server, through the same path as a real run (processes,
+//! Every scenario at toy sizes on the memory hub, on two hub nodes sharing
+//! a real redis-server and on the Go gorilla peer (built from bench/ by the
+//! bench, as in a real run), through the same path as a real run (processes,
 //! subscribers, publisher, CPU readings, the report), so that the bench
 //! cannot rot between the rare real runs. Only that it runs and delivers is
 //! checked: the figures of a debug build on a shared machine mean nothing.
+//! The Go peer is required: scripts/install-deps.sh installs Go and
+//! gorilla/websocket.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,23 +34,55 @@ fn hub_binary() -> PathBuf {
     profile_dir.join("telltale-hub")
 }
 
+/// Where the Go peer is built: target/bench/gorilla-hub, beside the
+/// profile directories (the default path of a real run from the checkout).
+fn gorilla_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let target_dir = exe
+        .ancestors()
+        .nth(3)
+        .expect("the test binary lives in target/<profile>/deps");
+    target_dir.join("bench/gorilla-hub")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fanout_runs_and_delivers_on_memory_and_on_two_nodes_on_redis() {
+async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gorilla_peer() {
     let hub = hub_binary();
     assert!(
         hub.is_file(),
         "{} is missing: `cargo build -p telltale-hub` (or set TELLTALE_HUB_BIN)",
         hub.display()
     );
+    let go_found = crate::runnable("go".as_ref());
+    assert!(
+        go_found,
+        "go is not installed: run scripts/install-deps.sh (Debian's golang-go and \
+         golang-github-gorilla-websocket-dev)"
+    );
     let hub = hub.to_string_lossy().into_owned();
+    let gorilla = gorilla_binary();
+    let gorilla_source = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/gorilla-hub");
     let args = Args::try_parse_from([
         "telltale-bench",
         "--hub",
         &hub,
+        "--gorilla-hub",
+        &gorilla.to_string_lossy(),
+        "--gorilla-source",
+        gorilla_source,
         "--targets",
-        "hub,hub-redis",
+        "hub,hub-redis,gorilla",
         "--scenarios",
-        "fanout,idle",
+        "fanout,open-loop,idle",
+        // 10 subscribers: 5 and then 10 publications/s, each for half a
+        // second; a generous grace, so every delivery counts whatever the
+        // machine's load.
+        "--open-loop-rates",
+        "50,100",
+        "--open-loop-step",
+        "500ms",
+        "--open-loop-grace",
+        "20s",
         "--subscribers",
         "10",
         "--idle-connections",
@@ -76,7 +111,8 @@ async fn the_fanout_runs_and_delivers_on_memory_and_on_two_nodes_on_redis() {
         .expect("the smoke run starts");
     assert!(!failed, "a run failed: {:#?}", report.notes);
 
-    for target in [Target::Hub, Target::HubRedis] {
+    assert!(gorilla.is_file(), "the bench built {}", gorilla.display());
+    for target in [Target::Hub, Target::HubRedis, Target::Gorilla] {
         let results = report
             .targets
             .iter()
@@ -120,10 +156,44 @@ async fn the_fanout_runs_and_delivers_on_memory_and_on_two_nodes_on_redis() {
     );
     let processes: Vec<&str> = f.process_cpu.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(processes, ["redis-server", "node A", "node B"]);
-    // The idle scenario is not run on the Redis pair, and is on the hub.
-    assert!(redis.idle.is_none());
-    let hub = report.targets.iter().find(|t| t.target == Target::Hub);
-    assert!(matches!(hub.and_then(|t| t.idle.as_ref()), Some(Ok(_))));
+    // The idle scenario and the open loop are not run on the Redis pair,
+    // and are on the others.
+    assert!(redis.idle.is_none() && redis.open_loop.is_none());
+    for target in [Target::Hub, Target::Gorilla] {
+        let results = report.targets.iter().find(|t| t.target == target);
+        let name = target.label();
+        let idle = results.and_then(|t| t.idle.as_ref());
+        match idle {
+            Some(Ok(i)) => assert_eq!(i.connected, 10, "{name}: {:?}", i.errors),
+            other => panic!("{name}: idle {other:?}"),
+        }
+        let open = match results.and_then(|t| t.open_loop.as_ref()) {
+            Some(Ok(o)) => o,
+            other => panic!("{name}: open loop {other:?}"),
+        };
+        assert_eq!(open.ready, 10, "{name}: {:?}", open.setup_errors);
+        // The first step always runs; every delivery of it arrives within
+        // the 20 s grace.
+        let first = open.steps.first().expect("at least one step");
+        assert_eq!(first.rate, 50);
+        assert!(first.published > 0, "{name}: nothing published");
+        assert_eq!(first.in_time, first.expected, "{name}: {first:?}");
+        assert!(first.latency_ms(0.99).is_some(), "{name}");
+        assert_eq!(
+            (open.slow_closes, open.other_ends, open.publish_errors),
+            (0, 0, 0),
+            "{name}: {:?} {:?}",
+            open.end_examples,
+            open.publisher_problem
+        );
+        // One message in flight: the server's CPU time per delivery is read.
+        let Some(Ok(f)) = results.and_then(|t| t.fanout.as_ref()) else {
+            unreachable!()
+        };
+        assert!(f.light_delivered > 0, "{name}: the light phase delivered");
+    }
+    let steps = report.open_loop_steps_table().expect("the open loop ran");
+    assert!(steps.contains("| 50 |"), "{steps}");
 
     let table = report.redis_table().expect("the Redis target ran");
     assert!(

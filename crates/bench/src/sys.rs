@@ -153,6 +153,10 @@ pub struct Machine {
     pub node: String,
     /// `rustc --version`, if rustc is on PATH.
     pub rustc: String,
+    /// `go version` (the Go peer's toolchain), if go is on PATH.
+    pub go: String,
+    /// The Debian version of golang-github-gorilla-websocket-dev.
+    pub gorilla: String,
     /// 1-minute load average when the run started.
     pub load_at_start: f64,
 }
@@ -196,6 +200,14 @@ impl Machine {
             os,
             node: command_line_output(node.as_os_str(), "--version"),
             rustc: command_line_output("rustc".as_ref(), "--version"),
+            go: command_line_output("go".as_ref(), "version"),
+            gorilla: Command::new("dpkg-query")
+                .args(["-W", "-f=${Version}", "golang-github-gorilla-websocket-dev"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_else(|| "not installed".into()),
             load_at_start: load_average().unwrap_or(0.0),
         }
     }
