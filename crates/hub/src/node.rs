@@ -340,7 +340,6 @@ impl Node {
         local
             .catalog
             .forget_idle(self.inner.config.catalog_forget_after);
-        metrics_broker(local, &*self.inner.broker);
         self.inner
             .rules
             .forget_idle(self.inner.config.catalog_forget_after);
@@ -372,7 +371,7 @@ impl Node {
             .pending_connections
             .set(self.inner.admission.pending() as i64);
         metrics.catalog_sources.set(local.catalog.len() as i64);
-        metrics_broker(local, &*self.inner.broker);
+        metrics.broker_up.set(self.inner.broker.is_up() as i64);
         metrics.render()
     }
 
@@ -659,11 +658,6 @@ fn limits(config: &Config) -> HistoryLimits {
         ttl: config.history_ttl,
         meta_ttl: config.history_meta_ttl,
     }
-}
-
-/// Reads the broker's health into the metrics.
-fn metrics_broker(local: &Local, broker: &dyn Broker) {
-    local.metrics.broker_up.set(broker.is_up() as i64);
 }
 
 /// Publications travel inside newline-separated frames, so their data must
