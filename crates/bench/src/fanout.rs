@@ -658,9 +658,8 @@ async fn subscriber(
                             pong = true;
                             continue;
                         }
-                        let Some(ts) = ws::field_u64(line, "\"ts\":") else { continue };
+                        let Some((ts, seq)) = ws::stamp(line) else { continue };
                         count += 1;
-                        let seq = ws::field_u64(line, "\"seq\":");
                         match seq {
                             Some(seq) if seq == last_seq + 1 => last_seq = seq,
                             Some(seq) if seq > last_seq => {
@@ -928,6 +927,7 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(&p).unwrap();
             assert_eq!(v["seq"].as_u64(), Some(seq));
             assert_eq!(ws::field_u64(&p, "\"ts\":"), Some(ts));
+            assert_eq!(ws::stamp(&p), Some((ts, Some(seq))));
         }
     }
 }

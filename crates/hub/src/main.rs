@@ -10,8 +10,34 @@ use telltale_hub::cli::{Args, Command, TokenArgs};
 use telltale_hub::Server;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match runtime() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("telltale-hub: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The async runtime, sized to the CPUs this process may use.
+///
+/// Given one CPU (a `taskset`, a container's quota), a multi-thread runtime
+/// still runs a worker thread beside the main one, the two take turns on
+/// that CPU, and every wake-up pays for work stealing that can never
+/// happen: a fan-out wakes a writer per subscriber, so that showed in its
+/// cost. There, everything runs on the main thread instead.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut builder = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
+async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -8,23 +8,26 @@
 //!
 //! With nothing to coalesce (one message in flight) every delivery costs a
 //! wake-up and a write, so that path is kept lean: a push checks an atomic
-//! flag (not the cancellation token, which takes a lock), the writer waits
-//! on the queue alone (a close wakes it through the queue), and the write
+//! flag (not the cancellation token, which takes a lock) and takes an
+//! uncontended lock, only a writer that waits is woken (once, however many
+//! pushes follow before it runs), the writer waits on the queue alone (a
+//! close wakes it through the queue), and the write
 //! deadline only arms a timer for a write that has to wait. Frames are
 //! queued as [`Utf8Bytes`], text checked once where it was serialized, not
 //! once per subscriber, and a lone object is written without a list or a
 //! copy.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt};
+use parking_lot::Mutex;
 use telltale_protocol::Disconnect;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -38,7 +41,7 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// The bounded outgoing queue of one connection.
 pub struct ClientQueue {
-    tx: mpsc::UnboundedSender<Utf8Bytes>,
+    waiting: Mutex<Waiting>,
     queued: AtomicUsize,
     limit: usize,
     /// Set by the first [`ClientQueue::disconnect`]; what every push reads.
@@ -48,22 +51,55 @@ pub struct ClientQueue {
     reason: OnceLock<Disconnect>,
 }
 
-/// The receiving end of a [`ClientQueue`], owned by the writer.
-pub type QueueReceiver = mpsc::UnboundedReceiver<Utf8Bytes>;
+/// What is queued, and the writer's waker while it waits for more.
+///
+/// A plain deque behind a lock rather than a channel: a fan-out to a
+/// thousand subscribers pushes a thousand times, and a push here is one
+/// uncontended lock, with a wake-up only for a writer that is waiting. A
+/// writer that has been woken and not yet run is not woken again, and it
+/// takes everything queued by then in one swap.
+#[derive(Default)]
+struct Waiting {
+    frames: VecDeque<Utf8Bytes>,
+    writer: Option<Waker>,
+}
+
+/// The writer's end of a [`ClientQueue`]: waits for frames and takes them
+/// all at once.
+pub struct QueueReceiver {
+    queue: Arc<ClientQueue>,
+    /// Frames taken from the queue and not yet written; kept between takes
+    /// so its buffer is reused (swapped with the queue's).
+    taken: VecDeque<Utf8Bytes>,
+}
+
+/// Moves `queued` behind `taken` (swapping buffers when `taken` is empty,
+/// so neither allocates); whether `taken` holds anything.
+fn take_into(taken: &mut VecDeque<Utf8Bytes>, queued: &mut VecDeque<Utf8Bytes>) -> bool {
+    if taken.is_empty() {
+        std::mem::swap(taken, queued);
+    } else {
+        taken.append(queued);
+    }
+    !taken.is_empty()
+}
 
 impl ClientQueue {
     /// A queue that holds at most `limit` bytes.
     pub fn new(limit: usize) -> (Arc<Self>, QueueReceiver) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let queue = Self {
-            tx,
+        let queue = Arc::new(Self {
+            waiting: Mutex::new(Waiting::default()),
             queued: AtomicUsize::new(0),
             limit,
             closed: AtomicBool::new(false),
             closing: CancellationToken::new(),
             reason: OnceLock::new(),
+        });
+        let rx = QueueReceiver {
+            queue: queue.clone(),
+            taken: VecDeque::new(),
         };
-        (Arc::new(queue), rx)
+        (queue, rx)
     }
 
     /// Queues one JSON object (a reply, push or ping; a push's text is
@@ -78,7 +114,15 @@ impl ClientQueue {
             self.disconnect(Disconnect::SLOW);
             return false;
         }
-        self.tx.send(frame).is_ok()
+        let writer = {
+            let mut waiting = self.waiting.lock();
+            waiting.frames.push_back(frame);
+            waiting.writer.take()
+        };
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+        true
     }
 
     /// Closes the connection with `reason`; the first reason given wins.
@@ -86,9 +130,12 @@ impl ClientQueue {
         let _ = self.reason.set(reason);
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.closing.cancel();
-            // An empty frame, which carries nothing (every pushed frame is
-            // a JSON object): it wakes a writer waiting on an empty queue.
-            let _ = self.tx.send(Utf8Bytes::default());
+            // Taken under the lock the writer registers under: a writer
+            // that did not see `closed` has registered by now.
+            let writer = self.waiting.lock().writer.take();
+            if let Some(writer) = writer {
+                writer.wake();
+            }
         }
     }
 
@@ -113,6 +160,40 @@ impl ClientQueue {
     }
 }
 
+impl QueueReceiver {
+    /// Waits until something is queued or the queue closes, and takes
+    /// everything queued.
+    async fn wait(&mut self) {
+        std::future::poll_fn(|cx| {
+            let mut waiting = self.queue.waiting.lock();
+            if take_into(&mut self.taken, &mut waiting.frames) || self.queue.is_closing() {
+                return Poll::Ready(());
+            }
+            match &waiting.writer {
+                Some(writer) if writer.will_wake(cx.waker()) => {}
+                _ => waiting.writer = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Takes everything queued now, behind what was taken before; whether
+    /// anything is taken.
+    fn take(&mut self) -> bool {
+        take_into(&mut self.taken, &mut self.queue.waiting.lock().frames)
+    }
+
+    /// The next queued frame, without waiting (for tests of what is queued).
+    #[cfg(test)]
+    pub fn try_recv(&mut self) -> Option<Utf8Bytes> {
+        if self.taken.is_empty() {
+            self.take();
+        }
+        self.taken.pop_front()
+    }
+}
+
 /// Drains `rx` into `sink` until the queue closes, then sends the close
 /// frame with the queue's reason.
 pub async fn write_loop<S>(
@@ -124,17 +205,14 @@ pub async fn write_loop<S>(
 ) where
     S: Sink<Message> + Unpin,
 {
-    // What was received when the close was seen: it goes out with the rest.
-    // (The close's wake-up frame may have been drained with a batch: hence
-    // the check before waiting as well.)
-    let mut received = None;
+    // What was taken when the close was seen stays in `rx` and goes out
+    // with the rest.
     while !queue.is_closing() {
-        let Some(first) = rx.recv().await else { break };
+        rx.wait().await;
         if queue.is_closing() {
-            received = Some(first);
             break;
         }
-        let batch = coalesce(first, &mut rx);
+        let batch = coalesce(&mut rx.taken);
         queue.queued.fetch_sub(batch.bytes, Ordering::Relaxed);
         if !write_within(sink, batch.frames, write_timeout).await {
             queue.disconnect(Disconnect::WRITE_ERROR);
@@ -148,11 +226,9 @@ pub async fn write_loop<S>(
         // What was queued before the close goes out first (the 111 errors
         // that explain a 3013, a reply sent just before a shutdown), except
         // to a client closed for not reading it. The queue's bound bounds it.
-        if reason != Disconnect::SLOW {
-            if let Some(first) = received.or_else(|| rx.try_recv().ok()) {
-                let batch = coalesce(first, &mut rx);
-                let _ = write_within(sink, batch.frames, write_timeout).await;
-            }
+        if reason != Disconnect::SLOW && rx.take() {
+            let batch = coalesce(&mut rx.taken);
+            let _ = write_within(sink, batch.frames, write_timeout).await;
         }
         let close = Message::Close(Some(CloseFrame {
             code: CloseCode::from(reason.code),
@@ -197,7 +273,7 @@ where
 /// The text frames of one drain of the queue.
 #[derive(Debug, PartialEq)]
 enum Frames {
-    /// Only the close's wake-up.
+    /// Nothing was taken.
     None,
     /// Nothing to coalesce: the object as it was queued, shared with the
     /// other subscribers (no copy, no list: nothing allocated).
@@ -216,49 +292,41 @@ struct Batch {
     bytes: usize,
 }
 
-/// Joins everything queued behind `first` into as few text frames as
-/// possible, leaving out the empty frames a close sends to wake the writer.
-fn coalesce(first: Utf8Bytes, rx: &mut QueueReceiver) -> Batch {
-    let mut count = 0;
-    let mut bytes = 0;
-    let mut single: Option<Utf8Bytes> = None;
-    let mut full = Vec::new();
-    let mut batch = String::new();
-    for next in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-        if next.is_empty() {
-            continue;
-        }
-        count += 1;
-        bytes += next.len();
-        if count == 1 {
-            single = Some(next);
-            continue;
-        }
-        if let Some(single) = single.take() {
-            batch.reserve(MAX_BATCH_BYTES.min(64 * 1024));
-            batch.push_str(&single);
-        }
-        if !batch.is_empty() && batch.len() + next.len() + 1 > MAX_BATCH_BYTES {
-            full.push(std::mem::take(&mut batch).into());
-        }
-        if !batch.is_empty() {
-            batch.push('\n');
-        }
-        batch.push_str(&next);
-    }
-    let frames = match single {
-        Some(single) => Frames::One(single),
-        None if batch.is_empty() => Frames::None,
-        None => {
-            full.push(batch.into());
-            Frames::Many(full)
-        }
+/// Joins everything taken from the queue into as few text frames as
+/// possible, emptying `taken` (and keeping its buffer).
+fn coalesce(taken: &mut VecDeque<Utf8Bytes>) -> Batch {
+    let count = taken.len();
+    let bytes = taken.iter().map(|frame| frame.len()).sum();
+    let frames = match count {
+        0 => Frames::None,
+        1 => Frames::One(taken.pop_front().expect("one frame taken")),
+        _ => Frames::Many(join(taken.drain(..))),
     };
     Batch {
         frames,
         count,
         bytes,
     }
+}
+
+/// Objects joined by newlines, each frame at most [`MAX_BATCH_BYTES`] unless
+/// one object alone is larger.
+fn join(objects: impl Iterator<Item = Utf8Bytes>) -> Vec<Utf8Bytes> {
+    let mut full = Vec::new();
+    let mut batch = String::new();
+    for next in objects {
+        if !batch.is_empty() && batch.len() + next.len() + 1 > MAX_BATCH_BYTES {
+            full.push(std::mem::take(&mut batch).into());
+        }
+        if batch.is_empty() {
+            batch.reserve(MAX_BATCH_BYTES.min(64 * 1024).max(next.len()));
+        } else {
+            batch.push('\n');
+        }
+        batch.push_str(&next);
+    }
+    full.push(batch.into());
+    full
 }
 
 #[cfg(test)]
@@ -274,17 +342,23 @@ mod tests {
         assert!(!queue.push(Utf8Bytes::from_static("1")));
     }
 
+    /// Everything queued, as the writer takes it.
+    fn drained(rx: &mut QueueReceiver) -> Batch {
+        rx.take();
+        coalesce(&mut rx.taken)
+    }
+
     #[test]
     fn coalesces_queued_objects_into_one_frame() {
         let (queue, mut rx) = ClientQueue::new(1000);
         for n in 1..=3 {
             queue.push(format!("{{\"n\":{n}}}").into());
         }
-        let first = rx.try_recv().unwrap();
-        let batch = coalesce(first, &mut rx);
+        let batch = drained(&mut rx);
         assert_eq!((batch.count, batch.bytes), (3, 21));
         let joined = Utf8Bytes::from_static("{\"n\":1}\n{\"n\":2}\n{\"n\":3}");
         assert_eq!(batch.frames, Frames::Many(vec![joined]));
+        assert!(rx.taken.is_empty(), "taken frames are consumed");
     }
 
     #[test]
@@ -294,30 +368,60 @@ mod tests {
         for _ in 0..3 {
             queue.push(big.clone());
         }
-        let first = rx.try_recv().unwrap();
-        let batch = coalesce(first, &mut rx);
+        let batch = drained(&mut rx);
         assert_eq!(batch.count, 3);
         assert_eq!(batch.frames, Frames::Many(vec![big; 3]));
     }
 
     #[test]
-    fn the_close_wake_up_is_not_written() {
+    fn a_lone_object_is_written_as_queued_and_a_close_adds_nothing() {
         let (queue, mut rx) = ClientQueue::new(1000);
         queue.push(Utf8Bytes::from_static("{\"a\":1}"));
         queue.disconnect(Disconnect::SHUTDOWN);
-        let first = rx.try_recv().unwrap();
-        let batch = coalesce(first, &mut rx);
+        let batch = drained(&mut rx);
         assert_eq!((batch.count, batch.bytes), (1, 7));
         assert_eq!(batch.frames, Frames::One("{\"a\":1}".into()));
         // A close on an empty queue writes nothing.
         let (queue, mut rx) = ClientQueue::new(1000);
         queue.disconnect(Disconnect::SHUTDOWN);
-        let first = rx.try_recv().unwrap();
-        let batch = coalesce(first, &mut rx);
+        let batch = drained(&mut rx);
         assert_eq!(
             (batch.frames, batch.count, batch.bytes),
             (Frames::None, 0, 0)
         );
+    }
+
+    #[test]
+    fn only_a_waiting_writer_is_woken_and_only_once() {
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let (queue, mut rx) = ClientQueue::new(1000);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        queue.push(Utf8Bytes::from_static("{}"));
+        assert_eq!(count.0.load(Ordering::Relaxed), 0, "no writer waiting yet");
+        let mut wait = Box::pin(rx.wait());
+        assert!(wait.as_mut().poll(&mut cx).is_ready(), "something queued");
+        drop(wait);
+        assert_eq!(coalesce(&mut rx.taken).count, 1, "written");
+        let mut wait = Box::pin(rx.wait());
+        assert!(wait.as_mut().poll(&mut cx).is_pending(), "taken already");
+        for _ in 0..3 {
+            queue.push(Utf8Bytes::from_static("{}"));
+        }
+        assert_eq!(
+            count.0.load(Ordering::Relaxed),
+            1,
+            "one wake for three pushes"
+        );
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        drop(wait);
+        assert_eq!(rx.taken.len(), 3);
     }
 
     /// Runs a writer into a `Vec` while `act` pushes and closes.
