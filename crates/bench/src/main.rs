@@ -133,7 +133,10 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    println!("\n{}", report.table());
+    let table = report.table();
+    if !table.is_empty() {
+        println!("\n{table}");
+    }
     if let Some(steps) = report.open_loop_steps_table() {
         println!("{steps}");
     }

@@ -245,7 +245,8 @@ impl Report {
         notes
     }
 
-    /// The results table: telltale-hub beside both peers.
+    /// The results table: telltale-hub beside both peers; empty when none
+    /// of its scenarios ran (e.g. `--scenarios sweep`).
     pub fn table(&self) -> String {
         let ours = [Target::Hub, Target::Gorilla, Target::Node].map(|t| self.get(t));
         let mut out = String::new();
@@ -267,6 +268,10 @@ impl Report {
         let idles = ours.map(idle);
         if idles.iter().any(Option::is_some) {
             self.idle_rows(&mut out, &idles);
+        }
+        // The header and its rule only.
+        if out.lines().count() <= 2 {
+            return String::new();
         }
         out
     }
@@ -956,7 +961,14 @@ impl Report {
              (sections written by other tools, such as \"Desktop UI\", are kept).\n"
         );
         let _ = writeln!(out, "## Results\n");
-        out.push_str(&self.table());
+        let table = self.table();
+        if table.is_empty() {
+            let _ = writeln!(
+                out,
+                "None of the closed-loop, open-loop or idle scenarios ran (`--scenarios`)."
+            );
+        }
+        out.push_str(&table);
         let _ = writeln!(
             out,
             "\nTargets for telltale-hub, with the hub's default settings (issue 14, beside issue 2's ≥ \
@@ -1044,8 +1056,8 @@ impl Report {
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
              Node `ws` writes every message to every socket on its own, the gorilla Hub joins what is queued \
              when its write pump gets to run.\n\
-             - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, not the idle \
-             scenario); a private redis-server and two nodes started for it, as described under the Redis table.\n\
+             - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, the idle scenario or the \
+             sweep); a private redis-server and two nodes started for it, as described under the Redis table.\n\
              - Go gorilla Hub (bench/gorilla-hub/main.go, gorilla/websocket and Go from Debian, \
              built in GOPATH mode): the classic chat example's structure: one hub goroutine with register, \
              unregister and broadcast channels; per client a 256-message send queue (a client whose queue is full \
@@ -1160,8 +1172,10 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "`make bench` does the same (it builds both in release and writes this file). `telltale-bench --help` \
-             lists every knob (subscribers, duration, window, payload size, idle connections, pinning).\n"
+            "`make bench-servers` does the same (it builds both in release and writes this file and the plots); \
+             `make bench` runs it and then the desktop UI benchmark (`make bench-ui`), so one command refreshes \
+             the whole file. `telltale-bench --help` lists every knob (subscribers, duration, window, payload \
+             size, the sweep's points, idle connections, pinning).\n"
         );
         let _ = writeln!(out, "## Notes from this run\n");
         out.push_str(&self.notes_markdown());
@@ -1730,6 +1744,7 @@ mod tests {
             nofile: 20_000,
         };
         report.derive_notes();
+        assert_eq!(report.table(), "", "only the sweep ran");
         let tables = report.sweep_tables();
         let [by_subscribers, by_payload] = &tables[..] else {
             panic!("two tables: {tables:?}");
