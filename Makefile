@@ -32,7 +32,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench soak fuzz fmt fmt-check lint types test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
+.PHONY: help deps ui test run app deb agent-deb hub bench bench-servers soak fuzz fmt fmt-check lint types test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
@@ -41,7 +41,9 @@ help:
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
 	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
-	@echo 'make bench   fan-out (closed and open loop) and idle benchmark vs the Go gorilla hub and a Node ws server, and 1 hub vs 2 hubs on Redis (release build); writes docs/benchmarks.md'
+	@echo 'make bench   every benchmark, rewriting all of docs/benchmarks.md: bench-servers, then bench-ui'
+	@echo 'make bench-servers  telltale-hub vs the Go gorilla hub and a Node ws server (release build): fan-out closed and open loop,'
+	@echo '             msg/s vs subscribers and vs payload size (docs/bench-*.png), idle memory; 1 hub vs 2 hubs on Redis'
 	@echo 'make bench-ui  desktop UI under Xvfb: CPU, memory and frame times at idle, 500 sources, 200 series at 100 Hz (docs/benchmarks.md)'
 	@echo 'make soak    5-minute soak of the release hub: 2,000 churning clients, publishers, a slow client, an attacker'
 	@echo 'make fuzz    every cargo-fuzz target for 10 minutes (FUZZ_SECONDS=600)'
@@ -236,8 +238,15 @@ hub: deps
 	@echo
 	exec $(HUB_BIN) --listen $(RUN_LISTEN) --collector --allow-anonymous --anonymous-ack --api-key $(RUN_API_KEY)
 
-bench: deps
+# Every benchmark, one after the other (.NOTPARALLEL keeps the order), each
+# rewriting only its own sections of docs/benchmarks.md: the servers'
+# (telltale-bench, every scenario, the sweep's PNG plots beside the file),
+# then the desktop UI's.
+bench: bench-servers bench-ui
+	@printf '\n==> make bench: every benchmark ran (bench-servers, bench-ui)\n'
+
+bench-servers: deps
 	$(call step,cargo build --release -p telltale-hub)
 	$(CARGO) build --release -p telltale-hub
-	$(call step,cargo run --release -p telltale-bench (telltale-hub vs the Go gorilla hub and a Node ws broadcast server, closed and open loop; 1 node in memory vs 2 nodes on Redis))
+	$(call step,cargo run --release -p telltale-bench (telltale-hub vs the Go gorilla hub and a Node ws broadcast server: closed and open loop, msg/s vs subscribers and payload size, idle memory; 1 node in memory vs 2 nodes on Redis))
 	$(CARGO) run --release -p telltale-bench -- $(if $(CARGO_TARGET_DIR),--hub $(CARGO_TARGET_DIR)/release/telltale-hub )$(BENCH_ARGS)

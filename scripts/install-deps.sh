@@ -36,7 +36,9 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # persistence, on a free loopback port; the package's own service, if the
 # install starts one, is never used); golang-go and golang-github-gorilla-websocket-dev
 # for the benchmark's Go peer (bench/gorilla-hub, the classic gorilla/websocket
-# chat hub, built by telltale-bench in GOPATH mode; its smoke test needs it too).
+# chat hub, built by telltale-bench in GOPATH mode; its smoke test needs it too);
+# fonts-dejavu-core for the text of the benchmark's plots (telltale-bench reads
+# DejaVuSans.ttf itself when it draws them, no fontconfig).
 packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
@@ -47,6 +49,7 @@ packages=(
   prometheus-alertmanager prometheus prometheus-node-exporter
   redis-server
   golang-go golang-github-gorilla-websocket-dev
+  fonts-dejavu-core
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -80,7 +80,7 @@ pub struct Args {
     pub gorilla_hub: PathBuf,
 
     /// Servers to measure, comma separated. `hub-redis` runs the
-    /// closed-loop fan-out only.
+    /// closed-loop fan-out only (not the sweep).
     #[arg(
         long,
         value_delimiter = ',',
@@ -89,7 +89,11 @@ pub struct Args {
     pub targets: Vec<Target>,
 
     /// Scenarios to run, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "fanout,open-loop,idle")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fanout,open-loop,idle,sweep"
+    )]
     pub scenarios: Vec<Scenario>,
 
     /// Fan-out: subscribers on the one channel.
@@ -159,6 +163,53 @@ pub struct Args {
     /// step.
     #[arg(long, value_name = "PERCENT", default_value_t = 99.0)]
     pub open_loop_min_delivered: f64,
+
+    /// Sweep: subscriber counts of the first series (closed-loop fan-out at
+    /// --sweep-payload-bytes each), comma separated, increasing.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COUNTS",
+        default_value = "100,1000,5000,10000"
+    )]
+    pub sweep_subscribers: Vec<usize>,
+
+    /// Sweep: payload size of the subscriber series.
+    #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(64..=65_000))]
+    pub sweep_payload_bytes: u64,
+
+    /// Sweep: payload sizes of the second series (closed-loop fan-out to
+    /// --sweep-payload-subscribers), comma separated, increasing, each from
+    /// 64 to 65,000 (the hub takes up to 64 KiB of data by default).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "SIZES",
+        default_value = "100,1024,16384"
+    )]
+    pub sweep_payloads: Vec<u64>,
+
+    /// Sweep: subscribers of the payload series.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub sweep_payload_subscribers: usize,
+
+    /// Sweep: measured time of each point (after its warm-up); short, so
+    /// that every point on every server fits in a few minutes.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub sweep_duration: Duration,
+
+    /// Sweep: time published before each point's measurement starts.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub sweep_warmup: Duration,
+
+    /// Sweep: the TrueType font of the plots' text (--write draws them as
+    /// PNG files beside the markdown file), read when they are drawn.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    )]
+    pub plot_font: PathBuf,
 
     /// Idle: connections to open (connected and subscribed).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
@@ -414,6 +465,27 @@ impl Args {
         if self.open_loop_step.is_zero() {
             return Err("--open-loop-step must not be 0".into());
         }
+        if self.sweep_subscribers.is_empty()
+            || self.sweep_subscribers.contains(&0)
+            || !self.sweep_subscribers.windows(2).all(|w| w[0] < w[1])
+        {
+            return Err("--sweep-subscribers must be positive and increasing".into());
+        }
+        if self.sweep_payloads.is_empty()
+            || !self
+                .sweep_payloads
+                .iter()
+                .all(|b| (64..=65_000).contains(b))
+            || !self.sweep_payloads.windows(2).all(|w| w[0] < w[1])
+        {
+            return Err("--sweep-payloads must be increasing, each from 64 to 65000".into());
+        }
+        if self.sweep_payload_subscribers == 0 {
+            return Err("--sweep-payload-subscribers must not be 0".into());
+        }
+        if self.sweep_duration.is_zero() {
+            return Err("--sweep-duration must not be 0".into());
+        }
         Ok(())
     }
 }
@@ -450,7 +522,8 @@ impl Target {
     }
 
     /// Whether the scenario is run on this target: the Redis pair runs
-    /// the closed-loop fan-out only.
+    /// the closed-loop fan-out only (the sweep compares the hub with its
+    /// peers, one process each).
     pub fn runs(self, scenario: Scenario) -> bool {
         self != Target::HubRedis || scenario == Scenario::Fanout
     }
@@ -467,6 +540,10 @@ pub enum Scenario {
     OpenLoop,
     /// Idle connections, server RSS per connection.
     Idle,
+    /// Throughput vs subscriber count and vs payload size: the closed loop
+    /// again at each point of --sweep-subscribers and --sweep-payloads, a
+    /// fresh server for each, measured for --sweep-duration.
+    Sweep,
 }
 
 #[cfg(test)]
@@ -493,8 +570,19 @@ mod tests {
         assert_eq!(args.redis_server, PathBuf::from("redis-server"));
         assert_eq!(
             args.scenarios,
-            [Scenario::Fanout, Scenario::OpenLoop, Scenario::Idle]
+            [
+                Scenario::Fanout,
+                Scenario::OpenLoop,
+                Scenario::Idle,
+                Scenario::Sweep
+            ]
         );
+        assert_eq!(args.sweep_subscribers, [100, 1000, 5000, 10_000]);
+        assert_eq!(args.sweep_payload_bytes, 100);
+        assert_eq!(args.sweep_payloads, [100, 1024, 16_384]);
+        assert_eq!(args.sweep_payload_subscribers, 1000);
+        assert_eq!(args.sweep_duration, Duration::from_secs(3));
+        args.validate().unwrap();
         assert_eq!(args.open_loop_rates[..4], [10_000, 20_000, 50_000, 100_000]);
         assert!(args.open_loop_rates.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(args.open_loop_max_p99, Duration::from_millis(100));
@@ -509,8 +597,10 @@ mod tests {
         assert!(Target::HubRedis.runs(Scenario::Fanout));
         assert!(!Target::HubRedis.runs(Scenario::Idle));
         assert!(!Target::HubRedis.runs(Scenario::OpenLoop));
+        assert!(!Target::HubRedis.runs(Scenario::Sweep));
         for target in [Target::Hub, Target::Gorilla, Target::Node] {
             assert!(target.runs(Scenario::OpenLoop) && target.runs(Scenario::Idle));
+            assert!(target.runs(Scenario::Sweep));
         }
         let args =
             Args::try_parse_from(["telltale-bench", "--scenarios", "open-loop,fanout"]).unwrap();

@@ -10,6 +10,7 @@ pub const OWN_SECTIONS: &[&str] = &[
     "Results",
     OPEN_LOOP_SECTION,
     REDIS_SECTION,
+    SWEEP_SECTION,
     "What is measured",
     "Machine",
     "Reproduce",
@@ -18,6 +19,9 @@ pub const OWN_SECTIONS: &[&str] = &[
 
 /// The heading of the open-loop steps.
 pub const OPEN_LOOP_SECTION: &str = "Open loop, step by step";
+
+/// The heading of the sweep over subscriber counts and payload sizes.
+pub const SWEEP_SECTION: &str = "Throughput vs subscribers and payload size";
 
 /// The heading of the memory-vs-Redis comparison.
 pub const REDIS_SECTION: &str = "One node in memory vs two nodes on Redis";

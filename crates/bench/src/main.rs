@@ -1,7 +1,8 @@
-//! `telltale-bench`: fan-out throughput (closed and open loop),
-//! publish→receive latency and idle memory per connection of telltale-hub,
-//! side by side with the classic Go gorilla/websocket hub, a Node `ws`
-//! broadcast server and two hub nodes on Redis, in the same run; and
+//! `telltale-bench`: fan-out throughput (closed and open loop, and swept
+//! over subscriber counts and payload sizes), publish→receive latency and
+//! idle memory per connection of telltale-hub, side by side with the classic
+//! Go gorilla/websocket hub, a Node `ws` broadcast server and two hub nodes
+//! on Redis, in the same run; and
 //! `telltale-bench soak`, a soak test of the hub. See `telltale-bench --help`.
 
 mod cli;
@@ -11,12 +12,14 @@ mod fanout;
 mod gorilla;
 mod idle;
 mod openloop;
+mod plot;
 mod report;
 mod server;
 mod setup;
 #[cfg(test)]
 mod smoke;
 mod soak;
+mod sweep;
 mod sys;
 mod ws;
 
@@ -61,7 +64,11 @@ fn main() -> ExitCode {
             0
         }
     };
-    let needed = (args.idle_connections.max(args.subscribers) + 64) as u64;
+    let needed = (args
+        .idle_connections
+        .max(args.subscribers)
+        .max(sweep::max_subscribers(&args))
+        + 64) as u64;
     if nofile < needed {
         eprintln!("warning: RLIMIT_NOFILE is {nofile}, the largest scenario needs about {needed} descriptors");
     }
@@ -126,27 +133,29 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    println!("\n{}", report.table());
+    let table = report.table();
+    if !table.is_empty() {
+        println!("\n{table}");
+    }
     if let Some(steps) = report.open_loop_steps_table() {
         println!("{steps}");
     }
     if let Some(redis) = report.redis_table() {
         println!("{redis}");
     }
+    for table in report.sweep_tables() {
+        println!("{table}");
+    }
     println!("Notes:\n{}", report.notes_markdown());
     if let Some(path) = &report.args.write {
-        let ours = report.document(&machine, &sys::today_utc(), &command);
-        // Sections other tools write into the same file (the desktop UI
-        // benchmark's) stay as they are.
-        let previous = std::fs::read_to_string(path).unwrap_or_default();
-        let doc = document::merge(&ours, &previous);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        match std::fs::write(path, doc) {
-            Ok(()) => eprintln!("wrote {}", path.display()),
+        match write_files(&report, &machine, &sys::today_utc(), &command, path) {
+            Ok(written) => {
+                for file in written {
+                    eprintln!("wrote {}", file.display());
+                }
+            }
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
+                eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -156,6 +165,36 @@ async fn run(args: Args, pinned: Option<(usize, usize)>, nofile: u64) -> ExitCod
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes the document to `path`, keeping the sections other tools write
+/// into the same file (the desktop UI benchmark's), and the sweep's plots
+/// beside it when the sweep ran; the files written.
+fn write_files(
+    report: &Report,
+    machine: &sys::Machine,
+    date: &str,
+    command: &str,
+    path: &std::path::Path,
+) -> Result<Vec<PathBuf>, String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(".".as_ref());
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    // The plots first: the document links them.
+    for (name, chart) in report.sweep_charts() {
+        let png = dir.join(name);
+        plot::draw(&png, &chart, &report.args.plot_font)?;
+        written.push(png);
+    }
+    let ours = report.document(machine, date, command);
+    let previous = std::fs::read_to_string(path).unwrap_or_default();
+    let doc = document::merge(&ours, &previous);
+    std::fs::write(path, doc).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    written.push(path.to_owned());
+    Ok(written)
 }
 
 /// Runs every scenario on every target; the report, and whether a run
@@ -183,6 +222,7 @@ async fn measure(
             fanout: None,
             open_loop: None,
             idle: None,
+            sweep: None,
         });
     }
 
@@ -198,7 +238,22 @@ async fn measure(
                 target.label(),
                 slot.command
             );
-            let outcome = run_one(target, scenario, settings, &mut notes, &mut slot.nofile).await;
+            if scenario == Scenario::Sweep {
+                let sweep = sweep::run(target, settings, &mut notes, &mut slot.nofile).await;
+                failed |= sweep.failures() > 0;
+                slot.sweep = Some(sweep);
+                continue;
+            }
+            let what = format!("{} {scenario:?}", target.label()).to_lowercase();
+            let outcome = run_one(
+                target,
+                scenario,
+                settings,
+                &what,
+                &mut notes,
+                &mut slot.nofile,
+            )
+            .await;
             if let Err(e) = &outcome {
                 eprintln!("  {}: {e}", target.label());
                 failed = true;
@@ -209,6 +264,8 @@ async fn measure(
                     slot.open_loop = Some(outcome.and_then(|o| o.into_open_loop()))
                 }
                 Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
+                // Run above, point by point.
+                Scenario::Sweep => {}
             }
             // Let the sockets of the last run close before the next server.
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -258,11 +315,13 @@ impl Outcome {
 }
 
 /// Starts the target's processes, runs the scenario, stops them, and notes
-/// what they did wrong on the way (crash, EMFILE, slow shutdown).
+/// what they did wrong on the way (crash, EMFILE, slow shutdown), naming the
+/// run `what` ("telltale-hub fanout").
 async fn run_one(
     target: Target,
     scenario: Scenario,
     settings: Settings<'_>,
+    what: &str,
     notes: &mut Vec<String>,
     nofile: &mut Option<u64>,
 ) -> Result<Outcome, String> {
@@ -273,9 +332,8 @@ async fn run_one(
         ..settings
     };
     let mut deployment = Deployment::start(target, settings, START_TIMEOUT).await?;
-    let what = format!("{} {scenario:?}", target.label()).to_lowercase();
     let needed = match scenario {
-        Scenario::Fanout | Scenario::OpenLoop => args.subscribers + 1,
+        Scenario::Fanout | Scenario::OpenLoop | Scenario::Sweep => args.subscribers + 1,
         Scenario::Idle => args.idle_connections,
     } as u64;
     *nofile = deployment
@@ -309,14 +367,15 @@ async fn run_one(
             Some(p) => idle::run(target, &p.server, args).await.map(Outcome::Idle),
             None => Err("no server to connect to".into()),
         },
+        Scenario::Sweep => Err("the sweep is run point by point (sweep::run)".into()),
     };
-    notes.extend(deployment.check(&what));
+    notes.extend(deployment.check(what));
     let several = deployment.processes.len() > 1;
     for stopped in deployment.stop(STOP_GRACE).await {
         let who = if several {
             format!("{what}: {}", stopped.name)
         } else {
-            what.clone()
+            what.to_owned()
         };
         if stopped.killed {
             notes.push(format!(
@@ -404,7 +463,20 @@ fn watchdog_limit(args: &Args) -> Duration {
         + args.settle
         + ramp
         + Duration::from_secs(60);
-    per_run * runs.max(1)
+    // The sweep starts a server for each of its points.
+    let sweep = if args.scenarios.contains(&Scenario::Sweep) {
+        let per_point = START_TIMEOUT
+            + STOP_GRACE
+            + args.setup_timeout
+            + args.sweep_warmup
+            + args.sweep_duration
+            + 2 * args.drain
+            + Duration::from_secs(10);
+        per_point * (sweep::points(args).len() * dedup(&args.targets).len()) as u32
+    } else {
+        Duration::ZERO
+    };
+    per_run * runs.max(1) + sweep
 }
 
 fn dedup<T: PartialEq + Copy>(items: &[T]) -> Vec<T> {

@@ -4,10 +4,12 @@
 use std::fmt::Write as _;
 
 use crate::cli::{Args, Target};
-use crate::document::{OPEN_LOOP_SECTION, REDIS_SECTION};
+use crate::document::{OPEN_LOOP_SECTION, REDIS_SECTION, SWEEP_SECTION};
 use crate::fanout::FanoutResult;
 use crate::idle::IdleResult;
 use crate::openloop::{OpenLoopResult, StepResult};
+use crate::plot::{self, Chart, Series};
+use crate::sweep::{self, Point, SweepResult, PAYLOAD_PNG, SUBSCRIBERS_PNG};
 use crate::sys::Machine;
 
 /// Delivered msg/s telltale-hub must reach, as a multiple of Node ws.
@@ -41,6 +43,8 @@ pub struct TargetResults {
     pub open_loop: Option<Result<OpenLoopResult, String>>,
     /// Idle outcome, if run.
     pub idle: Option<Result<IdleResult, String>>,
+    /// Sweep outcome (each point's), if run.
+    pub sweep: Option<SweepResult>,
 }
 
 /// A whole run.
@@ -71,55 +75,12 @@ impl Report {
             match &t.fanout {
                 Some(Err(e)) => notes.push(format!("{name} fan-out failed: {e}")),
                 Some(Ok(f)) => {
-                    if f.ready < f.subscribers {
-                        notes.push(format!(
-                            "{name} fan-out: {} of {} subscribers could not connect/subscribe, e.g. {}",
-                            f.subscribers - f.ready,
-                            f.subscribers,
-                            f.setup_errors.join("; ")
-                        ));
-                    }
-                    if f.slow_closes > 0 {
-                        notes.push(format!(
-                            "{name} fan-out: FAILURE: {} subscribers were closed with 3008 (slow)",
-                            f.slow_closes
-                        ));
-                    }
-                    if f.other_ends > 0 {
-                        notes.push(format!(
-                            "{name} fan-out: {} subscribers ended early, e.g. {}",
-                            f.other_ends,
-                            f.end_examples.join("; ")
-                        ));
-                    }
-                    if f.lost() > 0 {
-                        notes.push(format!(
-                            "{name} fan-out: {} of {} expected deliveries did not arrive within --drain {:?}",
-                            f.lost(),
-                            f.expected,
-                            self.args.drain
-                        ));
-                    }
-                    if f.gaps > 0 || f.reordered > 0 {
-                        notes.push(format!(
-                            "{name} fan-out: subscribers saw {} skipped and {} repeated/out-of-order sequence numbers",
-                            f.gaps, f.reordered
-                        ));
-                    }
-                    if f.publish_errors > 0 || f.publisher_problem.is_some() {
-                        notes.push(format!(
-                            "{name} fan-out: publisher: {} error replies; {}",
-                            f.publish_errors,
-                            f.publisher_problem.as_deref().unwrap_or("")
-                        ));
-                    }
-                    if t.target.is_hub() && f.acked + 1 < f.published {
-                        notes.push(format!(
-                            "{name} fan-out: {} of {} publish commands got no reply by the end",
-                            f.published - f.acked,
-                            f.published
-                        ));
-                    }
+                    notes.extend(fanout_problems(
+                        &format!("{name} fan-out"),
+                        f,
+                        t.target,
+                        self.args.drain,
+                    ));
                     if f.bench_cpu >= 0.9 && f.server_cpu < 0.9 {
                         notes.push(format!(
                             "{name} fan-out: the bench (load generator) used {:.2} cores and the server {:.2}: the \
@@ -166,6 +127,17 @@ impl Report {
                     }
                 }
                 None => {}
+            }
+            for p in t.sweep.iter().flat_map(|s| &s.points) {
+                let what = format!(
+                    "{name} sweep at {} subscribers, {} B",
+                    group(p.point.subscribers as u64),
+                    p.point.payload_bytes
+                );
+                match &p.outcome {
+                    Err(e) => notes.push(format!("{what}: failed: {e}")),
+                    Ok(f) => notes.extend(fanout_problems(&what, f, t.target, self.args.drain)),
+                }
             }
         }
         let light = |t: Target| {
@@ -273,7 +245,8 @@ impl Report {
         notes
     }
 
-    /// The results table: telltale-hub beside both peers.
+    /// The results table: telltale-hub beside both peers; empty when none
+    /// of its scenarios ran (e.g. `--scenarios sweep`).
     pub fn table(&self) -> String {
         let ours = [Target::Hub, Target::Gorilla, Target::Node].map(|t| self.get(t));
         let mut out = String::new();
@@ -295,6 +268,10 @@ impl Report {
         let idles = ours.map(idle);
         if idles.iter().any(Option::is_some) {
             self.idle_rows(&mut out, &idles);
+        }
+        // The header and its rule only.
+        if out.lines().count() <= 2 {
+            return String::new();
         }
         out
     }
@@ -615,6 +592,179 @@ impl Report {
         Some(out)
     }
 
+    /// The sweep's results of telltale-hub and both peers, in that order
+    /// (those that ran it).
+    fn sweeps(&self) -> Vec<(Target, &SweepResult)> {
+        [Target::Hub, Target::Gorilla, Target::Node]
+            .into_iter()
+            .filter_map(|t| Some((t, self.get(t)?.sweep.as_ref()?)))
+            .collect()
+    }
+
+    /// The sweep as two markdown tables, by subscribers and by payload
+    /// size (none when it did not run). Each cell: delivered msg/s · CPU
+    /// of the server / the bench.
+    pub fn sweep_tables(&self) -> Vec<String> {
+        if self.sweeps().is_empty() {
+            return Vec::new();
+        }
+        let a = &self.args;
+        let by_subscribers: Vec<(String, Point)> = sweep::subscriber_series(a)
+            .into_iter()
+            .map(|(n, p)| (group(n as u64), p))
+            .collect();
+        let by_payload: Vec<(String, Point)> = sweep::payload_series(a)
+            .into_iter()
+            .map(|(b, p)| (plot::bytes(b), p))
+            .collect();
+        vec![
+            self.sweep_table(
+                &format!("subscribers ({} B payloads)", group(a.sweep_payload_bytes)),
+                &by_subscribers,
+            ),
+            self.sweep_table(
+                &format!(
+                    "payload ({} subscribers)",
+                    group(a.sweep_payload_subscribers as u64)
+                ),
+                &by_payload,
+            ),
+        ]
+    }
+
+    fn sweep_table(&self, first: &str, rows: &[(String, Point)]) -> String {
+        let sweeps = self.sweeps();
+        let mut out = String::new();
+        let _ = write!(out, "| {first} |");
+        for (target, _) in &sweeps {
+            let _ = write!(out, " {} |", target.label());
+        }
+        let peers: Vec<Target> = sweeps
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t != Target::Hub)
+            .collect();
+        let has_hub = sweeps.iter().any(|(t, _)| *t == Target::Hub);
+        let ratio_columns: Vec<Target> = if has_hub { peers } else { Vec::new() };
+        for peer in &ratio_columns {
+            let name = if *peer == Target::Gorilla {
+                "gorilla"
+            } else {
+                "Node"
+            };
+            let _ = write!(out, " hub ÷ {name} |");
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "|---:|{}",
+            "---:|".repeat(sweeps.len() + ratio_columns.len())
+        );
+        for (label, point) in rows {
+            let _ = write!(out, "| {label} |");
+            for (_, result) in &sweeps {
+                let text = match result.at(*point) {
+                    Some(Ok(f)) => format!(
+                        "{} · {:.2} / {:.2}",
+                        group(f.rate() as u64),
+                        f.server_cpu,
+                        f.bench_cpu
+                    ),
+                    Some(Err(_)) => "failed (see notes)".into(),
+                    None => "not run".into(),
+                };
+                let _ = write!(out, " {text} |");
+            }
+            let rate = |t: Target| {
+                sweeps
+                    .iter()
+                    .find(|(s, _)| *s == t)
+                    .and_then(|(_, r)| r.at(*point)?.as_ref().ok())
+                    .map(FanoutResult::rate)
+            };
+            for peer in &ratio_columns {
+                let ratio = match (rate(Target::Hub), rate(*peer)) {
+                    (Some(h), Some(p)) if p > 0.0 => Some(h / p),
+                    _ => None,
+                };
+                let _ = write!(out, " {} |", times(ratio));
+            }
+            let _ = writeln!(out);
+        }
+        out
+    }
+
+    /// The sweep's plots, with the file names they are written under
+    /// (none when it did not run).
+    pub fn sweep_charts(&self) -> Vec<(&'static str, Chart)> {
+        let sweeps = self.sweeps();
+        if sweeps.is_empty() {
+            return Vec::new();
+        }
+        let a = &self.args;
+        let series = |points: &[(f64, Point)]| -> Vec<Series> {
+            sweeps
+                .iter()
+                .map(|(target, result)| Series {
+                    label: target.label().to_owned(),
+                    color: color(*target),
+                    points: points
+                        .iter()
+                        .filter_map(|&(x, point)| {
+                            let f = result.at(point)?.as_ref().ok()?;
+                            Some((x, f.rate()))
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
+        let by_subscribers: Vec<(f64, Point)> = sweep::subscriber_series(a)
+            .into_iter()
+            .map(|(n, p)| (n as f64, p))
+            .collect();
+        let by_payload: Vec<(f64, Point)> = sweep::payload_series(a)
+            .into_iter()
+            .map(|(b, p)| (b as f64, p))
+            .collect();
+        let y_label = "delivered msg/s (all subscribers)".to_owned();
+        vec![
+            (
+                SUBSCRIBERS_PNG,
+                Chart {
+                    title: format!(
+                        "Closed-loop fan-out, {} B payloads, {} in flight",
+                        group(a.sweep_payload_bytes),
+                        a.window
+                    ),
+                    x_label: "subscribers (log scale)".into(),
+                    y_label: y_label.clone(),
+                    x_ticks: sweep::subscriber_series(a)
+                        .into_iter()
+                        .map(|(n, _)| (n as f64, group(n as u64)))
+                        .collect(),
+                    series: series(&by_subscribers),
+                },
+            ),
+            (
+                PAYLOAD_PNG,
+                Chart {
+                    title: format!(
+                        "Closed-loop fan-out, {} subscribers, {} in flight",
+                        group(a.sweep_payload_subscribers as u64),
+                        a.window
+                    ),
+                    x_label: "payload size (log scale)".into(),
+                    y_label,
+                    x_ticks: sweep::payload_series(a)
+                        .into_iter()
+                        .map(|(b, _)| (b as f64, plot::bytes(b)))
+                        .collect(),
+                    series: series(&by_payload),
+                },
+            ),
+        ]
+    }
+
     /// The memory hub (one node) and the Redis cluster (two nodes) side by
     /// side, when the Redis target ran.
     pub fn redis_table(&self) -> Option<String> {
@@ -811,7 +961,14 @@ impl Report {
              (sections written by other tools, such as \"Desktop UI\", are kept).\n"
         );
         let _ = writeln!(out, "## Results\n");
-        out.push_str(&self.table());
+        let table = self.table();
+        if table.is_empty() {
+            let _ = writeln!(
+                out,
+                "None of the closed-loop, open-loop or idle scenarios ran (`--scenarios`)."
+            );
+        }
+        out.push_str(&table);
         let _ = writeln!(
             out,
             "\nTargets for telltale-hub, with the hub's default settings (issue 14, beside issue 2's ≥ \
@@ -838,6 +995,33 @@ impl Report {
             let _ = writeln!(out, "## {REDIS_SECTION}\n");
             out.push_str(&redis);
             let _ = writeln!(out, "\n{}\n", self.redis_explanation());
+        }
+        let sweep_tables = self.sweep_tables();
+        if let [by_subscribers, by_payload] = &sweep_tables[..] {
+            let _ = writeln!(out, "## {SWEEP_SECTION}\n");
+            let _ = writeln!(
+                out,
+                "The closed loop of the Results table (one publisher, {window} messages in flight, the same \
+                 pinning) at each point below, on a freshly started server per point: {warmup} of warm-up, then \
+                 {dur} measured, without the one-message-in-flight phase. Each cell: delivered msg/s (every \
+                 message received by every subscriber) · CPU used by the server / the bench (cores); a bench \
+                 near 1.00 while the server is not means the bench was the limit and the figure is a lower \
+                 bound for that server.\n",
+                window = a.window,
+                warmup = humantime::format_duration(a.sweep_warmup),
+                dur = humantime::format_duration(a.sweep_duration),
+            );
+            let _ = writeln!(
+                out,
+                "![Delivered msg/s vs subscribers, one line per server]({SUBSCRIBERS_PNG})\n"
+            );
+            out.push_str(by_subscribers);
+            let _ = writeln!(
+                out,
+                "\n![Delivered msg/s vs payload size, one line per server]({PAYLOAD_PNG})\n"
+            );
+            out.push_str(by_payload);
+            out.push('\n');
         }
         let _ = writeln!(out, "## What is measured\n");
         let _ = writeln!(
@@ -872,8 +1056,8 @@ impl Report {
              for a client into one write: a larger window means larger writes and more msg/s (`--window` changes it); \
              Node `ws` writes every message to every socket on its own, the gorilla Hub joins what is queued \
              when its write pump gets to run.\n\
-             - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, not the idle \
-             scenario); a private redis-server and two nodes started for it, as described under the Redis table.\n\
+             - telltale-hub on Redis, 2 nodes: the closed-loop fan-out only (not the open loop, the idle scenario or the \
+             sweep); a private redis-server and two nodes started for it, as described under the Redis table.\n\
              - Go gorilla Hub (bench/gorilla-hub/main.go, gorilla/websocket and Go from Debian, \
              built in GOPATH mode): the classic chat example's structure: one hub goroutine with register, \
              unregister and broadcast channels; per client a 256-message send queue (a client whose queue is full \
@@ -884,6 +1068,10 @@ impl Report {
              all (the publisher too, which discards it).\n\
              - Node `ws` (bench/node-ws-broadcast/server.js, `ws` 8): every connection is a subscriber; each incoming \
              message is sent to every connected client (the publisher too, which discards it).\n\
+             - **Sweep**: the closed loop again, on telltale-hub and both peers, at {sweep_subs} subscribers \
+             ({sweep_bytes}-byte payloads) and at {sweep_payloads} payloads ({sweep_payload_subs} subscribers), a \
+             fresh server per point, {sweep_dur} measured per point; `--write` also draws both series as PNG \
+             files beside this file ({SUBSCRIBERS_PNG}, {PAYLOAD_PNG}).\n\
              - **Idle**: {idle} connections opened (hub: connected and subscribed; the peers: connected) and left idle, \
              answering pings. *RSS per connection* = (server VmRSS with all of them open after {settle} − VmRSS \
              before the first) ÷ connections, read from /proc/PID/status.\n\
@@ -911,6 +1099,21 @@ impl Report {
             grace = humantime::format_duration(a.open_loop_grace),
             min_delivered = a.open_loop_min_delivered,
             max_p99 = humantime::format_duration(a.open_loop_max_p99),
+            sweep_subs = a
+                .sweep_subscribers
+                .iter()
+                .map(|&n| group(n as u64))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sweep_bytes = a.sweep_payload_bytes,
+            sweep_payloads = a
+                .sweep_payloads
+                .iter()
+                .map(|&b| plot::bytes(b))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sweep_payload_subs = group(a.sweep_payload_subscribers as u64),
+            sweep_dur = humantime::format_duration(a.sweep_duration),
         );
         match self.pinned {
             Some((server, bench)) => {
@@ -969,12 +1172,86 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "`make bench` does the same (it builds both in release and writes this file). `telltale-bench --help` \
-             lists every knob (subscribers, duration, window, payload size, idle connections, pinning).\n"
+            "`make bench-servers` does the same (it builds both in release and writes this file and the plots); \
+             `make bench` runs it and then the desktop UI benchmark (`make bench-ui`), so one command refreshes \
+             the whole file. `telltale-bench --help` lists every knob (subscribers, duration, window, payload \
+             size, the sweep's points, idle connections, pinning).\n"
         );
         let _ = writeln!(out, "## Notes from this run\n");
         out.push_str(&self.notes_markdown());
         out
+    }
+}
+
+/// What went wrong in one closed-loop run (`what`: "telltale-hub fan-out"):
+/// subscribers that did not connect or were closed, lost, skipped or
+/// repeated deliveries, publisher errors.
+fn fanout_problems(
+    what: &str,
+    f: &FanoutResult,
+    target: Target,
+    drain: std::time::Duration,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if f.ready < f.subscribers {
+        notes.push(format!(
+            "{what}: {} of {} subscribers could not connect/subscribe, e.g. {}",
+            f.subscribers - f.ready,
+            f.subscribers,
+            f.setup_errors.join("; ")
+        ));
+    }
+    if f.slow_closes > 0 {
+        notes.push(format!(
+            "{what}: FAILURE: {} subscribers were closed with 3008 (slow)",
+            f.slow_closes
+        ));
+    }
+    if f.other_ends > 0 {
+        notes.push(format!(
+            "{what}: {} subscribers ended early, e.g. {}",
+            f.other_ends,
+            f.end_examples.join("; ")
+        ));
+    }
+    if f.lost() > 0 {
+        notes.push(format!(
+            "{what}: {} of {} expected deliveries did not arrive within --drain {:?}",
+            f.lost(),
+            f.expected,
+            drain
+        ));
+    }
+    if f.gaps > 0 || f.reordered > 0 {
+        notes.push(format!(
+            "{what}: subscribers saw {} skipped and {} repeated/out-of-order sequence numbers",
+            f.gaps, f.reordered
+        ));
+    }
+    if f.publish_errors > 0 || f.publisher_problem.is_some() {
+        notes.push(format!(
+            "{what}: publisher: {} error replies; {}",
+            f.publish_errors,
+            f.publisher_problem.as_deref().unwrap_or("")
+        ));
+    }
+    if target.is_hub() && f.acked + 1 < f.published {
+        notes.push(format!(
+            "{what}: {} of {} publish commands got no reply by the end",
+            f.published - f.acked,
+            f.published
+        ));
+    }
+    notes
+}
+
+/// A server's colour in the plots, the same in every chart.
+fn color(target: Target) -> (u8, u8, u8) {
+    match target {
+        Target::Hub => (0x1f, 0x5f, 0xbf),
+        Target::HubRedis => (0x7f, 0x3f, 0xbf),
+        Target::Gorilla => (0x00, 0x96, 0x88),
+        Target::Node => (0xe0, 0x6c, 0x00),
     }
 }
 
@@ -1282,6 +1559,7 @@ mod tests {
                     fanout: Some(Ok(fanout(900_000, 2, 30_000))),
                     open_loop: Some(Ok(ramp(&[10_000, 20_000, 50_000], 3_000))),
                     idle: None,
+                    sweep: None,
                 },
                 TargetResults {
                     target: Target::Gorilla,
@@ -1290,6 +1568,7 @@ mod tests {
                     fanout: Some(Ok(fanout(450_000, 0, 20_000))),
                     open_loop: Some(Ok(ramp(&[10_000], 1_000))),
                     idle: None,
+                    sweep: None,
                 },
                 TargetResults {
                     target: Target::Node,
@@ -1298,6 +1577,7 @@ mod tests {
                     fanout: Some(Ok(fanout(100_000, 0, 10_000))),
                     open_loop: Some(Err("boom".into())),
                     idle: Some(Err("boom".into())),
+                    sweep: None,
                 },
             ],
             notes: Vec::new(),
@@ -1366,6 +1646,7 @@ mod tests {
             fanout: Some(Ok(fanout)),
             open_loop: None,
             idle: None,
+            sweep: None,
         };
         let mut report = Report {
             args,
@@ -1409,6 +1690,138 @@ mod tests {
         // Without the Redis target there is no Redis table.
         report.targets.pop();
         assert!(report.redis_table().is_none());
+    }
+
+    #[test]
+    fn the_sweep_as_tables_charts_notes_and_a_section() {
+        let args = Args::try_parse_from([
+            "telltale-bench",
+            "--scenarios",
+            "sweep",
+            "--sweep-subscribers",
+            "100,1000",
+            "--sweep-payloads",
+            "100,16384",
+        ])
+        .unwrap();
+        let point = |subscribers, payload_bytes| Point {
+            subscribers,
+            payload_bytes,
+        };
+        // msg/s at 100 × 100 B, 1,000 × 100 B and 1,000 × 16 KiB; 0: failed.
+        let sweep = |rates: [u64; 3]| SweepResult {
+            points: [point(100, 100), point(1000, 100), point(1000, 16_384)]
+                .into_iter()
+                .zip(rates)
+                .map(|(point, rate)| crate::sweep::PointResult {
+                    point,
+                    outcome: if rate == 0 {
+                        Err("no subscriber could connect".into())
+                    } else {
+                        Ok(fanout(rate, 0, 10_000))
+                    },
+                })
+                .collect(),
+        };
+        let result = |target, rates| TargetResults {
+            target,
+            command: "`x`".into(),
+            nofile: None,
+            fanout: None,
+            open_loop: None,
+            idle: None,
+            sweep: Some(sweep(rates)),
+        };
+        let mut report = Report {
+            args,
+            targets: vec![
+                result(Target::Hub, [1_000_000, 2_000_000, 400_000]),
+                result(Target::Gorilla, [500_000, 800_000, 0]),
+                result(Target::Node, [100_000, 200_000, 100_000]),
+            ],
+            notes: Vec::new(),
+            pinned: Some((0, 1)),
+            nofile: 20_000,
+        };
+        report.derive_notes();
+        assert_eq!(report.table(), "", "only the sweep ran");
+        let tables = report.sweep_tables();
+        let [by_subscribers, by_payload] = &tables[..] else {
+            panic!("two tables: {tables:?}");
+        };
+        for expected in [
+            "| subscribers (100 B payloads) | telltale-hub | Go gorilla Hub | Node ws | hub ÷ gorilla | hub ÷ Node |\n|---:|---:|---:|---:|---:|---:|\n",
+            "| 100 | 1,000,000 · 0.95 / 0.50 | 500,000 · 0.95 / 0.50 | 100,000 · 0.95 / 0.50 | 2.00× | 10× |",
+            "| 1,000 | 2,000,000 · 0.95 / 0.50 | 800,000 · 0.95 / 0.50 | 200,000 · 0.95 / 0.50 | 2.50× | 10× |",
+        ] {
+            assert!(by_subscribers.contains(expected), "{expected}\n{by_subscribers}");
+        }
+        for expected in [
+            "| payload (1,000 subscribers) |",
+            "| 100 B | 2,000,000 · 0.95 / 0.50 |",
+            "| 16 KiB | 400,000 · 0.95 / 0.50 | failed (see notes) | 100,000 · 0.95 / 0.50 |  | 4.00× |",
+        ] {
+            assert!(by_payload.contains(expected), "{expected}\n{by_payload}");
+        }
+        let notes = report.notes_markdown();
+        assert!(
+            notes.contains(
+                "Go gorilla Hub sweep at 1,000 subscribers, 16384 B: failed: no subscriber could connect"
+            ),
+            "{notes}"
+        );
+        // The fabricated runs lost 5 deliveries each: named per point.
+        assert!(
+            notes.contains("telltale-hub sweep at 100 subscribers, 100 B: 5 of 100000 expected"),
+            "{notes}"
+        );
+
+        let charts = report.sweep_charts();
+        let names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, [SUBSCRIBERS_PNG, PAYLOAD_PNG]);
+        let (_, by_payload) = &charts[1];
+        let ticks: Vec<&str> = by_payload.x_ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(ticks, ["100 B", "16 KiB"]);
+        let lines: Vec<(&str, &[(f64, f64)])> = by_payload
+            .series
+            .iter()
+            .map(|s| (s.label.as_str(), &s.points[..]))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("telltale-hub", &[(100.0, 2e6), (16_384.0, 4e5)][..]),
+                // The failed point is left out of the line.
+                ("Go gorilla Hub", &[(100.0, 8e5)][..]),
+                ("Node ws", &[(100.0, 2e5), (16_384.0, 1e5)][..]),
+            ]
+        );
+
+        let machine = crate::sys::Machine::describe("node".as_ref());
+        let doc = report.document(&machine, "2026-01-01", "telltale-bench");
+        let section = format!("## {SWEEP_SECTION}\n");
+        assert!(doc.contains(&section), "{doc}");
+        assert!(
+            doc.contains(&format!("]({SUBSCRIBERS_PNG})\n\n| subscribers")),
+            "{doc}"
+        );
+        assert!(
+            doc.contains(&format!("]({PAYLOAD_PNG})\n\n| payload")),
+            "{doc}"
+        );
+        for heading in crate::document::headings(&doc) {
+            assert!(
+                crate::document::OWN_SECTIONS.contains(&heading),
+                "{heading}"
+            );
+        }
+        // Without a sweep there is no section, no table and no chart.
+        for t in &mut report.targets {
+            t.sweep = None;
+        }
+        assert!(report.sweep_tables().is_empty() && report.sweep_charts().is_empty());
+        let doc = report.document(&machine, "2026-01-01", "telltale-bench");
+        assert!(!doc.contains(&section));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Every scenario at toy sizes on the memory hub, on two hub nodes sharing
 //! a real redis-server and on the Go gorilla peer (built from bench/ by the
 //! bench, as in a real run), through the same path as a real run (processes,
-//! subscribers, publisher, CPU readings, the report), so that the bench
+//! subscribers, publisher, CPU readings, the report, the document and the
+//! sweep's PNG plots, written into a temporary directory), so that the bench
 //! cannot rot between the rare real runs. Only that it runs and delivers is
 //! checked: the figures of a debug build on a shared machine mean nothing.
 //! The Go peer is required: scripts/install-deps.sh installs Go and
@@ -13,7 +14,9 @@ use std::time::Duration;
 use clap::Parser as _;
 
 use crate::cli::{Args, Target};
-use crate::measure;
+use crate::document::SWEEP_SECTION;
+use crate::sweep::{Point, PAYLOAD_PNG, SUBSCRIBERS_PNG};
+use crate::{measure, write_files};
 
 /// Longest the whole smoke may take; a normal run takes seconds.
 const SMOKE_WITHIN: Duration = Duration::from_secs(240);
@@ -47,6 +50,8 @@ fn gorilla_binary() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gorilla_peer() {
+    let scratch = std::env::temp_dir().join(format!("telltale-bench-smoke-{}", std::process::id()));
+    let doc_path = scratch.join("benchmarks.md");
     let hub = hub_binary();
     assert!(
         hub.is_file(),
@@ -73,7 +78,21 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         "--targets",
         "hub,hub-redis,gorilla",
         "--scenarios",
-        "fanout,open-loop,idle",
+        "fanout,open-loop,idle,sweep",
+        // Sweep: 2 and 5 subscribers at 100 B, then 5 subscribers at 2 KiB:
+        // three points (5 × 100 B is in both series), a short run each.
+        "--sweep-subscribers",
+        "2,5",
+        "--sweep-payloads",
+        "100,2048",
+        "--sweep-payload-subscribers",
+        "5",
+        "--sweep-warmup",
+        "100ms",
+        "--sweep-duration",
+        "300ms",
+        "--write",
+        &doc_path.to_string_lossy(),
         // 10 subscribers: 5 and then 10 publications/s, each for half a
         // second; a generous grace, so every delivery counts whatever the
         // machine's load.
@@ -200,4 +219,64 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         table.contains("| 10 / 0 / 0 | 5 on node A + 5 on node B / 0 / 0 |"),
         "{table}"
     );
+
+    // The sweep: every point on the hub and the Go peer (not on the Redis
+    // pair), each delivering everything it published.
+    assert!(redis.sweep.is_none(), "the Redis pair runs no sweep");
+    let points = [(2, 100), (5, 100), (5, 2048)].map(|(subscribers, payload_bytes)| Point {
+        subscribers,
+        payload_bytes,
+    });
+    for target in [Target::Hub, Target::Gorilla] {
+        let name = target.label();
+        let sweep = report
+            .targets
+            .iter()
+            .find(|t| t.target == target)
+            .and_then(|t| t.sweep.as_ref())
+            .expect("the sweep ran");
+        let run: Vec<Point> = sweep.points.iter().map(|p| p.point).collect();
+        assert_eq!(run, points, "{name}");
+        for p in &sweep.points {
+            let f = match &p.outcome {
+                Ok(f) => f,
+                Err(e) => panic!("{name} {:?}: {e}", p.point),
+            };
+            assert_eq!(f.subscribers, p.point.subscribers);
+            assert_eq!(f.ready, p.point.subscribers, "{name}: {:?}", f.setup_errors);
+            assert!(f.published > 0, "{name} {:?}: nothing published", p.point);
+            assert_eq!(f.delivered, f.expected, "{name} {:?}", p.point);
+            assert_eq!((f.gaps, f.reordered, f.slow_closes), (0, 0, 0), "{name}");
+            assert_eq!(f.light_published, 0, "no light phase in the sweep");
+        }
+    }
+    let tables = report.sweep_tables();
+    assert_eq!(tables.len(), 2);
+    assert!(tables[0].contains("| subscribers (100 B payloads) | telltale-hub | Go gorilla Hub |"));
+    assert!(tables[1].contains("\n| 2 KiB |"), "{}", tables[1]);
+
+    // What --write writes: the document and both plots, 800×500 PNGs.
+    let machine = crate::sys::Machine::describe("node".as_ref());
+    let written = write_files(&report, &machine, "2026-01-01", "telltale-bench", &doc_path)
+        .expect("the document and the plots are written");
+    let pngs = [SUBSCRIBERS_PNG, PAYLOAD_PNG].map(|name| scratch.join(name));
+    let mut expected = pngs.to_vec();
+    expected.push(doc_path.clone());
+    assert_eq!(written, expected);
+    for png in &pngs {
+        let bytes = std::fs::read(png).expect("the plot exists");
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", png.display());
+        let dimension = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!((dimension(16), dimension(20)), crate::plot::SIZE);
+        assert!(
+            bytes.len() > 5_000,
+            "{}: lines and text drawn",
+            png.display()
+        );
+    }
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    assert!(doc.contains(&format!("## {SWEEP_SECTION}\n")), "{doc}");
+    assert!(doc.contains(&format!("]({SUBSCRIBERS_PNG})")), "{doc}");
+    assert!(doc.contains(&format!("]({PAYLOAD_PNG})")), "{doc}");
+    let _ = std::fs::remove_dir_all(&scratch);
 }

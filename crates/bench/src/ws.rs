@@ -106,6 +106,9 @@ async fn open_inner(
         Buffers::Small => 4 << 10,
         Buffers::Large => 16 << 10,
     };
+    // tungstenite's default limits (64 MiB messages, 16 MiB frames) hold
+    // any coalesced frame at the sweep's largest payloads: the hub's are at
+    // most 256 KiB, the gorilla Hub's at most its 256 queued messages.
     let config = WebSocketConfig::default()
         .read_buffer_size(read_buffer)
         .write_buffer_size(0);
