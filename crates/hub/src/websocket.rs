@@ -18,14 +18,19 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::admission::IpPermit;
 use crate::node::Node;
+use crate::read_on_demand::ReadOnDemand;
 use crate::{session, Config};
 
 /// Path of the WebSocket endpoint (Centrifugo's default).
 pub const PATH: &str = "/connection/websocket";
 
-/// Bytes tungstenite reads at a time; its default (128 KiB) would cost that
-/// much per connection.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes tungstenite reads at a time, into a buffer each connection keeps
+/// for its whole life (its default, 128 KiB, would cost that much per
+/// connection). Enough for the usual command (a pong is 8 bytes, connect
+/// with subscribe about 100); the socket underneath is read in larger
+/// pieces by [`ReadOnDemand`], so a large message does not cost a system
+/// call per 256 bytes.
+const READ_BUFFER: usize = 256;
 
 /// `GET /connection/websocket`.
 pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
@@ -53,9 +58,8 @@ pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let socket = ReadOnDemand::new(TokioIo::new(upgraded));
+        let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(config)).await;
         session::serve(node, ws).await;
     });
     Response::builder()
