@@ -72,8 +72,8 @@ async fn serve_halves<S>(
     // Aborted if this session is dropped half way (e.g. at runtime shutdown).
     let writer = AbortOnDropHandle::new(tokio::spawn({
         let (node, queue) = (node.clone(), queue.clone());
+        let mut sink = sink;
         async move {
-            let mut sink = sink;
             let _close = CloseWhenDone(&queue);
             let metrics = &node.local().metrics;
             writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics).await;
@@ -97,6 +97,13 @@ async fn serve_halves<S>(
             Box::pin(drain(sink, stream)).await;
         }
     }
+}
+
+/// What a session's one timer waits for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Due {
+    Ping,
+    Close(Disconnect),
 }
 
 /// Closes the queue when the writer ends, whatever ends it (a panic too),
@@ -219,13 +226,14 @@ impl Session {
             (config.connect_timeout, config.ping_interval)
         };
         let connect_deadline = Instant::now() + connect_timeout;
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+        let mut next_ping = Instant::now() + ping_interval;
         let queue = self.queue.clone();
         let shutdown = self.node.shutdown_token().clone();
         loop {
             let connected = self.connection.is_some();
-            // One timer for whichever deadline comes first.
-            let deadline = self.deadline(connected, connect_deadline);
+            // One timer for whatever is due first: no allocation for an
+            // interval, one timer entry per idle connection.
+            let (at, due) = self.next_due(connected, connect_deadline, next_ping);
             tokio::select! {
                 biased;
                 _ = queue.closing().cancelled() => return,
@@ -238,25 +246,32 @@ impl Session {
                         return self.close(reason);
                     }
                 }
-                _ = ping.tick(), if connected => self.ping(),
-                _ = sleep_until(deadline.map_or_else(Instant::now, |(at, _)| at)), if deadline.is_some() => {
-                    if let Some((_, reason)) = deadline {
-                        return self.close(reason);
+                _ = sleep_until(at) => match due {
+                    Due::Ping => {
+                        self.ping();
+                        next_ping = Instant::now() + ping_interval;
                     }
-                }
+                    Due::Close(reason) => return self.close(reason),
+                },
             }
         }
     }
 
-    /// The first deadline that closes the session, and its reason: no
-    /// `connect` in time, no pong in time, or the token's expiry.
-    fn deadline(&self, connected: bool, connect: Instant) -> Option<(Instant, Disconnect)> {
-        let deadlines = [
-            (!connected).then_some((connect, STALE)),
-            self.pong_deadline.map(|at| (at, Disconnect::NO_PONG)),
-            self.expires_at.map(|at| (at, Disconnect::EXPIRED)),
+    /// What is due first, and when: a close (no `connect` in time, no pong
+    /// in time, the token's expiry) or, once connected, the next ping. A
+    /// close wins a tie: a ping just before it is no use.
+    fn next_due(&self, connected: bool, connect: Instant, ping: Instant) -> (Instant, Due) {
+        let closes = [
+            (!connected).then_some((connect, Due::Close(STALE))),
+            (self.pong_deadline).map(|at| (at, Due::Close(Disconnect::NO_PONG))),
+            (self.expires_at).map(|at| (at, Due::Close(Disconnect::EXPIRED))),
         ];
-        deadlines.into_iter().flatten().min_by_key(|(at, _)| *at)
+        let ping = connected.then_some((ping, Due::Ping));
+        let first = closes.into_iter().chain([ping]).flatten();
+        // Never empty: the connect deadline before `connect`, pings after.
+        first
+            .min_by_key(|(at, _)| *at)
+            .unwrap_or((connect, Due::Close(STALE)))
     }
 
     fn close(&self, reason: Disconnect) {

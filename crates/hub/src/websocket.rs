@@ -29,8 +29,8 @@ pub const PATH: &str = "/connection/websocket";
 /// connection). Enough for the usual command (a pong is 8 bytes, connect
 /// with subscribe about 100); the socket underneath is read in larger
 /// pieces by [`ReadOnDemand`], so a large message does not cost a system
-/// call per 256 bytes.
-const READ_BUFFER: usize = 256;
+/// call per 128 bytes.
+const READ_BUFFER: usize = 128;
 
 /// `GET /connection/websocket`.
 pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
@@ -51,13 +51,15 @@ pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response
     // The address's count follows the socket into its session.
     let ip_permit = request.extensions_mut().remove::<Arc<IpPermit>>();
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let config = socket_config(node.config());
     let sessions = node.sessions().clone();
+    // What this future captures, every connection keeps to its end: the
+    // socket's config is made inside.
     sessions.spawn(async move {
         let _ip_permit = ip_permit;
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
+        let config = socket_config(node.config());
         let socket = ReadOnDemand::new(TokioIo::new(upgraded));
         let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(config)).await;
         session::serve(node, ws).await;
