@@ -89,7 +89,11 @@ pub struct Args {
     pub targets: Vec<Target>,
 
     /// Scenarios to run, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "fanout,open-loop,idle")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fanout,open-loop,idle,capacity"
+    )]
     pub scenarios: Vec<Scenario>,
 
     /// Fan-out: subscribers on the one channel.
@@ -164,7 +168,19 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub idle_connections: usize,
 
-    /// Idle: wait after the last connection before reading the server's RSS.
+    /// Capacity: connections opened on the hub and held at once (connected
+    /// and subscribed).
+    #[arg(long, value_name = "N", default_value_t = 15_000)]
+    pub capacity_connections: usize,
+
+    /// Capacity: client sockets are bound to 127.0.0.2, 127.0.0.3, ... (this
+    /// many loopback source addresses, in turn) before they connect, so the
+    /// ephemeral ports of one source address are no limit.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=250))]
+    pub source_addresses: u8,
+
+    /// Idle and capacity: wait after the last connection before reading the
+    /// server's RSS.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
 
@@ -450,9 +466,14 @@ impl Target {
     }
 
     /// Whether the scenario is run on this target: the Redis pair runs
-    /// the closed-loop fan-out only.
+    /// the closed-loop fan-out only, the capacity scenario (a target of the
+    /// hub's, not a comparison) runs on the hub only.
     pub fn runs(self, scenario: Scenario) -> bool {
-        self != Target::HubRedis || scenario == Scenario::Fanout
+        match scenario {
+            Scenario::Fanout => true,
+            Scenario::Capacity => self == Target::Hub,
+            Scenario::OpenLoop | Scenario::Idle => self != Target::HubRedis,
+        }
     }
 }
 
@@ -467,6 +488,9 @@ pub enum Scenario {
     OpenLoop,
     /// Idle connections, server RSS per connection.
     Idle,
+    /// Capacity: --capacity-connections idle connections held at once by
+    /// one hub, from several loopback source addresses; how many opened.
+    Capacity,
 }
 
 #[cfg(test)]
@@ -493,8 +517,15 @@ mod tests {
         assert_eq!(args.redis_server, PathBuf::from("redis-server"));
         assert_eq!(
             args.scenarios,
-            [Scenario::Fanout, Scenario::OpenLoop, Scenario::Idle]
+            [
+                Scenario::Fanout,
+                Scenario::OpenLoop,
+                Scenario::Idle,
+                Scenario::Capacity
+            ]
         );
+        assert_eq!(args.capacity_connections, 15_000);
+        assert!(args.source_addresses > 1);
         assert_eq!(args.open_loop_rates[..4], [10_000, 20_000, 50_000, 100_000]);
         assert!(args.open_loop_rates.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(args.open_loop_max_p99, Duration::from_millis(100));
@@ -511,6 +542,10 @@ mod tests {
         assert!(!Target::HubRedis.runs(Scenario::OpenLoop));
         for target in [Target::Hub, Target::Gorilla, Target::Node] {
             assert!(target.runs(Scenario::OpenLoop) && target.runs(Scenario::Idle));
+        }
+        assert!(Target::Hub.runs(Scenario::Capacity));
+        for target in [Target::HubRedis, Target::Gorilla, Target::Node] {
+            assert!(!target.runs(Scenario::Capacity));
         }
         let args =
             Args::try_parse_from(["telltale-bench", "--scenarios", "open-loop,fanout"]).unwrap();

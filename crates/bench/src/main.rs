@@ -61,7 +61,10 @@ fn main() -> ExitCode {
             0
         }
     };
-    let needed = (args.idle_connections.max(args.subscribers) + 64) as u64;
+    let largest = (args.idle_connections)
+        .max(args.capacity_connections)
+        .max(args.subscribers);
+    let needed = (largest + 64) as u64;
     if nofile < needed {
         eprintln!("warning: RLIMIT_NOFILE is {nofile}, the largest scenario needs about {needed} descriptors");
     }
@@ -183,6 +186,7 @@ async fn measure(
             fanout: None,
             open_loop: None,
             idle: None,
+            capacity: None,
         });
     }
 
@@ -209,6 +213,7 @@ async fn measure(
                     slot.open_loop = Some(outcome.and_then(|o| o.into_open_loop()))
                 }
                 Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
+                Scenario::Capacity => slot.capacity = Some(outcome.and_then(|o| o.into_idle())),
             }
             // Let the sockets of the last run close before the next server.
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -277,6 +282,7 @@ async fn run_one(
     let needed = match scenario {
         Scenario::Fanout | Scenario::OpenLoop => args.subscribers + 1,
         Scenario::Idle => args.idle_connections,
+        Scenario::Capacity => args.capacity_connections,
     } as u64;
     *nofile = deployment
         .endpoints()
@@ -305,10 +311,18 @@ async fn run_one(
         Scenario::OpenLoop => openloop::run(target, &deployment, args)
             .await
             .map(Outcome::OpenLoop),
-        Scenario::Idle => match deployment.endpoints().next() {
-            Some(p) => idle::run(target, &p.server, args).await.map(Outcome::Idle),
-            None => Err("no server to connect to".into()),
-        },
+        Scenario::Idle | Scenario::Capacity => {
+            let shape = match scenario {
+                Scenario::Capacity => idle::Shape::capacity(args),
+                _ => idle::Shape::idle(args),
+            };
+            match deployment.endpoints().next() {
+                Some(p) => idle::run(target, &p.server, args, shape)
+                    .await
+                    .map(Outcome::Idle),
+                None => Err("no server to connect to".into()),
+            }
+        }
     };
     notes.extend(deployment.check(&what));
     let several = deployment.processes.len() > 1;

@@ -73,7 +73,7 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         "--targets",
         "hub,hub-redis,gorilla",
         "--scenarios",
-        "fanout,open-loop,idle",
+        "fanout,open-loop,idle,capacity",
         // 10 subscribers: 5 and then 10 publications/s, each for half a
         // second; a generous grace, so every delivery counts whatever the
         // machine's load.
@@ -87,6 +87,12 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         "10",
         "--idle-connections",
         "10",
+        // The capacity scenario's path (client sockets bound to several
+        // loopback source addresses) at a toy size.
+        "--capacity-connections",
+        "12",
+        "--source-addresses",
+        "3",
         "--settle",
         "100ms",
         "--warmup",
@@ -192,6 +198,33 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         };
         assert!(f.light_delivered > 0, "{name}: the light phase delivered");
     }
+    // Capacity: the hub only, every connection up, from every address.
+    let hub = report.targets.iter().find(|t| t.target == Target::Hub);
+    match hub.and_then(|t| t.capacity.as_ref()) {
+        Some(Ok(c)) => {
+            assert_eq!(
+                (c.connected, c.failed, c.dropped),
+                (12, 0, 0),
+                "{:?}",
+                c.errors
+            );
+            assert_eq!(c.source_addresses, 3, "one per --source-addresses");
+        }
+        other => panic!("hub capacity: {other:?}"),
+    }
+    for t in report.targets.iter().filter(|t| t.target != Target::Hub) {
+        assert!(
+            t.capacity.is_none(),
+            "{}: capacity is the hub's",
+            t.target.label()
+        );
+    }
+    let table = report.table();
+    assert!(
+        table.contains("| Capacity: connections open / failed / dropped (12 asked, from 3 source addresses) | 12 / 0 / 0 (from 3 addresses) |"),
+        "{table}"
+    );
+
     let steps = report.open_loop_steps_table().expect("the open loop ran");
     assert!(steps.contains("| 50 |"), "{steps}");
 
