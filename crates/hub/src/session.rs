@@ -678,4 +678,33 @@ mod tests {
         let size = std::mem::size_of_val(&session);
         assert!(size <= 1024, "a session's future is {size} bytes");
     }
+
+    #[tokio::test]
+    async fn the_one_timer_waits_for_whatever_is_due_first() {
+        let node = Node::connect(Config::default()).await.unwrap();
+        let (queue, _rx) = ClientQueue::new(1000);
+        let pending = node.admission().admit_pending(queue.clone());
+        let mut session = Session::new(node, queue, pending);
+        let now = Instant::now();
+        let [connect, ping] = [10, 20].map(|s| now + Duration::from_secs(s));
+        // Before `connect`: its deadline, and no pings.
+        assert_eq!(
+            session.next_due(false, connect, now),
+            (connect, Due::Close(STALE))
+        );
+        // Connected: the next ping ...
+        assert_eq!(session.next_due(true, connect, ping), (ping, Due::Ping));
+        // ... unless a close comes first, or at the same time.
+        session.expires_at = Some(now + Duration::from_secs(30));
+        session.pong_deadline = Some(now + Duration::from_secs(5));
+        let no_pong = (
+            now + Duration::from_secs(5),
+            Due::Close(Disconnect::NO_PONG),
+        );
+        assert_eq!(session.next_due(true, connect, ping), no_pong);
+        session.pong_deadline = None;
+        session.expires_at = Some(ping);
+        let expired = (ping, Due::Close(Disconnect::EXPIRED));
+        assert_eq!(session.next_due(true, connect, ping), expired);
+    }
 }
