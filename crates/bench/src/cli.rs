@@ -92,7 +92,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "fanout,open-loop,idle,sweep"
+        default_value = "fanout,open-loop,idle,sweep,capacity"
     )]
     pub scenarios: Vec<Scenario>,
 
@@ -215,7 +215,19 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub idle_connections: usize,
 
-    /// Idle: wait after the last connection before reading the server's RSS.
+    /// Capacity: connections opened on the hub and held at once (connected
+    /// and subscribed).
+    #[arg(long, value_name = "N", default_value_t = 15_000)]
+    pub capacity_connections: usize,
+
+    /// Capacity: client sockets are bound to 127.0.0.2, 127.0.0.3, ... (this
+    /// many loopback source addresses, in turn) before they connect, so the
+    /// ephemeral ports of one source address are no limit.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=250))]
+    pub source_addresses: u8,
+
+    /// Idle and capacity: wait after the last connection before reading the
+    /// server's RSS.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
 
@@ -523,9 +535,14 @@ impl Target {
 
     /// Whether the scenario is run on this target: the Redis pair runs
     /// the closed-loop fan-out only (the sweep compares the hub with its
-    /// peers, one process each).
+    /// peers, one process each), the capacity scenario (a target of the
+    /// hub's, not a comparison) runs on the hub only.
     pub fn runs(self, scenario: Scenario) -> bool {
-        self != Target::HubRedis || scenario == Scenario::Fanout
+        match scenario {
+            Scenario::Fanout => true,
+            Scenario::Capacity => self == Target::Hub,
+            Scenario::OpenLoop | Scenario::Idle | Scenario::Sweep => self != Target::HubRedis,
+        }
     }
 }
 
@@ -544,6 +561,9 @@ pub enum Scenario {
     /// again at each point of --sweep-subscribers and --sweep-payloads, a
     /// fresh server for each, measured for --sweep-duration.
     Sweep,
+    /// Capacity: --capacity-connections idle connections held at once by
+    /// one hub, from several loopback source addresses; how many opened.
+    Capacity,
 }
 
 #[cfg(test)]
@@ -574,7 +594,8 @@ mod tests {
                 Scenario::Fanout,
                 Scenario::OpenLoop,
                 Scenario::Idle,
-                Scenario::Sweep
+                Scenario::Sweep,
+                Scenario::Capacity
             ]
         );
         assert_eq!(args.sweep_subscribers, [100, 1000, 5000, 10_000]);
@@ -583,6 +604,8 @@ mod tests {
         assert_eq!(args.sweep_payload_subscribers, 1000);
         assert_eq!(args.sweep_duration, Duration::from_secs(3));
         args.validate().unwrap();
+        assert_eq!(args.capacity_connections, 15_000);
+        assert!(args.source_addresses > 1);
         assert_eq!(args.open_loop_rates[..4], [10_000, 20_000, 50_000, 100_000]);
         assert!(args.open_loop_rates.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(args.open_loop_max_p99, Duration::from_millis(100));
@@ -601,6 +624,10 @@ mod tests {
         for target in [Target::Hub, Target::Gorilla, Target::Node] {
             assert!(target.runs(Scenario::OpenLoop) && target.runs(Scenario::Idle));
             assert!(target.runs(Scenario::Sweep));
+        }
+        assert!(Target::Hub.runs(Scenario::Capacity));
+        for target in [Target::HubRedis, Target::Gorilla, Target::Node] {
+            assert!(!target.runs(Scenario::Capacity));
         }
         let args =
             Args::try_parse_from(["telltale-bench", "--scenarios", "open-loop,fanout"]).unwrap();

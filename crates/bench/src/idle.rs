@@ -1,8 +1,11 @@
 //! Idle: many connections, connected and subscribed, doing nothing but
-//! answering pings; the server's RSS per connection.
+//! answering pings; the server's RSS per connection. The capacity scenario
+//! is the same with more connections, from several source addresses.
 
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -36,6 +39,43 @@ pub struct IdleResult {
     pub fds: (usize, usize),
     /// Time to open every connection.
     pub open_time: Duration,
+    /// Client source addresses the connected sockets had.
+    pub source_addresses: usize,
+}
+
+/// How many connections a run opens, and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Connections to open.
+    pub connections: usize,
+    /// Bind the client sockets to this many loopback addresses, in turn
+    /// ([`ws::source_address`]); `None` leaves the choice to the system
+    /// (127.0.0.1).
+    pub source_addresses: Option<u8>,
+}
+
+impl Shape {
+    /// The idle scenario's: `--idle-connections` from 127.0.0.1.
+    pub fn idle(args: &Args) -> Shape {
+        Shape {
+            connections: args.idle_connections,
+            source_addresses: None,
+        }
+    }
+
+    /// The capacity scenario's: `--capacity-connections` from
+    /// `--source-addresses` addresses.
+    pub fn capacity(args: &Args) -> Shape {
+        Shape {
+            connections: args.capacity_connections,
+            source_addresses: Some(args.source_addresses),
+        }
+    }
+
+    fn source(&self, n: usize) -> Option<Ipv4Addr> {
+        self.source_addresses
+            .map(|count| ws::source_address(n, count))
+    }
 }
 
 impl IdleResult {
@@ -49,14 +89,24 @@ impl IdleResult {
     }
 }
 
-/// Runs the idle scenario against a freshly started server.
-pub async fn run(target: Target, server: &Server, args: &Args) -> Result<IdleResult, String> {
-    let n = args.idle_connections;
+/// Opens `shape`'s connections to a freshly started server and measures.
+pub async fn run(
+    target: Target,
+    server: &Server,
+    args: &Args,
+    shape: Shape,
+) -> Result<IdleResult, String> {
+    let n = shape.connections;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before_kib = server.rss_kib().map_err(|e| format!("server RSS: {e}"))?;
     let fds_before = server.fd_count().unwrap_or(0);
 
-    eprintln!("  {}: opening {n} idle connections", target.label());
+    let from = match shape.source_addresses {
+        Some(count) => format!(" from {count} source addresses"),
+        None => String::new(),
+    };
+    eprintln!("  {}: opening {n} idle connections{from}", target.label());
+    let sources = Arc::new(Mutex::new(BTreeSet::new()));
     let started = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, mut ready_rx) = mpsc::channel(n.max(1));
@@ -70,12 +120,13 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<IdleRes
         buffers: Buffers::Small,
     };
     let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         tasks.push(tokio::spawn(idle_client(
-            dial.clone(),
+            (dial.clone(), shape.source(i)),
             ready_tx.clone(),
             stop_rx.clone(),
             dropped.clone(),
+            sources.clone(),
         )));
     }
     drop(ready_tx);
@@ -110,24 +161,30 @@ pub async fn run(target: Target, server: &Server, args: &Args) -> Result<IdleRes
         rss_after_kib,
         fds: (fds_before, fds_after),
         open_time,
+        source_addresses: sources.lock().map(|s| s.len()).unwrap_or(0),
     })
 }
 
-/// One idle connection; returns the close code if the server closed it
-/// before the end.
+/// One idle connection, from `source` when given; returns the close code
+/// if the server closed it before the end. Its source address goes into
+/// `sources`.
 async fn idle_client(
-    dial: ws::Dial,
+    (dial, source): (ws::Dial, Option<Ipv4Addr>),
     ready_tx: mpsc::Sender<Result<(), String>>,
     mut stop: watch::Receiver<bool>,
     dropped: Arc<AtomicUsize>,
+    sources: Arc<Mutex<BTreeSet<IpAddr>>>,
 ) -> Option<u16> {
-    let mut ws = match dial.open().await {
+    let mut ws = match dial.open_from(source).await {
         Ok(ws) => ws,
         Err(e) => {
             let _ = ready_tx.send(Err(e)).await;
             return None;
         }
     };
+    if let (Ok(local), Ok(mut seen)) = (ws.get_ref().local_addr(), sources.lock()) {
+        seen.insert(local.ip());
+    }
     let _ = ready_tx.send(Ok(())).await;
     drop(ready_tx);
     let code = loop {

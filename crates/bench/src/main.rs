@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     };
     let needed = (args
         .idle_connections
+        .max(args.capacity_connections)
         .max(args.subscribers)
         .max(sweep::max_subscribers(&args))
         + 64) as u64;
@@ -223,6 +224,7 @@ async fn measure(
             open_loop: None,
             idle: None,
             sweep: None,
+            capacity: None,
         });
     }
 
@@ -266,6 +268,7 @@ async fn measure(
                 Scenario::Idle => slot.idle = Some(outcome.and_then(|o| o.into_idle())),
                 // Run above, point by point.
                 Scenario::Sweep => {}
+                Scenario::Capacity => slot.capacity = Some(outcome.and_then(|o| o.into_idle())),
             }
             // Let the sockets of the last run close before the next server.
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -335,6 +338,7 @@ async fn run_one(
     let needed = match scenario {
         Scenario::Fanout | Scenario::OpenLoop | Scenario::Sweep => args.subscribers + 1,
         Scenario::Idle => args.idle_connections,
+        Scenario::Capacity => args.capacity_connections,
     } as u64;
     *nofile = deployment
         .endpoints()
@@ -363,10 +367,18 @@ async fn run_one(
         Scenario::OpenLoop => openloop::run(target, &deployment, args)
             .await
             .map(Outcome::OpenLoop),
-        Scenario::Idle => match deployment.endpoints().next() {
-            Some(p) => idle::run(target, &p.server, args).await.map(Outcome::Idle),
-            None => Err("no server to connect to".into()),
-        },
+        Scenario::Idle | Scenario::Capacity => {
+            let shape = match scenario {
+                Scenario::Capacity => idle::Shape::capacity(args),
+                _ => idle::Shape::idle(args),
+            };
+            match deployment.endpoints().next() {
+                Some(p) => idle::run(target, &p.server, args, shape)
+                    .await
+                    .map(Outcome::Idle),
+                None => Err("no server to connect to".into()),
+            }
+        }
         Scenario::Sweep => Err("the sweep is run point by point (sweep::run)".into()),
     };
     notes.extend(deployment.check(what));

@@ -16,6 +16,8 @@ use crate::sys::Machine;
 pub const TARGET_RATIO: f64 = 3.0;
 /// Most bytes per idle connection telltale-hub may use.
 pub const TARGET_IDLE_BYTES: f64 = 16.0 * 1024.0;
+/// Issue 14: connections one hub holds at once.
+pub const TARGET_CONNECTIONS: usize = 15_000;
 /// Issue 14: closed-loop delivered msg/s, as a multiple of the gorilla Hub.
 pub const CLOSED_VS_GORILLA: f64 = 1.5;
 /// Issue 14: max sustained open-loop deliveries/s, as a multiple of the
@@ -45,6 +47,9 @@ pub struct TargetResults {
     pub idle: Option<Result<IdleResult, String>>,
     /// Sweep outcome (each point's), if run.
     pub sweep: Option<SweepResult>,
+    /// Capacity outcome (the idle scenario with more connections, from
+    /// several source addresses), if run.
+    pub capacity: Option<Result<IdleResult, String>>,
 }
 
 /// A whole run.
@@ -108,25 +113,27 @@ impl Report {
                 Some(Ok(o)) => notes.extend(self.open_loop_notes(name, o)),
                 None => {}
             }
-            match &t.idle {
-                Some(Err(e)) => notes.push(format!("{name} idle failed: {e}")),
-                Some(Ok(i)) => {
-                    if i.failed > 0 {
-                        notes.push(format!(
-                            "{name} idle: {} of {} connections failed to open, e.g. {}",
-                            i.failed,
-                            i.requested,
-                            i.errors.join("; ")
-                        ));
+            for (scenario, result) in [("idle", &t.idle), ("capacity", &t.capacity)] {
+                match result {
+                    Some(Err(e)) => notes.push(format!("{name} {scenario} failed: {e}")),
+                    Some(Ok(i)) => {
+                        if i.failed > 0 {
+                            notes.push(format!(
+                                "{name} {scenario}: {} of {} connections failed to open, e.g. {}",
+                                i.failed,
+                                i.requested,
+                                i.errors.join("; ")
+                            ));
+                        }
+                        if i.dropped > 0 {
+                            notes.push(format!(
+                                "{name} {scenario}: the server closed {} idle connections ({} with 3008)",
+                                i.dropped, i.slow_closes
+                            ));
+                        }
                     }
-                    if i.dropped > 0 {
-                        notes.push(format!(
-                            "{name} idle: the server closed {} idle connections ({} with 3008)",
-                            i.dropped, i.slow_closes
-                        ));
-                    }
+                    None => {}
                 }
-                None => {}
             }
             for p in t.sweep.iter().flat_map(|s| &s.points) {
                 let what = format!(
@@ -268,6 +275,10 @@ impl Report {
         let idles = ours.map(idle);
         if idles.iter().any(Option::is_some) {
             self.idle_rows(&mut out, &idles);
+        }
+        let capacities = ours.map(capacity);
+        if capacities.iter().any(Option::is_some) {
+            self.capacity_rows(&mut out, &capacities);
         }
         // The header and its rule only.
         if out.lines().count() <= 2 {
@@ -532,6 +543,51 @@ impl Report {
             out,
             "Idle: time to open them all (s)",
             i.map(|i| cell(i, |i| format!("{:.1}", i.open_time.as_secs_f64()))),
+            [String::new(), String::new()],
+            String::new(),
+        );
+    }
+
+    fn capacity_rows(&self, out: &mut String, c: &[Option<Result<&IdleResult, &String>>; 3]) {
+        // Held at once: opened, less those the server closed before the end.
+        let held = |i: &IdleResult| i.connected.saturating_sub(i.dropped);
+        row(
+            out,
+            &format!(
+                "Capacity: connections open / failed / dropped ({} asked, from {} source addresses)",
+                group(self.args.capacity_connections as u64),
+                self.args.source_addresses
+            ),
+            c.map(|i| {
+                cell(i, |i| {
+                    format!(
+                        "{} / {} / {} (from {} addresses)",
+                        group(i.connected as u64),
+                        i.failed,
+                        i.dropped,
+                        i.source_addresses
+                    )
+                })
+            }),
+            [String::new(), String::new()],
+            format!(
+                "≥ {} connections: {}",
+                group(TARGET_CONNECTIONS as u64),
+                judge(ok(c[0]).map(|i| held(i) >= TARGET_CONNECTIONS))
+            ),
+        );
+        row(
+            out,
+            "Capacity: server RSS per connection; before → after (MiB)",
+            c.map(|i| {
+                cell(i, |i| {
+                    format!(
+                        "{:.1} KiB; {}",
+                        i.bytes_per_connection() / 1024.0,
+                        rss_span(i)
+                    )
+                })
+            }),
             [String::new(), String::new()],
             String::new(),
         );
@@ -977,8 +1033,10 @@ impl Report {
              closed loop ≥ {CLOSED_VS_GORILLA}× the gorilla Hub's; with one message in flight, p50 and p99 below \
              both peers' and less server CPU per delivery than the gorilla Hub; publish→receive p99 ≤ \
              {P99_AT_RATE_MS} ms at {} deliveries/s; idle memory per connection at 10,000 connections ≤ Node \
-             `ws`'s. A target marked **not met** is missed in this run; it is not lowered.\n",
-            group(P99_RATE)
+             `ws`'s; ≥ {} connections held at once by one hub. A target marked **not met** is missed in this \
+             run; it is not lowered.\n",
+            group(P99_RATE),
+            group(TARGET_CONNECTIONS as u64)
         );
         if let Some(steps) = self.open_loop_steps_table() {
             let _ = writeln!(out, "## {OPEN_LOOP_SECTION}\n");
@@ -1075,6 +1133,11 @@ impl Report {
              - **Idle**: {idle} connections opened (hub: connected and subscribed; the peers: connected) and left idle, \
              answering pings. *RSS per connection* = (server VmRSS with all of them open after {settle} − VmRSS \
              before the first) ÷ connections, read from /proc/PID/status.\n\
+             - **Capacity** (telltale-hub only): {capacity} connections opened as in the idle scenario and held \
+             at once, the client sockets bound in turn to {sources} loopback source addresses (127.0.0.2, \
+             127.0.0.3, ...; the port picked at connect time, `IP_BIND_ADDRESS_NO_PORT`), so that no one source \
+             address runs out of ephemeral ports; the hub with its default settings (its connection budgets \
+             included). *Dropped* are connections the hub closed before the end.\n\
              - Each server is started fresh for each scenario as a child process of the bench, asked for an \
              open-file limit of {nofile} (what it got is listed below; the bench's own: {bench_nofile}), and stopped \
              with SIGTERM afterwards. Everything runs on 127.0.0.1.",
@@ -1085,6 +1148,8 @@ impl Report {
             dur = humantime::format_duration(a.duration),
             queue = a.client_queue_bytes,
             idle = group(a.idle_connections as u64),
+            capacity = group(a.capacity_connections as u64),
+            sources = a.source_addresses,
             settle = humantime::format_duration(a.settle),
             light = humantime::format_duration(a.light_duration),
             nofile = a.nofile,
@@ -1261,6 +1326,10 @@ fn fan(t: Option<&TargetResults>) -> Option<Result<&FanoutResult, &String>> {
 
 fn idle(t: Option<&TargetResults>) -> Option<Result<&IdleResult, &String>> {
     t.and_then(|t| t.idle.as_ref()).map(|r| r.as_ref())
+}
+
+fn capacity(t: Option<&TargetResults>) -> Option<Result<&IdleResult, &String>> {
+    t.and_then(|t| t.capacity.as_ref()).map(|r| r.as_ref())
 }
 
 fn row(out: &mut String, name: &str, cells: [String; 3], ratios: [String; 2], target: String) {
@@ -1560,6 +1629,7 @@ mod tests {
                     open_loop: Some(Ok(ramp(&[10_000, 20_000, 50_000], 3_000))),
                     idle: None,
                     sweep: None,
+                    capacity: None,
                 },
                 TargetResults {
                     target: Target::Gorilla,
@@ -1569,6 +1639,7 @@ mod tests {
                     open_loop: Some(Ok(ramp(&[10_000], 1_000))),
                     idle: None,
                     sweep: None,
+                    capacity: None,
                 },
                 TargetResults {
                     target: Target::Node,
@@ -1578,6 +1649,7 @@ mod tests {
                     open_loop: Some(Err("boom".into())),
                     idle: Some(Err("boom".into())),
                     sweep: None,
+                    capacity: None,
                 },
             ],
             notes: Vec::new(),
@@ -1636,6 +1708,82 @@ mod tests {
         }
     }
 
+    fn held(connected: usize, dropped: usize) -> IdleResult {
+        IdleResult {
+            requested: 15_000,
+            connected,
+            failed: 15_000 - connected,
+            errors: Vec::new(),
+            dropped,
+            slow_closes: 0,
+            rss_before_kib: 10 * 1024,
+            rss_after_kib: 10 * 1024 + connected as u64 * 6,
+            fds: (12, 12 + connected),
+            open_time: std::time::Duration::from_secs(2),
+            source_addresses: 4,
+        }
+    }
+
+    #[test]
+    fn capacity_is_judged_on_the_connections_held_at_once() {
+        let args = Args::try_parse_from(["telltale-bench", "--scenarios", "capacity"]).unwrap();
+        let hub = |capacity| TargetResults {
+            target: Target::Hub,
+            command: "`x`".into(),
+            nofile: None,
+            fanout: None,
+            open_loop: None,
+            idle: None,
+            capacity: Some(capacity),
+        };
+        let table = |capacity| {
+            let mut report = Report {
+                args: args.clone(),
+                targets: vec![hub(capacity)],
+                notes: Vec::new(),
+                pinned: None,
+                nofile: 65_536,
+            };
+            report.derive_notes();
+            (report.table(), report.notes_markdown())
+        };
+        let (all, notes) = table(Ok(held(15_000, 0)));
+        assert!(
+            all.contains(
+                "| Capacity: connections open / failed / dropped (15,000 asked, from 4 source addresses) \
+                 | 15,000 / 0 / 0 (from 4 addresses) | not run | not run |  |  | ≥ 15,000 connections: **met** |"
+            ),
+            "{all}"
+        );
+        assert!(all.contains("| 6.0 KiB; 10.0 → 97.9 |"), "{all}");
+        assert!(!notes.contains("capacity"), "{notes}");
+        // Opened, but the hub closed some: fewer held at once.
+        let (dropped, notes) = table(Ok(held(15_000, 1)));
+        assert!(
+            dropped.contains("≥ 15,000 connections: **not met**"),
+            "{dropped}"
+        );
+        assert!(
+            notes.contains("capacity: the server closed 1 idle connections"),
+            "{notes}"
+        );
+        let (short, notes) = table(Ok(held(14_000, 0)));
+        assert!(short.contains("**not met**"), "{short}");
+        assert!(
+            notes.contains("capacity: 1000 of 15000 connections failed"),
+            "{notes}"
+        );
+        let (failed, notes) = table(Err("no server".into()));
+        assert!(
+            failed.contains("≥ 15,000 connections: not measured"),
+            "{failed}"
+        );
+        assert!(
+            notes.contains("telltale-hub capacity failed: no server"),
+            "{notes}"
+        );
+    }
+
     #[test]
     fn memory_and_redis_side_by_side() {
         let args = Args::try_parse_from(["telltale-bench", "--scenarios", "fanout"]).unwrap();
@@ -1647,6 +1795,7 @@ mod tests {
             open_loop: None,
             idle: None,
             sweep: None,
+            capacity: None,
         };
         let mut report = Report {
             args,

@@ -78,7 +78,7 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         "--targets",
         "hub,hub-redis,gorilla",
         "--scenarios",
-        "fanout,open-loop,idle,sweep",
+        "fanout,open-loop,idle,sweep,capacity",
         // Sweep: 2 and 5 subscribers at 100 B, then 5 subscribers at 2 KiB:
         // three points (5 × 100 B is in both series), a short run each.
         "--sweep-subscribers",
@@ -106,6 +106,12 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         "10",
         "--idle-connections",
         "10",
+        // The capacity scenario's path (client sockets bound to several
+        // loopback source addresses) at a toy size.
+        "--capacity-connections",
+        "12",
+        "--source-addresses",
+        "3",
         "--settle",
         "100ms",
         "--warmup",
@@ -211,6 +217,33 @@ async fn every_scenario_runs_and_delivers_on_the_hub_the_redis_pair_and_the_gori
         };
         assert!(f.light_delivered > 0, "{name}: the light phase delivered");
     }
+    // Capacity: the hub only, every connection up, from every address.
+    let hub = report.targets.iter().find(|t| t.target == Target::Hub);
+    match hub.and_then(|t| t.capacity.as_ref()) {
+        Some(Ok(c)) => {
+            assert_eq!(
+                (c.connected, c.failed, c.dropped),
+                (12, 0, 0),
+                "{:?}",
+                c.errors
+            );
+            assert_eq!(c.source_addresses, 3, "one per --source-addresses");
+        }
+        other => panic!("hub capacity: {other:?}"),
+    }
+    for t in report.targets.iter().filter(|t| t.target != Target::Hub) {
+        assert!(
+            t.capacity.is_none(),
+            "{}: capacity is the hub's",
+            t.target.label()
+        );
+    }
+    let table = report.table();
+    assert!(
+        table.contains("| Capacity: connections open / failed / dropped (12 asked, from 3 source addresses) | 12 / 0 / 0 (from 3 addresses) |"),
+        "{table}"
+    );
+
     let steps = report.open_loop_steps_table().expect("the open loop ran");
     assert!(steps.contains("| 50 |"), "{steps}");
 

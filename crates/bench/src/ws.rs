@@ -1,11 +1,13 @@
 //! WebSocket clients of both servers: opening a connection, the hub's
 //! connect/subscribe exchange, and reading the frames.
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -38,7 +40,20 @@ pub async fn open(
     buffers: Buffers,
     timeout: Duration,
 ) -> Result<Ws, String> {
-    match tokio::time::timeout(timeout, open_inner(target, port, subscribe, buffers)).await {
+    open_from(target, port, subscribe, buffers, timeout, None).await
+}
+
+/// [`open`], from `source` (an address of this machine) when given.
+async fn open_from(
+    target: Target,
+    port: u16,
+    subscribe: bool,
+    buffers: Buffers,
+    timeout: Duration,
+    source: Option<Ipv4Addr>,
+) -> Result<Ws, String> {
+    let opening = open_inner(target, port, subscribe, buffers, source);
+    match tokio::time::timeout(timeout, opening).await {
         Ok(result) => result,
         Err(_) => Err(format!("connection not ready within {timeout:?}")),
     }
@@ -66,13 +81,19 @@ pub struct Dial {
 impl Dial {
     /// Opens one connection (subscribed, for the hub).
     pub async fn open(&self) -> Result<Ws, String> {
+        self.open_from(None).await
+    }
+
+    /// [`Dial::open`], with the client socket bound to `source` when given.
+    pub async fn open_from(&self, source: Option<Ipv4Addr>) -> Result<Ws, String> {
         let attempt = async {
             let _permit = self
                 .limit
                 .acquire()
                 .await
                 .map_err(|_| "setup cancelled".to_owned())?;
-            open(self.target, self.port, true, self.buffers, self.timeout).await
+            let (target, port, buffers) = (self.target, self.port, self.buffers);
+            open_from(target, port, true, buffers, self.timeout, source).await
         };
         match tokio::time::timeout_at(self.deadline, attempt).await {
             Ok(result) => result,
@@ -88,15 +109,18 @@ async fn open_inner(
     port: u16,
     subscribe: bool,
     buffers: Buffers,
+    source: Option<Ipv4Addr>,
 ) -> Result<Ws, String> {
     let path = if target.is_hub() {
         "/connection/websocket"
     } else {
         "/"
     };
-    let tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| format!("tcp connect: {e}"))?;
+    let tcp = match source {
+        None => TcpStream::connect(("127.0.0.1", port)).await,
+        Some(source) => connect_from(source, port).await,
+    }
+    .map_err(|e| format!("tcp connect: {e}"))?;
     tcp.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
     // tungstenite zeroes a whole read buffer before every read, including
     // the one that finds the socket empty: with 64 KiB that memset was the
@@ -120,6 +144,39 @@ async fn open_inner(
         hub_handshake(&mut ws, subscribe).await?;
     }
     Ok(ws)
+}
+
+/// Connects to 127.0.0.1:`port` from `source`. The port is picked at
+/// connect time, for the whole 4-tuple (`IP_BIND_ADDRESS_NO_PORT`): bound
+/// at `bind`, every source address would share one pool of ephemeral ports.
+async fn connect_from(source: Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    let yes: libc::c_int = 1;
+    // SAFETY: the socket's descriptor is open for the call; the option's
+    // value is a c_int that lives across it.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&yes as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket
+        .connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+}
+
+/// The `n`th of `count` loopback source addresses: 127.0.0.2, 127.0.0.3, ...
+/// (127.0.0.1 is the server's).
+pub fn source_address(n: usize, count: u8) -> Ipv4Addr {
+    let last = (n % usize::from(count.max(1))) as u8;
+    Ipv4Addr::new(127, 0, 0, 2 + last)
 }
 
 /// Sends `connect` (+ `subscribe` in the same frame) and waits for the
@@ -230,6 +287,15 @@ fn digits(bytes: &[u8]) -> Option<(u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_addresses_take_turns_after_the_servers() {
+        let got: Vec<Ipv4Addr> = (0..5).map(|n| source_address(n, 3)).collect();
+        let [a, b, c] = [2, 3, 4].map(|last| Ipv4Addr::new(127, 0, 0, last));
+        assert_eq!(got, [a, b, c, a, b]);
+        assert_eq!(source_address(7, 250), Ipv4Addr::new(127, 0, 0, 9));
+        assert_eq!(source_address(249, 250), Ipv4Addr::new(127, 0, 0, 251));
+    }
 
     #[test]
     fn reads_fields_without_parsing() {

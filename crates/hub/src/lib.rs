@@ -67,6 +67,7 @@ pub mod metrics;
 pub mod node;
 pub mod permissions;
 pub mod rate_limit;
+pub mod read_on_demand;
 pub mod reload;
 pub mod rpc;
 pub mod rules;

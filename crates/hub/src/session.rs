@@ -8,9 +8,11 @@
 //! and the tokens. That was half of the hub's CPU per delivery.)
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use telltale_protocol::codes::{CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG};
@@ -44,22 +46,34 @@ const EXPIRED_CLOSE_DELAY: Duration = Duration::from_secs(25);
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded WebSocket until it closes.
-pub async fn serve<S>(node: Node, ws: WebSocketStream<S>)
+pub fn serve<S>(node: Node, ws: WebSocketStream<S>) -> impl Future<Output = ()> + Send
 where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Split before the future is made: an async fn keeps its arguments for
+    // as long as it runs, and the stream's halves hold it already.
+    let (sink, stream) = ws.split();
+    serve_halves(node, sink, stream)
+}
+
+async fn serve_halves<S>(
+    node: Node,
+    sink: SplitSink<WebSocketStream<S>, Message>,
+    mut stream: SplitStream<WebSocketStream<S>>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let metrics = &node.local().metrics;
     let _open = OpenSocket::count(&metrics.connections);
     let (queue, rx) = ClientQueue::new(node.config().client_queue_bytes);
-    let (sink, mut stream) = ws.split();
     let pending = node.admission().admit_pending(queue.clone());
     let mut session = Session::new(node.clone(), queue.clone(), pending);
     let write_timeout = node.config().write_timeout;
     // Aborted if this session is dropped half way (e.g. at runtime shutdown).
     let writer = AbortOnDropHandle::new(tokio::spawn({
         let (node, queue) = (node.clone(), queue.clone());
+        let mut sink = sink;
         async move {
-            let mut sink = sink;
             let _close = CloseWhenDone(&queue);
             let metrics = &node.local().metrics;
             writer::write_loop(&mut sink, rx, &queue, write_timeout, metrics).await;
@@ -77,11 +91,19 @@ where
     // lets the close frame arrive instead of being lost to a TCP reset. When
     // the client closed, its close is answered and there is nothing to wait for.
     if reason != Disconnect::CONNECTION_CLOSED {
-        // (No sink after a writer that panicked.)
-        if let Ok(Ok(mut ws)) = sink.map(|sink| sink.reunite(stream)) {
-            drain(ws.get_mut()).await;
+        // (No sink after a writer that panicked.) Boxed: only a session
+        // that is closing pays for the reunited socket and the timer.
+        if let Ok(sink) = sink {
+            Box::pin(drain(sink, stream)).await;
         }
     }
+}
+
+/// What a session's one timer waits for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Due {
+    Ping,
+    Close(Disconnect),
 }
 
 /// Closes the queue when the writer ends, whatever ends it (a panic too),
@@ -115,7 +137,16 @@ pub fn expiry(credentials: &Credentials, now: u64) -> (Option<Instant>, bool, u3
 
 /// Reads and discards what the client still sends until it closes, for at
 /// most [`CLOSE_DRAIN`].
-async fn drain<S: AsyncRead + Unpin>(socket: &mut S) {
+async fn drain<S>(
+    sink: SplitSink<WebSocketStream<S>, Message>,
+    stream: SplitStream<WebSocketStream<S>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Ok(mut ws) = sink.reunite(stream) else {
+        return;
+    };
+    let socket = ws.get_mut();
     // On the heap, and only now: an array here would make every session's
     // future (what an idle connection costs) 4 KiB larger.
     let mut buf = vec![0u8; 4096];
@@ -188,34 +219,59 @@ impl Session {
     where
         R: Stream<Item = Result<Message, WsError>> + Unpin,
     {
-        let config = self.node.config().clone();
-        let connect_deadline = Instant::now() + config.connect_timeout;
-        let mut ping =
-            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
-        let far = || Instant::now() + Duration::from_secs(86_400 * 365);
+        // Two durations, not a clone of the whole config: whatever this
+        // future holds, every idle connection holds.
+        let (connect_timeout, ping_interval) = {
+            let config = self.node.config();
+            (config.connect_timeout, config.ping_interval)
+        };
+        let connect_deadline = Instant::now() + connect_timeout;
+        let mut next_ping = Instant::now() + ping_interval;
         let queue = self.queue.clone();
         let shutdown = self.node.shutdown_token().clone();
         loop {
             let connected = self.connection.is_some();
+            // One timer for whatever is due first: no allocation for an
+            // interval, one timer entry per idle connection.
+            let (at, due) = self.next_due(connected, connect_deadline, next_ping);
             tokio::select! {
                 biased;
                 _ = queue.closing().cancelled() => return,
                 _ = shutdown.cancelled() => return self.close(Disconnect::SHUTDOWN),
                 message = stream.next() => {
-                    if let Err(reason) = self.on_message(message).await {
+                    // Boxed: handling a command (a subscribe that reads the
+                    // broker's history) is a large future, and inline it
+                    // would make every idle session that large.
+                    if let Err(reason) = Box::pin(self.on_message(message)).await {
                         return self.close(reason);
                     }
                 }
-                _ = ping.tick(), if connected => self.ping(),
-                _ = sleep_until(self.pong_deadline.unwrap_or_else(far)), if self.pong_deadline.is_some() => {
-                    return self.close(Disconnect::NO_PONG);
-                }
-                _ = sleep_until(connect_deadline), if !connected => return self.close(STALE),
-                _ = sleep_until(self.expires_at.unwrap_or_else(far)), if self.expires_at.is_some() => {
-                    return self.close(Disconnect::EXPIRED);
-                }
+                _ = sleep_until(at) => match due {
+                    Due::Ping => {
+                        self.ping();
+                        next_ping = Instant::now() + ping_interval;
+                    }
+                    Due::Close(reason) => return self.close(reason),
+                },
             }
         }
+    }
+
+    /// What is due first, and when: a close (no `connect` in time, no pong
+    /// in time, the token's expiry) or, once connected, the next ping. A
+    /// close wins a tie: a ping just before it is no use.
+    fn next_due(&self, connected: bool, connect: Instant, ping: Instant) -> (Instant, Due) {
+        let closes = [
+            (!connected).then_some((connect, Due::Close(STALE))),
+            (self.pong_deadline).map(|at| (at, Due::Close(Disconnect::NO_PONG))),
+            (self.expires_at).map(|at| (at, Due::Close(Disconnect::EXPIRED))),
+        ];
+        let ping = connected.then_some((ping, Due::Ping));
+        let first = closes.into_iter().chain([ping]).flatten();
+        // Never empty: the connect deadline before `connect`, pings after.
+        first
+            .min_by_key(|(at, _)| *at)
+            .unwrap_or((connect, Due::Close(STALE)))
     }
 
     fn close(&self, reason: Disconnect) {
@@ -601,5 +657,54 @@ impl Session {
             .hub
             .unregister(&connection, self.channels.drain());
         self.node.local().metrics.subscriptions.sub(count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// Whatever a session's future holds, every idle connection holds: a
+    /// command's handling (boxed) or a clone of the config in it once made
+    /// it 5 KiB.
+    #[tokio::test]
+    async fn an_idle_session_holds_little() {
+        let node = Node::connect(Config::default()).await.unwrap();
+        let (socket, _client) = tokio::io::duplex(64);
+        let ws = WebSocketStream::from_raw_socket(socket, Role::Server, None).await;
+        let session = serve(node, ws);
+        let size = std::mem::size_of_val(&session);
+        assert!(size <= 1024, "a session's future is {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn the_one_timer_waits_for_whatever_is_due_first() {
+        let node = Node::connect(Config::default()).await.unwrap();
+        let (queue, _rx) = ClientQueue::new(1000);
+        let pending = node.admission().admit_pending(queue.clone());
+        let mut session = Session::new(node, queue, pending);
+        let now = Instant::now();
+        let [connect, ping] = [10, 20].map(|s| now + Duration::from_secs(s));
+        // Before `connect`: its deadline, and no pings.
+        assert_eq!(
+            session.next_due(false, connect, now),
+            (connect, Due::Close(STALE))
+        );
+        // Connected: the next ping ...
+        assert_eq!(session.next_due(true, connect, ping), (ping, Due::Ping));
+        // ... unless a close comes first, or at the same time.
+        session.expires_at = Some(now + Duration::from_secs(30));
+        session.pong_deadline = Some(now + Duration::from_secs(5));
+        let no_pong = (
+            now + Duration::from_secs(5),
+            Due::Close(Disconnect::NO_PONG),
+        );
+        assert_eq!(session.next_due(true, connect, ping), no_pong);
+        session.pong_deadline = None;
+        session.expires_at = Some(ping);
+        let expired = (ping, Due::Close(Disconnect::EXPIRED));
+        assert_eq!(session.next_due(true, connect, ping), expired);
     }
 }

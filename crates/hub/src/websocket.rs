@@ -18,14 +18,19 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::admission::IpPermit;
 use crate::node::Node;
+use crate::read_on_demand::ReadOnDemand;
 use crate::{session, Config};
 
 /// Path of the WebSocket endpoint (Centrifugo's default).
 pub const PATH: &str = "/connection/websocket";
 
-/// Bytes tungstenite reads at a time; its default (128 KiB) would cost that
-/// much per connection.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes tungstenite reads at a time, into a buffer each connection keeps
+/// for its whole life (its default, 128 KiB, would cost that much per
+/// connection). Enough for the usual command (a pong is 8 bytes, connect
+/// with subscribe about 100); the socket underneath is read in larger
+/// pieces by [`ReadOnDemand`], so a large message does not cost a system
+/// call per 128 bytes.
+const READ_BUFFER: usize = 128;
 
 /// `GET /connection/websocket`.
 pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
@@ -46,16 +51,17 @@ pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response
     // The address's count follows the socket into its session.
     let ip_permit = request.extensions_mut().remove::<Arc<IpPermit>>();
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let config = socket_config(node.config());
     let sessions = node.sessions().clone();
+    // What this future captures, every connection keeps to its end: the
+    // socket's config is made inside.
     sessions.spawn(async move {
         let _ip_permit = ip_permit;
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let config = socket_config(node.config());
+        let socket = ReadOnDemand::new(TokioIo::new(upgraded));
+        let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(config)).await;
         session::serve(node, ws).await;
     });
     Response::builder()
