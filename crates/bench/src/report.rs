@@ -1734,6 +1734,7 @@ mod tests {
             fanout: None,
             open_loop: None,
             idle: None,
+            sweep: None,
             capacity: Some(capacity),
         };
         let table = |capacity| {
@@ -1880,6 +1881,7 @@ mod tests {
             open_loop: None,
             idle: None,
             sweep: Some(sweep(rates)),
+            capacity: None,
         };
         let mut report = Report {
             args,
