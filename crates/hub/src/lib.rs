@@ -17,6 +17,7 @@
 //!   channels and sources unseen for `--catalog-forget-after`.
 //! - [`websocket`]: the upgrade request (origin check, limits) → a session.
 //! - [`session`]: one connection: commands, replies, heartbeat.
+//! - [`read_on_demand`]: an idle connection holds no read buffer.
 //! - [`writer`]: a connection's bounded queue and its coalescing writer.
 //! - [`node`]: the one publish path and subscribe-with-recovery.
 //! - [`hub`]: who is connected and subscribed on this node.
