@@ -58,8 +58,6 @@ export class ChartView implements Renderable {
   renders = 0;
   /** When it last drew (ctx.now()), for pacing. */
   renderedAt = -Infinity;
-  /** In or near the visible part of the view (the dashboard's IntersectionObserver says). */
-  onScreen = true;
   /** ts of the newest sample drawn so far (NaN: none yet), for ctx.drawn. */
   private drawnUpTo = NaN;
 

@@ -4,7 +4,6 @@ import { isStale } from '../data/fleet';
 import { groupMetrics } from '../data/groups';
 import { clockTime, relativeTime, spanText } from '../data/format';
 import type { DrawLatency } from '../data/draw-latency';
-import { dataRedrawDue } from '../data/redraw';
 import type { FrameScheduler, Renderable } from '../data/scheduler';
 import type { Model } from '../model';
 import { ChartView } from './chart';
@@ -29,9 +28,6 @@ export class Dashboard {
   private readonly grid: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly charts = new Map<string, ChartView>();
-  /** Which charts are in or near view: those out of it are not redrawn for data. */
-  private readonly io: IntersectionObserver;
-  private readonly byElement = new Map<Element, ChartView>();
   private source: string | null = null;
   windowMs: number = WINDOWS[1].ms;
   paused = false;
@@ -52,7 +48,6 @@ export class Dashboard {
     const back = h('button', { class: 'btn small back', type: 'button', title: 'Back to all sources (g or Esc)' }, '← Overview');
     back.addEventListener('click', onBack);
     this.el = h('main', { class: 'dash hidden' }, h('header', { class: 'dash-head' }, back, this.title, this.seen), this.banner, this.empty, this.grid);
-    this.io = new IntersectionObserver((entries) => this.onScreen(entries), { root: this.el, rootMargin: '200px 0px' });
     model.on('structure', () => this.refreshStructure());
     model.on('metrics', (sources) => {
       if (this.source && sources.has(this.source)) this.onData();
@@ -85,7 +80,10 @@ export class Dashboard {
     this.active = source !== null;
     toggleClass(this.el, 'hidden', !this.active);
     if (source !== this.source) {
-      for (const c of this.charts.values()) this.drop(c);
+      for (const c of this.charts.values()) {
+        this.scheduler.forget(c);
+        c.destroy();
+      }
       this.charts.clear();
       this.source = source;
     }
@@ -114,8 +112,6 @@ export class Dashboard {
     const now = this.model.now();
     if (!this.paused)
       for (const c of this.charts.values()) {
-        // Out of view: drawn when it comes back (onScreen).
-        if (!c.onScreen) continue;
         // Redraw when the window slid by a pixel (at most once a second); else only the legend's text.
         if (now - c.renderedAt >= Math.max(SLIDE_MS - 50, c.msPerPixel())) this.scheduler.markDirty(c);
         else c.refreshLegend();
@@ -124,31 +120,14 @@ export class Dashboard {
   }
 
   /**
-   * New samples: redraw the charts on screen whose last draw is at least a pixel of time
-   * old. The others wait for a later batch or the clock's tick, so a fast source costs one
-   * redraw per pixel of time, not one per sample, and nothing for charts scrolled away.
+   * New samples: redraw the charts whose last draw is at least a pixel of time old. The
+   * others wait for a later batch or the clock's tick, so a fast source costs one redraw
+   * per pixel of time, not one per sample.
    */
   private onData(): void {
     if (!this.active || this.paused) return;
     const now = this.model.now();
-    for (const c of this.charts.values()) if (dataRedrawDue(c, now)) this.scheduler.markDirty(c);
-  }
-
-  /** A chart that comes into view is drawn at once: it was left alone while out of it. */
-  private onScreen(entries: IntersectionObserverEntry[]): void {
-    for (const e of entries) {
-      const c = this.byElement.get(e.target);
-      if (!c) continue;
-      c.onScreen = e.isIntersecting;
-      if (c.onScreen && this.active && !this.paused) this.scheduler.markDirty(c);
-    }
-  }
-
-  private drop(c: ChartView): void {
-    this.scheduler.forget(c);
-    this.io.unobserve(c.el);
-    this.byElement.delete(c.el);
-    c.destroy();
+    for (const c of this.charts.values()) if (now - c.renderedAt >= Math.max(16, c.msPerPixel())) this.scheduler.markDirty(c);
   }
 
   private markAll(): void {
@@ -162,7 +141,8 @@ export class Dashboard {
     const keep = new Set(groups.map((g) => g.key));
     for (const [key, c] of this.charts) {
       if (!keep.has(key)) {
-        this.drop(c);
+        this.scheduler.forget(c);
+        c.destroy();
         this.charts.delete(key);
       }
     }
@@ -176,8 +156,6 @@ export class Dashboard {
           drawn: (now, newestTs, firstNewTs) => this.latency?.drawn(now, newestTs, firstNewTs),
         });
         this.charts.set(g.key, c);
-        this.byElement.set(c.el, c);
-        this.io.observe(c.el);
       } else c.setGroup(g);
       // Keep DOM order = group order.
       if (this.grid.children[i] !== c.el) this.grid.insertBefore(c.el, this.grid.children[i] ?? null);
