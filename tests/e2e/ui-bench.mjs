@@ -469,7 +469,7 @@ async function ingest(driverUrl, opts, out) {
     await settle(session, 0);
     const opened = await openStream(session, source, windowMs);
     stream.start({ maxMs: (opts.seconds + 120) * 1000 });
-    // The plot's width sets the redraw pace (one per pixel of time); charts out of view are not redrawn.
+    // The plot's width sets the redraw pace (one per pixel of time); how many charts are in view.
     const layout = await session
       .page(`const main = document.querySelector('main.dash'); const cards = Array.from(document.querySelectorAll('main.dash section.chart'));
         const view = main ? main.getBoundingClientRect() : null;
