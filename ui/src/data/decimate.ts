@@ -37,33 +37,17 @@ export interface PlanOptions {
 }
 
 /**
- * Work rows of plan(), kept between calls: a 1-minute window at 500 Hz is 30,000 points, so
- * fresh arrays for its 90,000 possible rows were 1.5 MB allocated and zeroed per chart draw,
- * garbage the page's collector then had to take back. Every row plan() reads it wrote in the
- * same call, and what it returns is copied out, so reuse is safe (single-threaded, no
- * re-entry).
- */
-const scratch = { ox: new Float64Array(0), kind: new Uint8Array(0), first: new Int32Array(0), last: new Int32Array(0) };
-
-function rowScratch(rows: number): typeof scratch {
-  if (scratch.ox.length < rows) {
-    const cap = Math.max(rows, scratch.ox.length * 2, 1024);
-    scratch.ox = new Float64Array(cap);
-    scratch.kind = new Uint8Array(cap);
-    scratch.first = new Int32Array(cap);
-    scratch.last = new Int32Array(cap);
-  }
-  return scratch;
-}
-
-/**
  * Plan the rows for points at `x` (ascending); `width[i]` is 0 for a raw sample and the
  * bucket width for a min/max bucket starting at `x[i]`.
  */
 export function plan(x: ArrayLike<number>, width: ArrayLike<number>, opts: PlanOptions): Plan {
   const n = x.length;
   // At most: two rows per run, one null row per gap, and each gap starts one more run.
-  const { ox, kind, first, last } = rowScratch(3 * n + 1);
+  const cap = 3 * n + 1;
+  const ox = new Float64Array(cap);
+  const kind = new Uint8Array(cap);
+  const first = new Int32Array(cap);
+  const last = new Int32Array(cap);
   const spacing = Number.isFinite(opts.interval) ? opts.interval : 0;
   let rows = 0;
   let merged = false;

@@ -76,22 +76,6 @@ describe('SourceSeries: samples', () => {
     expect(s.firstAfter(last)).toBeNaN();
   });
 
-  it('gives the same slices whatever was queried before (work arrays are reused between queries)', () => {
-    const big = new SourceSeries();
-    feed(big, T0, 100, 90, ['a', 'b'], (i, k) => (k ? -i : Math.sin(i / 10)));
-    const small = new SourceSeries();
-    [1, 5, 2, 4].forEach((a, i) => small.push(1000 + 250 * i, { a }));
-    small.push(9000, { a: 3 });
-    const bigFirst = big.query(T0, T0 + MIN, ['a', 'b'], PIXELS);
-    const smallAfterBig = small.query(0, 10_000, ['a'], PIXELS);
-    expect(Array.from(smallAfterBig.x)).toEqual([1000, 1250, 1500, 1750, 5375, 9000]);
-    expect(smallAfterBig.ys).toEqual([[1, 5, 2, 4, null, 3]]);
-    const bigAgain = big.query(T0, T0 + MIN, ['a', 'b'], PIXELS);
-    expect(Array.from(bigAgain.x)).toEqual(Array.from(bigFirst.x));
-    expect(bigAgain.ys).toEqual(bigFirst.ys);
-    expect(bigFirst.decimated).toBe(true);
-  });
-
   it('interval() is the median of recent deltas, robust to one late sample', () => {
     const s = new SourceSeries();
     expect(s.interval()).toBeNaN();

@@ -306,9 +306,8 @@ export class SourceSeries {
   query(from: number, to: number, names: readonly string[], pixels: number): Slice {
     const segs = [this.segment(this.tier2, from, to), this.segment(this.tier1, from, to), this.rawSegment(from, to)];
     const n = segs.reduce((s, g) => s + g.i1 - g.i0, 0);
-    // Work arrays reused between queries (see Scratch): views of exactly n points.
-    const x = pointScratch.x(n);
-    const width = pointScratch.width(n);
+    const x = new Float64Array(n);
+    const width = new Float64Array(n);
     let o = 0;
     for (const g of segs)
       for (let i = g.i0; i < g.i1; i++, o++) {
@@ -319,8 +318,8 @@ export class SourceSeries {
     const bucketMs = n > 2 * px ? (to - from) / px : 0;
     const p = plan(x, width, { bucketMs, interval: this.interval() });
     // Reused for every series: one series' points, flattened across tiers.
-    const lo = pointScratch.lo(n);
-    const hi = pointScratch.hi(n);
+    const lo = new Float64Array(n);
+    const hi = new Float64Array(n);
     const ys = names.map((name) => {
       const k = this.index.get(name);
       if (k === undefined) return Array.from(p.x, () => null);
@@ -356,27 +355,6 @@ export class SourceSeries {
     return this.tsBuf.byteLength + this.cols.length * this.cap * 8 + this.tier1.bytes() + this.tier2.bytes() + this.index.size * 64;
   }
 }
-
-/**
- * One growable Float64Array: `view(n)` is its first n elements, contents left from earlier
- * use (callers write before they read). A query used to allocate four arrays of every point
- * in its window (30,000 at 500 Hz on a 1-minute window) per chart draw: garbage at the draw
- * rate.
- */
-class Scratch {
-  private buf = new Float64Array(0);
-
-  view(n: number): Float64Array {
-    if (this.buf.length < n) this.buf = new Float64Array(Math.max(n, this.buf.length * 2, 1024));
-    return this.buf.subarray(0, n);
-  }
-}
-
-/** query()'s work arrays; nothing it returns refers to them (plan() copies its rows out). */
-const pointScratch = (() => {
-  const [x, width, lo, hi] = [new Scratch(), new Scratch(), new Scratch(), new Scratch()];
-  return { x: (n: number) => x.view(n), width: (n: number) => width.view(n), lo: (n: number) => lo.view(n), hi: (n: number) => hi.view(n) };
-})();
 
 /** How many leading rows (oldest first) satisfy `before`; timestamps ascend, so a binary search. */
 function leading(at: (i: number) => number, len: number, before: (ts: number) => boolean): number {
