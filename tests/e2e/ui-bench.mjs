@@ -524,7 +524,7 @@ async function ingest(driverUrl, opts, out) {
           'p99 ≤ 100 ms',
           verdict(Number(newest?.p99), 100) +
             (Number(newest?.p99) > 100
-              ? `: the web process' main thread is busy (${fmt(m.cpu.web, 0)} % of a core): a stream batch waits there behind chart redraws, each of which decimates the whole window's raw samples (${int(windowMs / 1000 * hz)} rows × 20 series per chart) again, and behind garbage collection`
+              ? `: the web process' main thread is busy (${fmt(m.cpu.web, 0)} % of a core): a stream batch waits there behind chart redraws, each of which decimates the whole window's raw samples again (${int(windowMs / 1000 * hz)} rows × 20 series per chart, once a pixel of time has passed)`
               : ''),
         ],
         ['Publish → oldest newly drawn point (`firstDrawn`: adds the wait for the next redraw)', latencyText(firstDrawn), '', ''],
