@@ -302,3 +302,98 @@ export class Dense {
     await this.running;
   }
 }
+
+/**
+ * One source with `series` values per sample at `hz`, live: every `tickMs` one request
+ * carries the samples due since the last one (the count follows the clock, so the rate is
+ * exact), the newest stamped with the time the request is built, its publish time, the
+ * others one period apart before it. One request is in flight at a time: a slow request
+ * makes the next carry more samples (still under `maxBytes`), never a burst of requests.
+ * `stats.behind` is how many due samples were not sent yet when it stopped.
+ */
+export class Stream {
+  constructor(hub, { source = 'stream-1', series = 200, hz = 500, tickMs = 10, maxBytes = DEFAULT_MAX_BYTES } = {}) {
+    this.hub = hub;
+    this.source = source;
+    this.names = denseNames(series);
+    this.hz = hz;
+    this.periodMs = 1000 / hz;
+    this.tickMs = tickMs;
+    this.maxBytes = maxBytes;
+    this.lastTs = 0;
+    this.stats = { published: 0, errors: 0, requests: 0, late: 0, maxRequestMs: 0, behind: 0, startedAt: undefined, stoppedAt: undefined, firstError: undefined };
+  }
+
+  /** Values of one sample at `ts` (slow sine waves, one phase per series). */
+  values(ts) {
+    const values = {};
+    const t = ts / 1000;
+    this.names.forEach((name, i) => {
+      values[name] = round(50 + 40 * Math.sin(t * (0.2 + (i % 20) * 0.05) + i), 1);
+    });
+    return values;
+  }
+
+  /** Samples published per second since start (or between start and stop). */
+  rate() {
+    const end = this.stats.stoppedAt ?? Date.now();
+    return this.stats.startedAt === undefined ? NaN : (this.stats.published / (end - this.stats.startedAt)) * 1000;
+  }
+
+  /** Publishes until `stop()` or `maxMs`. */
+  start({ maxMs = 3_600_000 } = {}) {
+    if (this.running) return this;
+    this.stopping = false;
+    const begin = Date.now();
+    this.stats.startedAt = begin;
+    const channel = metricsChannel(this.source);
+    // JSON of one sample, roughly: the request takes as many as fit in maxBytes.
+    const perRequest = Math.max(1, Math.floor(this.maxBytes / (JSON.stringify({ publish: { channel, data: sample(begin, this.values(begin)) } }).length + 1)));
+    let sent = 0;
+    this.running = (async () => {
+      let tick = 0;
+      while (!this.stopping && Date.now() - begin < maxMs) {
+        const now = Date.now();
+        const due = Math.floor(((now - begin) * this.hz) / 1000);
+        const k = Math.min(due - sent, perRequest);
+        if (k > 0) {
+          const pubs = [];
+          for (let i = 0; i < k; i++) {
+            const ts = Math.max(this.lastTs + 1, Math.round(now - (k - 1 - i) * this.periodMs));
+            this.lastTs = ts;
+            pubs.push({ channel, data: sample(ts, this.values(ts)) });
+          }
+          const t0 = Date.now();
+          try {
+            const r = await publishAll(this.hub, pubs, { maxBytes: this.maxBytes + 1000 });
+            this.stats.published += r.published;
+            this.stats.errors += r.errors;
+            this.stats.requests += r.requests;
+            this.stats.firstError ??= r.firstError;
+          } catch (e) {
+            this.stats.lastFailure = e.message;
+          }
+          this.stats.maxRequestMs = Math.max(this.stats.maxRequestMs, Date.now() - t0);
+          sent += k;
+        }
+        // The next tick on the clock; ticks a slow request overran are skipped (counted in
+        // `late`): the next request carries their samples.
+        const next = Math.floor((Date.now() - begin) / this.tickMs) + 1;
+        if (next > tick + 2) this.stats.late += 1;
+        tick = next;
+        await sleep(Math.max(0, begin + tick * this.tickMs - Date.now()));
+      }
+      this.stats.stoppedAt = Date.now();
+      this.stats.behind = Math.floor(((this.stats.stoppedAt - begin) * this.hz) / 1000) - sent;
+    })().catch((e) => {
+      this.stats.lastFailure = e.message;
+    });
+    return this;
+  }
+
+  async stop() {
+    this.stopping = true;
+    await this.running;
+    this.running = null;
+  }
+}

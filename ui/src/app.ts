@@ -2,6 +2,7 @@
 // stops drawing while the window is hidden.
 import type { Backend } from './backend/types';
 import { KeyMap } from './data/keys';
+import { DrawLatency, type DrawLatencyStats } from './data/draw-latency';
 import { FrameScheduler, type Renderable } from './data/scheduler';
 import { Model } from './model';
 import { AlarmPanel } from './ui/alarms';
@@ -33,6 +34,8 @@ export class App {
   private readonly diag: DiagnosticsPanel;
   private readonly scheduler: FrameScheduler<Renderable>;
   private readonly keys = new KeyMap();
+  /** How old samples are when the source view's charts draw them. */
+  private readonly drawLatency = new DrawLatency();
   private readonly windowButtons: HTMLButtonElement[];
   private readonly pauseButton: HTMLButtonElement;
   private clock: ReturnType<typeof setInterval> | null = null;
@@ -51,7 +54,7 @@ export class App {
   ) {
     this.model = new Model(backend);
     this.scheduler = new FrameScheduler<Renderable>((cb) => requestAnimationFrame(cb));
-    this.dashboard = new Dashboard(this.model, this.scheduler, () => this.showOverview());
+    this.dashboard = new Dashboard(this.model, this.scheduler, () => this.showOverview(), this.drawLatency);
     this.overview = new Overview(this.model, this.scheduler, { window: () => this.dashboard.window(), open: (s) => this.openSource(s) });
     this.sidebar = new Sidebar({
       sources: () => this.model.metrics.sources(),
@@ -149,6 +152,19 @@ export class App {
   /** Frame timings of the last rendered frames (for the UI benchmark and diagnostics). */
   perf(): { frames: number; p50: number; p99: number; max: number } {
     return this.scheduler.stats();
+  }
+
+  /**
+   * Age of the samples the source view's charts drew (ms, now − sample ts), per render that
+   * drew something new: `newest` and `firstDrawn` (see data/draw-latency.ts). For the UI
+   * benchmark; `resetLatency()` starts the rings over.
+   */
+  latency(): DrawLatencyStats {
+    return this.drawLatency.stats();
+  }
+
+  resetLatency(): void {
+    this.drawLatency.reset();
   }
 
   private second(): void {

@@ -104,6 +104,9 @@ describe('several hubs in one model', () => {
     hubs.batch({ metrics: [{ server: 'lab', source: 'web1', ts: [T0], names: ['cpu.total'], values: [[7]] }] });
     expect(model.metrics.series(qualify('lab', 'web1'))?.length).toBe(1);
     expect(model.metrics.series(qualify('prod', 'web1'))).toBeUndefined();
+    // A duplicate is refused and not counted as stored.
+    hubs.batch({ metrics: [{ server: 'lab', source: 'web1', ts: [T0, T0 + 1000], names: ['cpu.total'], values: [[7, 8]] }] });
+    expect(model.samples).toBe(2);
     expect(await model.ack(qualify('lab', 'web1/cpu'))).toBe(true);
     expect(hubs.calls).toContain('ack lab web1/cpu');
     expect(model.alarms.get(qualify('lab', 'web1/cpu'))!.alarm.state).toBe('acknowledged');

@@ -49,6 +49,8 @@ export class Model {
   streamError = '';
   /** Batches received. */
   batches = 0;
+  /** Samples stored (refused duplicates and malformed blocks not counted). */
+  samples = 0;
   private backendDiag: Diagnostics = { invalid: {}, lagged: 0 };
   private uiInvalid: Record<string, number> = {};
   private uiLastError = '';
@@ -273,6 +275,7 @@ export class Model {
     if (batch.metrics !== undefined) {
       const blocks = Array.isArray(batch.metrics) ? batch.metrics.map((b) => this.qualifyBlock(b)) : batch.metrics;
       const res = this.metrics.applyBlocks(blocks);
+      this.samples += res.accepted;
       for (const r of res.rejected) this.noteInvalid(UI_STREAM, r);
       if (res.discovered) this.emit('structure');
       if (res.touched.size) this.emit('metrics', res.touched);

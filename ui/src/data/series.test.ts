@@ -59,6 +59,23 @@ describe('SourceSeries: samples', () => {
     expect(s.latest('zz')).toBeNull();
   });
 
+  it('newestAtOrBefore() and firstAfter() find raw samples around a time, also once the ring wrapped', () => {
+    const s = new SourceSeries({ rawSpanMs: 1, maxRawRows: 1024 });
+    expect(s.newestAtOrBefore(T0)).toBeNaN();
+    expect(s.firstAfter(T0)).toBeNaN();
+    feed(s, T0, 1, 1500, ['a']); // one a second: 1500 rows through a ring of 1024
+    const first = T0 + 476_000;
+    const last = T0 + 1_499_000;
+    expect([s.length, s.lastTs]).toEqual([1024, last]);
+    expect(s.newestAtOrBefore(last + 5)).toBe(last);
+    expect(s.newestAtOrBefore(T0 + 1_000_500)).toBe(T0 + 1_000_000);
+    expect(s.newestAtOrBefore(first - 1)).toBeNaN();
+    expect(s.firstAfter(T0)).toBe(first);
+    expect(s.firstAfter(T0 + 1_000_000)).toBe(T0 + 1_001_000);
+    expect(s.firstAfter(T0 + 1_000_001)).toBe(T0 + 1_001_000);
+    expect(s.firstAfter(last)).toBeNaN();
+  });
+
   it('interval() is the median of recent deltas, robust to one late sample', () => {
     const s = new SourceSeries();
     expect(s.interval()).toBeNaN();

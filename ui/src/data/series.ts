@@ -188,6 +188,20 @@ export class SourceSeries {
     return this.len > 0 ? this.tsBuf[this.start]! : NaN;
   }
 
+  /** Newest raw sample ts at or before `to`, NaN when none: the newest sample a window ending at `to` draws. */
+  newestAtOrBefore(to: number): number {
+    const at = (i: number) => this.tsBuf[this.phys(i)]!;
+    const n = leading(at, this.len, (ts) => ts <= to);
+    return n > 0 ? at(n - 1) : NaN;
+  }
+
+  /** Oldest raw sample ts after `ts`, NaN when none is held. */
+  firstAfter(ts: number): number {
+    const at = (i: number) => this.tsBuf[this.phys(i)]!;
+    const i = leading(at, this.len, (t) => t <= ts);
+    return i < this.len ? at(i) : NaN;
+  }
+
   /** Raw rows held. */
   get length(): number {
     return this.len;

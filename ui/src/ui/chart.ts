@@ -19,6 +19,11 @@ export interface ChartContext {
   /** [from, to] in unix ms. */
   window(): [number, number];
   now(): number;
+  /**
+   * Called after a render that drew a sample it had not drawn before: `now` after drawing,
+   * the newest sample's ts, and the oldest newly drawn one's (NaN on the chart's first draw).
+   */
+  drawn?(now: number, newestTs: number, firstNewTs: number): void;
 }
 
 const HEIGHT = 138;
@@ -53,6 +58,8 @@ export class ChartView implements Renderable {
   renders = 0;
   /** When it last drew (ctx.now()), for pacing. */
   renderedAt = -Infinity;
+  /** ts of the newest sample drawn so far (NaN: none yet), for ctx.drawn. */
+  private drawnUpTo = NaN;
 
   constructor(
     private group: ChartGroup,
@@ -329,6 +336,18 @@ export class ChartView implements Renderable {
     }
     this.layoutLegend();
     this.updateLegend(this.cursorIdx(this.plot));
+    if (series && this.ctx.drawn) this.reportDrawn(series, from, to);
+  }
+
+  /** Tells ctx.drawn how old the samples this render drew for the first time are. */
+  private reportDrawn(series: SourceSeries, from: number, to: number): void {
+    const newest = series.newestAtOrBefore(to);
+    if (!(newest >= from) || newest <= this.drawnUpTo) return;
+    let firstNew = Number.isFinite(this.drawnUpTo) ? series.firstAfter(this.drawnUpTo) : NaN;
+    // Samples older than the window were never drawn: the window moved past them (paused).
+    if (firstNew < from) firstNew = NaN;
+    this.drawnUpTo = newest;
+    this.ctx.drawn!(this.ctx.now(), newest, firstNew);
   }
 
   /** Number of x points currently drawn. */

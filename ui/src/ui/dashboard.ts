@@ -3,6 +3,7 @@
 import { isStale } from '../data/fleet';
 import { groupMetrics } from '../data/groups';
 import { clockTime, relativeTime, spanText } from '../data/format';
+import type { DrawLatency } from '../data/draw-latency';
 import type { FrameScheduler, Renderable } from '../data/scheduler';
 import type { Model } from '../model';
 import { ChartView } from './chart';
@@ -37,6 +38,7 @@ export class Dashboard {
     private readonly model: Model,
     private readonly scheduler: FrameScheduler<Renderable>,
     onBack: () => void,
+    private readonly latency?: DrawLatency,
   ) {
     this.title = h('h2', { class: 'dash-title' });
     this.seen = h('span', { class: 'dash-seen' });
@@ -151,6 +153,7 @@ export class Dashboard {
           series: () => this.model.metrics.series(source),
           window: () => this.window(),
           now: () => this.model.now(),
+          drawn: (now, newestTs, firstNewTs) => this.latency?.drawn(now, newestTs, firstNewTs),
         });
         this.charts.set(g.key, c);
       } else c.setGroup(g);
