@@ -31,6 +31,11 @@ pub const PATH: &str = "/connection/websocket";
 /// pieces by [`ReadOnDemand`], so a large message does not cost a system
 /// call per 128 bytes.
 const READ_BUFFER: usize = 128;
+/// Bytes of frames tungstenite gathers before it writes them (a flush
+/// writes what is left): a drain of the queue with several frames (large
+/// objects go out as frames of their own) costs a system call per 64 KiB,
+/// not per frame. A lone frame and its flush are still one write.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// `GET /connection/websocket`.
 pub async fn upgrade(State(node): State<Node>, mut request: Request) -> Response {
@@ -139,7 +144,7 @@ fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> {
 fn socket_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER.min(config.client_queue_bytes))
         .max_write_buffer_size(config.client_queue_bytes.saturating_mul(2))
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))

@@ -38,6 +38,10 @@ use crate::metrics::Metrics;
 /// Largest coalesced frame; more queued data goes into the next frame of the
 /// same flush.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// An object at least this large goes out as a frame of its own, not copied
+/// into a joined one: copying it would cost more than the frame header it
+/// saves (the socket's write buffer still joins the frames into few writes).
+const OWN_FRAME_BYTES: usize = 8 * 1024;
 
 /// The bounded outgoing queue of one connection.
 pub struct ClientQueue {
@@ -309,14 +313,21 @@ fn coalesce(taken: &mut VecDeque<Utf8Bytes>) -> Batch {
     }
 }
 
-/// Objects joined by newlines, each frame at most [`MAX_BATCH_BYTES`] unless
-/// one object alone is larger.
+/// Objects joined by newlines, each frame at most [`MAX_BATCH_BYTES`];
+/// objects of [`OWN_FRAME_BYTES`] or more are frames of their own, as queued
+/// (in order).
 fn join(objects: impl Iterator<Item = Utf8Bytes>) -> Vec<Utf8Bytes> {
     let mut full = Vec::new();
     let mut batch = String::new();
     for next in objects {
-        if !batch.is_empty() && batch.len() + next.len() + 1 > MAX_BATCH_BYTES {
+        if !batch.is_empty()
+            && (next.len() >= OWN_FRAME_BYTES || batch.len() + next.len() + 1 > MAX_BATCH_BYTES)
+        {
             full.push(std::mem::take(&mut batch).into());
+        }
+        if next.len() >= OWN_FRAME_BYTES {
+            full.push(next);
+            continue;
         }
         if batch.is_empty() {
             batch.reserve(MAX_BATCH_BYTES.min(64 * 1024).max(next.len()));
@@ -325,7 +336,9 @@ fn join(objects: impl Iterator<Item = Utf8Bytes>) -> Vec<Utf8Bytes> {
         }
         batch.push_str(&next);
     }
-    full.push(batch.into());
+    if !batch.is_empty() {
+        full.push(batch.into());
+    }
     full
 }
 
@@ -364,13 +377,37 @@ mod tests {
     #[test]
     fn splits_batches_above_the_frame_bound() {
         let (queue, mut rx) = ClientQueue::new(usize::MAX);
-        let big = Utf8Bytes::from("x".repeat(MAX_BATCH_BYTES / 2 + 1));
-        for _ in 0..3 {
-            queue.push(big.clone());
+        let objects: Vec<String> = (0..100)
+            .map(|n| format!("{n:0>width$}", width = OWN_FRAME_BYTES / 2))
+            .collect();
+        for object in &objects {
+            queue.push(object.clone().into());
         }
         let batch = drained(&mut rx);
-        assert_eq!(batch.count, 3);
-        assert_eq!(batch.frames, Frames::Many(vec![big; 3]));
+        assert_eq!(batch.count, 100);
+        let Frames::Many(frames) = batch.frames else {
+            panic!("one frame for 100 objects of 4 KiB")
+        };
+        assert!(frames.len() > 1, "{} frames", frames.len());
+        assert!(frames.iter().all(|f| f.len() <= MAX_BATCH_BYTES));
+        let joined: Vec<&str> = frames.iter().flat_map(|f| f.split('\n')).collect();
+        assert_eq!(joined, objects, "every object once, in order");
+    }
+
+    #[test]
+    fn large_objects_are_frames_of_their_own_in_order() {
+        let (queue, mut rx) = ClientQueue::new(usize::MAX);
+        let large = Utf8Bytes::from("y".repeat(OWN_FRAME_BYTES));
+        for frame in ["{1}", "{2}"].map(Utf8Bytes::from_static) {
+            queue.push(frame);
+        }
+        queue.push(large.clone());
+        queue.push(Utf8Bytes::from_static("{3}"));
+        queue.push(large.clone());
+        let batch = drained(&mut rx);
+        assert_eq!(batch.count, 5);
+        let expected = vec!["{1}\n{2}".into(), large.clone(), "{3}".into(), large];
+        assert_eq!(batch.frames, Frames::Many(expected));
     }
 
     #[test]
