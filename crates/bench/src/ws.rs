@@ -244,17 +244,7 @@ pub fn close_code(frame: Option<&tokio_tungstenite::tungstenite::protocol::Close
 /// without parsing the rest of the line.
 pub fn field_u64(line: &str, key: &str) -> Option<u64> {
     let start = line.find(key)? + key.len();
-    let digits = &line.as_bytes()[start..];
-    let mut value: u64 = 0;
-    let mut seen = false;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-        seen = true;
-    }
-    seen.then_some(value)
+    digits(&line.as_bytes()[start..]).map(|(value, _)| value)
 }
 
 /// The send time and sequence number a bench payload starts with
