@@ -452,14 +452,14 @@ async function openStream(session, source, windowMs) {
   return `source view opened ${opened}; ${windowMs / 60_000}-min window ${windowSet ? 'set' : 'not set (no __telltale.setWindow)'}`;
 }
 
-/** Target 1 and 2: `series` × `hz` points/s through hub WS → backend → IPC → charts, and how old the drawn samples are. */
-async function ingest(driverUrl, opts, out) {
-  const { ingestSeries: series, ingestHz: hz } = opts;
-  const target = 100_000;
-  const source = 'ingest-1';
-  const windowMs = 60_000;
+/**
+ * A standalone hub, a publisher of `series` × `hz` points/s for `source`, and the app on that hub
+ * with the source view open on a `windowMs` window; runs `measure` once the publisher has started
+ * (for at most `maxMs`), then closes the app, the publisher and the hub.
+ */
+async function withStream(driverUrl, { source, series, hz, tickMs, windowMs, maxMs }, measure) {
   const hub = await startHub(['--allow-anonymous', '--anonymous-ack']);
-  const stream = new Stream(hub, { source, series, hz });
+  const stream = new Stream(hub, { source, series, hz, tickMs });
   // One sample first, so that the catalog lists the source when the app starts.
   const first = Date.now() - 1000;
   await publishSamples(hub, source, [{ ts: first, values: stream.values(first) }]);
@@ -468,7 +468,23 @@ async function ingest(driverUrl, opts, out) {
     const pids = await findProcesses();
     await settle(session, 0);
     const opened = await openStream(session, source, windowMs);
-    stream.start({ maxMs: (opts.seconds + 120) * 1000 });
+    stream.start({ maxMs });
+    return await measure({ stream, session, pids, opened });
+  } finally {
+    await session.quit();
+    await stream.stop();
+    hub.stop();
+  }
+}
+
+/** Target 1 and 2: `series` × `hz` points/s through hub WS → backend → IPC → charts, and how old the drawn samples are. */
+async function ingest(driverUrl, opts, out) {
+  const { ingestSeries: series, ingestHz: hz } = opts;
+  const target = 100_000;
+  const source = 'ingest-1';
+  const windowMs = 60_000;
+  const run = { source, series, hz, windowMs, maxMs: (opts.seconds + 120) * 1000 };
+  await withStream(driverUrl, run, async ({ stream, session, pids, opened }) => {
     // The plot's width sets the redraw pace (one per pixel of time); how many charts are in view.
     const layout = await session
       .page(`const main = document.querySelector('main.dash'); const cards = Array.from(document.querySelectorAll('main.dash section.chart'));
@@ -543,11 +559,7 @@ async function ingest(driverUrl, opts, out) {
         s1?.diagnostics ? `diagnostics at the end: ${JSON.stringify(s1.diagnostics)}` : 'no diagnostics read',
       ],
     });
-  } finally {
-    await session.quit();
-    await stream.stop();
-    hub.stop();
-  }
+  });
 }
 
 /** Target 3: alarm publish (HTTP API) → Notify arriving at the test notification server on the session bus. */
@@ -611,16 +623,8 @@ async function soak(driverUrl, opts, out) {
   const warmupS = Math.min(120, Math.max(10, durationS * 0.2));
   const everyMs = 5000;
   const source = 'soak-1';
-  const hub = await startHub(['--allow-anonymous', '--anonymous-ack']);
-  const stream = new Stream(hub, { source, series, hz, tickMs: 20 });
-  const first = Date.now() - 1000;
-  await publishSamples(hub, source, [{ ts: first, values: stream.values(first) }]);
-  const session = await Session.open(driverUrl, ['--server', hub.ws]);
-  try {
-    const pids = await findProcesses();
-    await settle(session, 0);
-    const opened = await openStream(session, source, 5 * 60_000);
-    stream.start({ maxMs: (durationS + 120) * 1000 });
+  const run = { source, series, hz, tickMs: 20, windowMs: 5 * 60_000, maxMs: (durationS + 120) * 1000 };
+  await withStream(driverUrl, run, async ({ stream, session, pids, opened }) => {
     const begin = Date.now();
     const samples = [];
     // What the UI's own sample store holds (series.ts' accounting): bounded by design, unlike the JS heap's garbage.
@@ -680,11 +684,7 @@ async function soak(driverUrl, opts, out) {
         opened,
       ],
     });
-  } finally {
-    await session.quit();
-    await stream.stop();
-    hub.stop();
-  }
+  });
 }
 
 // ---------------------------------------------------------------- report
