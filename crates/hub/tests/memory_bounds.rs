@@ -43,17 +43,21 @@ impl HubProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("telltale-hub starts");
+        let stdout = child.stdout.take().unwrap();
+        // From here on the child is killed on drop, even if no address comes.
+        let mut hub = Self {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        };
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        hub.addr = line
             .trim()
             .rsplit(' ')
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no listening line: {line:?}"));
-        Self { child, addr }
+        hub
     }
 
     fn rss(&self) -> u64 {

@@ -33,7 +33,7 @@ impl Run {
     }
 
     /// Spawns `command` with stdout and stderr in `<name>.out` / `<name>.err`.
-    fn spawn(&self, name: &str, command: &mut Command) -> Child {
+    fn spawn(&self, name: &str, command: &mut Command) -> Running {
         let out = std::fs::File::create(self.path(&format!("{name}.out"))).unwrap();
         let err = std::fs::File::create(self.path(&format!("{name}.err"))).unwrap();
         command
@@ -41,7 +41,25 @@ impl Run {
             .stdout(out)
             .stderr(err)
             .spawn()
+            .map(Running)
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+    }
+}
+
+/// A child process that is killed when dropped, so a failed assertion
+/// midway through the test does not leave a hub or a tail running.
+struct Running(Child);
+
+impl Running {
+    fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -78,11 +96,6 @@ fn wait_for_addr(run: &Run) -> String {
     panic!("the hub did not start: {}", run.read("hub.err"));
 }
 
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_is_ever_logged() {
     let run = Run::new();
@@ -94,7 +107,7 @@ async fn no_secret_is_ever_logged() {
     let log_level = "debug,telltale_hub=trace,telltale_client=trace";
 
     let hub_bin = env!("CARGO_BIN_EXE_telltale-hub");
-    let mut hub = run.spawn(
+    let hub = run.spawn(
         "hub",
         Command::new(hub_bin)
             .args(["--listen", "127.0.0.1:0", "--allow-anonymous"])
@@ -144,7 +157,7 @@ async fn no_secret_is_ever_logged() {
     // One alarm a second for ~9 s: tail subscribes, then prints 8 of them.
     let deadline = Instant::now() + WAIT;
     let mut n = 0;
-    while tail.try_wait().unwrap().is_none() && Instant::now() < deadline {
+    while tail.try_wait().is_none() && Instant::now() < deadline {
         n += 1;
         let alarm = json!({"channel": "alarms", "data": {
             "id": format!("h/{n}"), "source": "h", "severity": "warning",
@@ -159,9 +172,9 @@ async fn no_secret_is_ever_logged() {
         assert_eq!(reply.status(), 200);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let status = tail.try_wait().unwrap();
-    kill(&mut tail);
-    kill(&mut hub);
+    let status = tail.try_wait();
+    drop(tail);
+    drop(hub);
     assert!(
         status.is_some_and(|s| s.success()),
         "telltale-tail did not print 8 alarms: {}",

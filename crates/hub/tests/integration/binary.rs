@@ -40,21 +40,22 @@ impl HubProcess {
                 sink.push('\n');
             }
         });
+        let stdout = child.stdout.take().unwrap();
+        // From here on the child is killed on drop, even if no address comes.
+        let mut hub = Self {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            stderr,
+        };
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        hub.addr = line
             .trim()
             .rsplit(' ')
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no listening line: {line:?}"));
-        Self {
-            child,
-            addr,
-            stderr,
-        }
+        hub
     }
 
     /// Sends SIGHUP (reload).
