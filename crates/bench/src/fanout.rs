@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::cli::{Args, Target};
 use crate::deployment::Deployment;
+use crate::ends::Ends;
 use crate::openloop::Steps;
 use crate::sys;
 use crate::ws::{self, Buffers, CHANNEL};
@@ -38,10 +39,6 @@ pub struct FanoutResult {
     pub published: u64,
     /// Publish replies received (hub only).
     pub acked: u64,
-    /// Error replies to publish commands, with the first one.
-    pub publish_errors: u64,
-    /// The first publish error, or how the publisher's connection ended early.
-    pub publisher_problem: Option<String>,
     /// Length of the measured interval.
     pub measured: Duration,
     /// Deliveries during the measured interval, across all subscribers.
@@ -56,12 +53,8 @@ pub struct FanoutResult {
     pub gaps: u64,
     /// Sequence numbers that came again or out of order.
     pub reordered: u64,
-    /// Subscribers closed with 3008 "slow".
-    pub slow_closes: usize,
-    /// Subscribers that ended otherwise before the end, with examples.
-    pub other_ends: usize,
-    /// Examples of such ends.
-    pub end_examples: Vec<String>,
+    /// Subscribers that ended early, and the publisher's errors.
+    pub ends: Ends,
     /// Publish→receive latency in microseconds (measured interval only).
     pub latency: Histogram<u64>,
     /// Latency in microseconds with one message in flight (the light phase).
@@ -243,12 +236,9 @@ pub struct CrowdEnd {
     pub gaps: u64,
     /// Repeated or out-of-order sequence numbers.
     pub reordered: u64,
-    /// Closed with 3008.
-    pub slow_closes: usize,
-    /// Ended otherwise before the end.
-    pub other_ends: usize,
-    /// Examples of such ends.
-    pub end_examples: Vec<String>,
+    /// Subscribers that ended early (the publisher's part is the run's to
+    /// fill).
+    pub ends: Ends,
 }
 
 /// Opens `args.subscribers` subscribers on the target's client ports in
@@ -350,7 +340,7 @@ impl Crowd {
         };
         for handle in self.handles {
             let Ok(outcome) = handle.await else {
-                end.other_ends += 1;
+                end.ends.other_ends += 1;
                 continue;
             };
             if let Some(sum) = &mut end.latency {
@@ -363,20 +353,20 @@ impl Crowd {
             let example = match outcome.end {
                 End::Stopped | End::NotReady => None,
                 End::Closed(3008, reason) => {
-                    end.slow_closes += 1;
+                    end.ends.slow_closes += 1;
                     Some(format!("close 3008 {reason}"))
                 }
                 End::Closed(code, reason) => {
-                    end.other_ends += 1;
+                    end.ends.other_ends += 1;
                     Some(format!("close {code} {reason}"))
                 }
                 End::Error(e) => {
-                    end.other_ends += 1;
+                    end.ends.other_ends += 1;
                     Some(e)
                 }
             };
-            if let Some(example) = example.filter(|_| end.end_examples.len() < EXAMPLES) {
-                end.end_examples.push(example);
+            if let Some(example) = example.filter(|_| end.ends.examples.len() < EXAMPLES) {
+                end.ends.examples.push(example);
             }
         }
         Ok(end)
@@ -520,8 +510,6 @@ pub async fn run(
         setup_errors,
         published,
         acked: 0,
-        publish_errors: 0,
-        publisher_problem: None,
         measured,
         delivered_measured: d1 - d0,
         published_measured: p1 - p0,
@@ -529,9 +517,7 @@ pub async fn run(
         delivered: shared.delivered(),
         gaps: end.gaps,
         reordered: end.reordered,
-        slow_closes: end.slow_closes,
-        other_ends: end.other_ends,
-        end_examples: end.end_examples,
+        ends: end.ends,
         latency,
         light_latency,
         light_published,
@@ -543,8 +529,8 @@ pub async fn run(
     };
     let totals = collect_publishers(publishers).await;
     result.acked = totals.acked;
-    result.publish_errors = totals.errors;
-    result.publisher_problem = totals.problem;
+    result.ends.publish_errors = totals.errors;
+    result.ends.publisher_problem = totals.problem;
     Ok(result)
 }
 

@@ -8,6 +8,7 @@
 mod cli;
 mod deployment;
 mod document;
+mod ends;
 mod fanout;
 mod gorilla;
 mod idle;

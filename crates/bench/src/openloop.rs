@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::cli::{Args, Target};
 use crate::deployment::Deployment;
+use crate::ends::Ends;
 use crate::fanout::{self, new_histogram, Plan, Shared};
 use crate::sys;
 
@@ -141,16 +142,9 @@ pub struct OpenLoopResult {
     pub steps: Vec<StepResult>,
     /// Whether each step was sustained (same order).
     pub sustained: Vec<bool>,
-    /// Subscribers closed with 3008.
-    pub slow_closes: usize,
-    /// Subscribers that ended otherwise before the end.
-    pub other_ends: usize,
-    /// Examples of such ends.
-    pub end_examples: Vec<String>,
-    /// Error replies to publish commands.
-    pub publish_errors: u64,
-    /// The first publish error, or how a publisher's connection ended early.
-    pub publisher_problem: Option<String>,
+    /// Subscribers that ended before the ramp did, and the publishers'
+    /// errors.
+    pub ends: Ends,
 }
 
 impl OpenLoopResult {
@@ -306,11 +300,11 @@ pub async fn run(
         setup_errors,
         steps: results,
         sustained,
-        slow_closes: end.slow_closes,
-        other_ends: end.other_ends,
-        end_examples: end.end_examples,
-        publish_errors: totals.errors,
-        publisher_problem: totals.problem,
+        ends: Ends {
+            publish_errors: totals.errors,
+            publisher_problem: totals.problem,
+            ..end.ends
+        },
     })
 }
 
@@ -378,11 +372,7 @@ mod tests {
             setup_errors: Vec::new(),
             steps: vec![fast, lossy],
             sustained: vec![true, false],
-            slow_closes: 0,
-            other_ends: 0,
-            end_examples: Vec::new(),
-            publish_errors: 0,
-            publisher_problem: None,
+            ends: Ends::default(),
         };
         assert_eq!(result.max_sustained().unwrap().in_time, 100);
         assert_eq!(result.first_failure().unwrap().in_time, 98);

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::cli::{Args, Target};
 use crate::document::{OPEN_LOOP_SECTION, REDIS_SECTION, SWEEP_SECTION};
+use crate::ends::Loop;
 use crate::fanout::FanoutResult;
 use crate::idle::IdleResult;
 use crate::openloop::{OpenLoopResult, StepResult};
@@ -182,22 +183,9 @@ impl Report {
                 o.setup_errors.join("; ")
             ));
         }
-        if o.slow_closes > 0 || o.other_ends > 0 {
-            notes.push(format!(
-                "{name} open loop: the server closed or lost {} subscribers ({} with 3008) during the ramp, \
-                 e.g. {} (they count as not delivered from then on)",
-                o.slow_closes + o.other_ends,
-                o.slow_closes,
-                o.end_examples.join("; ")
-            ));
-        }
-        if o.publish_errors > 0 || o.publisher_problem.is_some() {
-            notes.push(format!(
-                "{name} open loop: publisher: {} error replies; {}",
-                o.publish_errors,
-                o.publisher_problem.as_deref().unwrap_or("")
-            ));
-        }
+        let what = format!("{name} open loop");
+        notes.extend(o.ends.subscriber_notes(&what, Loop::Open));
+        notes.extend(o.ends.publisher_note(&what));
         match o.first_failure() {
             Some(s) => {
                 let late = if s.late > 0 {
@@ -380,8 +368,8 @@ impl Report {
                     format!(
                         "{} / {} / {}",
                         group(f.ready as u64),
-                        f.slow_closes,
-                        f.other_ends
+                        f.ends.slow_closes,
+                        f.ends.other_ends
                     )
                 })
             }),
@@ -1266,19 +1254,7 @@ fn fanout_problems(
             f.setup_errors.join("; ")
         ));
     }
-    if f.slow_closes > 0 {
-        notes.push(format!(
-            "{what}: FAILURE: {} subscribers were closed with 3008 (slow)",
-            f.slow_closes
-        ));
-    }
-    if f.other_ends > 0 {
-        notes.push(format!(
-            "{what}: {} subscribers ended early, e.g. {}",
-            f.other_ends,
-            f.end_examples.join("; ")
-        ));
-    }
+    notes.extend(f.ends.subscriber_notes(what, Loop::Closed));
     if f.lost() > 0 {
         notes.push(format!(
             "{what}: {} of {} expected deliveries did not arrive within --drain {:?}",
@@ -1293,13 +1269,7 @@ fn fanout_problems(
             f.gaps, f.reordered
         ));
     }
-    if f.publish_errors > 0 || f.publisher_problem.is_some() {
-        notes.push(format!(
-            "{what}: publisher: {} error replies; {}",
-            f.publish_errors,
-            f.publisher_problem.as_deref().unwrap_or("")
-        ));
-    }
+    notes.extend(f.ends.publisher_note(what));
     if target.is_hub() && f.acked + 1 < f.published {
         notes.push(format!(
             "{what}: {} of {} publish commands got no reply by the end",
@@ -1444,7 +1414,7 @@ fn subscriber_counts(f: &FanoutResult) -> String {
     } else {
         group(f.ready as u64)
     };
-    format!("{ready} / {} / {}", f.slow_closes, f.other_ends)
+    format!("{ready} / {} / {}", f.ends.slow_closes, f.ends.other_ends)
 }
 
 fn cpu_per_process(f: &FanoutResult) -> String {
@@ -1522,6 +1492,7 @@ pub fn shell_join<I: IntoIterator<Item = String>>(argv: I) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ends::Ends;
     use clap::Parser as _;
     use std::time::Duration;
 
@@ -1537,8 +1508,6 @@ mod tests {
             setup_errors: Vec::new(),
             published: 100,
             acked: 100,
-            publish_errors: 0,
-            publisher_problem: None,
             measured: Duration::from_secs(2),
             delivered_measured: rate_per_s * 2,
             published_measured: 50,
@@ -1546,9 +1515,10 @@ mod tests {
             delivered: 100_000 - 5,
             gaps: 0,
             reordered: 0,
-            slow_closes: slow,
-            other_ends: 0,
-            end_examples: Vec::new(),
+            ends: Ends {
+                slow_closes: slow,
+                ..Ends::default()
+            },
             latency,
             light_latency,
             light_published: 10,
@@ -1606,11 +1576,11 @@ mod tests {
             setup_errors: Vec::new(),
             steps,
             sustained,
-            slow_closes: 0,
-            other_ends: 3,
-            end_examples: vec!["close 1005 ".into()],
-            publish_errors: 0,
-            publisher_problem: None,
+            ends: Ends {
+                other_ends: 3,
+                examples: vec!["close 1005 ".into()],
+                ..Ends::default()
+            },
         }
     }
 
