@@ -61,6 +61,8 @@ export class ChartView implements Renderable {
   renders = 0;
   /** When it last drew (ctx.now()), for pacing. */
   renderedAt = -Infinity;
+  /** Whether the chart is in (or near) the view; set by the dashboard's IntersectionObserver. */
+  onScreen = true;
   /** ts of the newest sample drawn so far (NaN: none yet), for ctx.drawn. */
   private drawnUpTo = NaN;
 
@@ -327,6 +329,14 @@ export class ChartView implements Renderable {
     } else {
       this.data = [new Float64Array(0), ...this.names.map(() => [] as (number | null)[])];
     }
+    // For end-to-end tests (WebDriver reads it) and for people inspecting the DOM.
+    const xs = this.data[0] as ArrayLike<number>;
+    this.el.dataset.points = String(xs.length);
+    this.el.dataset.first = xs.length ? String(xs[0]) : '';
+    this.el.dataset.last = xs.length ? String(xs[xs.length - 1]) : '';
+    // Off screen: the rows stay current (cheap, and the next paint reuses them), the canvas
+    // is not painted; the dashboard asks for a render when the chart scrolls into view.
+    if (!this.onScreen) return;
     // Drawn now rather than in uPlot's microtask: the scheduler's frame budget then counts the
     // canvas work (most of a redraw), so a frame of many due charts is spread over several
     // and a stream batch does not wait behind all of them; and ctx.drawn() below runs after
@@ -334,11 +344,6 @@ export class ChartView implements Renderable {
     const plot = this.plot;
     plot.batch(() => plot.setData(this.data));
     this.renders++;
-    // For end-to-end tests (WebDriver reads it) and for people inspecting the DOM.
-    const xs = this.data[0] as ArrayLike<number>;
-    this.el.dataset.points = String(xs.length);
-    this.el.dataset.first = xs.length ? String(xs[0]) : '';
-    this.el.dataset.last = xs.length ? String(xs[xs.length - 1]) : '';
     const empty = points === 0;
     toggleClass(this.overlay, 'show', empty);
     if (empty) {
