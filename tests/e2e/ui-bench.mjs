@@ -540,7 +540,7 @@ async function ingest(driverUrl, opts, out) {
           'p99 ≤ 100 ms',
           verdict(Number(newest?.p99), 100) +
             (Number(newest?.p99) > 100
-              ? `: the web process' main thread is busy (${fmt(m.cpu.web, 0)} % of a core): a stream batch waits there behind chart redraws, each of which decimates the whole window's raw samples again (${int(windowMs / 1000 * hz)} rows × 20 series per chart, once a pixel of time has passed)`
+              ? `: the web process' main thread is busy (${fmt(m.cpu.web, 0)} % of a core): a stream batch waits there behind chart redraws (once a pixel of time has passed, each chart on screen strokes its 20 series again; decimating the ${int(windowMs / 1000 * hz)} rows of its window is incremental, see ui/src/data/window-rows.ts)`
               : ''),
         ],
         ['Publish → oldest newly drawn point (`firstDrawn`: adds the wait for the next redraw)', latencyText(firstDrawn), '', ''],
@@ -664,7 +664,7 @@ async function soak(driverUrl, opts, out) {
           `${fmt(gWeb)} (${fmt(median(base.map((x) => x.web)), 0)} → ${fmt(median(end.map((x) => x.web)), 0)} MiB; lowest / highest after the warm-up ${fmt(Math.min(...after.map((x) => x.web)), 0)} / ${fmt(Math.max(...after.map((x) => x.web)), 0)} MiB)`,
           '≤ 5 %',
           verdict(gWeb, 5) +
-            (gWeb > 5 ? `: the UI's sample store grew from ${fmt(storeAtWarmup, 1)} to ${fmt(storeAtEnd, 1)} MiB (bounded by design); the rest is WebKit's JS heap and allocator, which hold garbage (every redraw and stream batch allocates new arrays) until a collection and return memory lazily: see the readings by minute` : ''),
+            (gWeb > 5 ? `: the UI's sample store grew from ${fmt(storeAtWarmup, 1)} to ${fmt(storeAtEnd, 1)} MiB (bounded by design); the rest is WebKit's JS heap and allocator, which hold garbage (each stream batch arrives as new objects, each redraw builds new canvas paths) until a collection and return memory lazily: see the readings by minute` : ''),
         ],
         [
           'App (backend) RSS, highest after the warm-up (MB)',

@@ -116,8 +116,8 @@ class BucketTier {
   }
 }
 
-/** Where one tier's points for a window sit: logical rows [i0, i1) of a ring. */
-interface Segment {
+/** Where one tier's points for a window sit: logical rows [i0, i1) of a ring (physical row (start + i) % ts.length). */
+export interface Segment {
   ts: Float64Array;
   start: number;
   i0: number;
@@ -132,7 +132,7 @@ interface Segment {
  * column. Native subarray copies, at most two (the ring may wrap): per-element copying
  * was most of a 200-series query.
  */
-function copyRows(g: Segment, col: Float64Array | Float32Array | undefined, dst: Float64Array, o: number): void {
+export function copyRows(g: Segment, col: Float64Array | Float32Array | undefined, dst: Float64Array, o: number): void {
   const n = g.i1 - g.i0;
   if (n <= 0) return;
   if (!col) {
@@ -161,6 +161,8 @@ export class SourceSeries {
   private latestTs: number[] = [];
   private readonly deltas = new Float64Array(DELTAS);
   private deltaCount = 0;
+  /** interval() until the next row: every chart asks for it on every redraw. */
+  private intervalMemo: number | null = null;
   /** Samples refused because ts was not after the newest (duplicates after a recovery). */
   dropped = 0;
 
@@ -216,6 +218,11 @@ export class SourceSeries {
     return this.index.has(name);
   }
 
+  /** Column of `name` in the segments' lo / hi arrays, undefined when the name has no sample yet. */
+  column(name: string): number | undefined {
+    return this.index.get(name);
+  }
+
   /**
    * Append a row at `ts` with every value missing; returns the slot to fill with
    * {@link set}, or -1 when `ts` is not after the newest sample (the sample is dropped).
@@ -229,6 +236,7 @@ export class SourceSeries {
     if (this.len > 0) {
       this.deltas[this.deltaCount % DELTAS] = ts - last;
       this.deltaCount++;
+      this.intervalMemo = null;
     }
     if (this.len === this.cap) {
       const young = ts - this.tsBuf[this.start]! < this.rawSpanMs;
@@ -285,10 +293,12 @@ export class SourceSeries {
 
   /** Typical interval between samples (ms): median of the last ~32 deltas; NaN before 2 samples. */
   interval(): number {
+    if (this.intervalMemo !== null) return this.intervalMemo;
     const n = Math.min(this.deltaCount, DELTAS);
     if (n === 0) return NaN;
     const d = this.deltas.slice(0, n).sort();
-    return n % 2 ? d[n >> 1]! : (d[n / 2 - 1]! + d[n / 2]!) / 2;
+    this.intervalMemo = n % 2 ? d[n >> 1]! : (d[n / 2 - 1]! + d[n / 2]!) / 2;
+    return this.intervalMemo;
   }
 
   /** Newest non-missing value of `name` with its ts, or null. */
@@ -304,7 +314,7 @@ export class SourceSeries {
    * the newest, so the window is full. Null rows break the line at gaps (see decimate.ts).
    */
   query(from: number, to: number, names: readonly string[], pixels: number): Slice {
-    const segs = [this.segment(this.tier2, from, to), this.segment(this.tier1, from, to), this.rawSegment(from, to)];
+    const segs = this.segments(from, to);
     const n = segs.reduce((s, g) => s + g.i1 - g.i0, 0);
     const x = new Float64Array(n);
     const width = new Float64Array(n);
@@ -335,6 +345,14 @@ export class SourceSeries {
     return { x: p.x, ys, decimated };
   }
 
+  /**
+   * The points of [from, to], oldest first: tier 2's buckets, tier 1's, then the raw samples
+   * (always last). Views of the live rings: valid until the next row is added.
+   */
+  segments(from: number, to: number): Segment[] {
+    return [this.segment(this.tier2, from, to), this.segment(this.tier1, from, to), this.rawSegment(from, to)];
+  }
+
   /** Buckets overlapping [from, to] (a bucket starting before `from` still covers it). */
   private segment(t: BucketTier, from: number, to: number): Segment {
     const at = (i: number) => t.ts[t.phys(i)]!;
@@ -357,7 +375,7 @@ export class SourceSeries {
 }
 
 /** How many leading rows (oldest first) satisfy `before`; timestamps ascend, so a binary search. */
-function leading(at: (i: number) => number, len: number, before: (ts: number) => boolean): number {
+export function leading(at: (i: number) => number, len: number, before: (ts: number) => boolean): number {
   let lo = 0;
   let hi = len;
   while (lo < hi) {

@@ -33,6 +33,8 @@ export class Dashboard {
   paused = false;
   private pausedAt = 0;
   private active = false;
+  /** Which charts are in (or near) the view: only those paint their canvas. */
+  private readonly io: IntersectionObserver;
 
   constructor(
     private readonly model: Model,
@@ -48,6 +50,7 @@ export class Dashboard {
     const back = h('button', { class: 'btn small back', type: 'button', title: 'Back to all sources (g or Esc)' }, '← Overview');
     back.addEventListener('click', onBack);
     this.el = h('main', { class: 'dash hidden' }, h('header', { class: 'dash-head' }, back, this.title, this.seen), this.banner, this.empty, this.grid);
+    this.io = new IntersectionObserver((entries) => this.onScreen(entries), { rootMargin: '200px 0px' });
     model.on('structure', () => this.refreshStructure());
     model.on('metrics', (sources) => {
       if (this.source && sources.has(this.source)) this.onData();
@@ -80,10 +83,7 @@ export class Dashboard {
     this.active = source !== null;
     toggleClass(this.el, 'hidden', !this.active);
     if (source !== this.source) {
-      for (const c of this.charts.values()) {
-        this.scheduler.forget(c);
-        c.destroy();
-      }
+      for (const c of this.charts.values()) this.drop(c);
       this.charts.clear();
       this.source = source;
     }
@@ -130,6 +130,22 @@ export class Dashboard {
     for (const c of this.charts.values()) if (now - c.renderedAt >= Math.max(16, c.msPerPixel())) this.scheduler.markDirty(c);
   }
 
+  private drop(c: ChartView): void {
+    this.io.unobserve(c.el);
+    this.scheduler.forget(c);
+    c.destroy();
+  }
+
+  /** A chart that scrolls into view paints at once (off screen it kept its rows, not its canvas). */
+  private onScreen(entries: IntersectionObserverEntry[]): void {
+    for (const e of entries) {
+      const c = this.charts.get((e.target as HTMLElement).dataset.group ?? '');
+      if (!c) continue;
+      c.onScreen = e.isIntersecting;
+      if (c.onScreen && this.active) this.scheduler.markDirty(c);
+    }
+  }
+
   private markAll(): void {
     for (const c of this.charts.values()) this.scheduler.markDirty(c);
   }
@@ -141,8 +157,7 @@ export class Dashboard {
     const keep = new Set(groups.map((g) => g.key));
     for (const [key, c] of this.charts) {
       if (!keep.has(key)) {
-        this.scheduler.forget(c);
-        c.destroy();
+        this.drop(c);
         this.charts.delete(key);
       }
     }
@@ -156,6 +171,7 @@ export class Dashboard {
           drawn: (now, newestTs, firstNewTs) => this.latency?.drawn(now, newestTs, firstNewTs),
         });
         this.charts.set(g.key, c);
+        this.io.observe(c.el);
       } else c.setGroup(g);
       // Keep DOM order = group order.
       if (this.grid.children[i] !== c.el) this.grid.insertBefore(c.el, this.grid.children[i] ?? null);
