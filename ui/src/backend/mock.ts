@@ -15,6 +15,7 @@ import type {
 } from './types';
 import type { Snooze } from './settings';
 import { isWebUrl } from '../data/links';
+import { prng } from '../data/prng';
 
 export type MockScenario = 'normal' | 'empty' | 'loading' | 'reconnecting' | 'failed-auth' | 'failed' | 'invalid' | 'quiet';
 
@@ -53,18 +54,6 @@ const DEFAULT_SOURCES: MockSourceSpec[] = [
 export const MOCK_SERVER = 'mock://127.0.0.1 (browser preview)';
 /** The mock's hub id (one hub). */
 export const MOCK_SERVER_ID = 'mock';
-
-/** mulberry32: small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SourceState {
   spec: SourceSpecState;

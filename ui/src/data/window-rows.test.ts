@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { SourceSeries } from './series';
 import type { Slice } from './series';
 import { WindowRows } from './window-rows';
+import { prng as random } from './prng';
 
 const T0 = 1_700_000_000_000;
-
-/** A small deterministic PRNG (mulberry32): the same sequence on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Plain arrays, so that toEqual compares the rows and not the buffers behind them. */
 const plain = (s: Slice) => ({ x: Array.from(s.x), ys: s.ys.map((y) => Array.from(y)), decimated: s.decimated });
