@@ -10,6 +10,7 @@
 // the window. Bucket tiers allocate on first use: a slow source whose raw ring covers the
 // whole history never pays for them. A missing value is NaN in storage and null in slices.
 import { fill, plan } from './decimate';
+import type { Plan, PlanOptions } from './decimate';
 
 export interface Slice {
   /** Timestamps (unix ms), ascending. */
@@ -132,7 +133,7 @@ export interface Segment {
  * column. Native subarray copies, at most two (the ring may wrap): per-element copying
  * was most of a 200-series query.
  */
-export function copyRows(g: Segment, col: Float64Array | Float32Array | undefined, dst: Float64Array, o: number): void {
+function copyRows(g: Segment, col: Float64Array | Float32Array | undefined, dst: Float64Array, o: number): void {
   const n = g.i1 - g.i0;
   if (n <= 0) return;
   if (!col) {
@@ -316,31 +317,10 @@ export class SourceSeries {
   query(from: number, to: number, names: readonly string[], pixels: number): Slice {
     const segs = this.segments(from, to);
     const n = segs.reduce((s, g) => s + g.i1 - g.i0, 0);
-    const x = new Float64Array(n);
-    const width = new Float64Array(n);
-    let o = 0;
-    for (const g of segs)
-      for (let i = g.i0; i < g.i1; i++, o++) {
-        x[o] = g.ts[(g.start + i) % g.ts.length]!;
-        width[o] = g.width;
-      }
     const px = Math.max(1, Math.floor(pixels));
     const bucketMs = n > 2 * px ? (to - from) / px : 0;
-    const p = plan(x, width, { bucketMs, interval: this.interval() });
-    // Reused for every series: one series' points, flattened across tiers.
-    const lo = new Float64Array(n);
-    const hi = new Float64Array(n);
-    const ys = names.map((name) => {
-      const k = this.index.get(name);
-      if (k === undefined) return Array.from(p.x, () => null);
-      let o = 0;
-      for (const g of segs) {
-        copyRows(g, g.lo[k], lo, o);
-        copyRows(g, g.hi[k], hi, o);
-        o += g.i1 - g.i0;
-      }
-      return fill(p, lo, hi);
-    });
+    const cols = names.map((name) => this.index.get(name));
+    const { plan: p, ys } = planSegments(segs, cols, { bucketMs, interval: this.interval() }, new Float64Array(0));
     const decimated = p.merged || segs.some((g) => g.width > 0 && g.i1 > g.i0);
     return { x: p.x, ys, decimated };
   }
@@ -372,6 +352,45 @@ export class SourceSeries {
   bytes(): number {
     return this.tsBuf.byteLength + this.cols.length * this.cap * 8 + this.tier1.bytes() + this.tier2.bytes() + this.index.size * 64;
   }
+}
+
+/**
+ * The rows of `segs`' points (oldest first): plan() over them flattened, then fill() per
+ * column of `cols` (a column of the segments' lo / hi; undefined: a name with no sample yet,
+ * all null). `scratch` lends the flattened points (4 per point); a larger one is returned
+ * when it was too small, so a caller that keeps it allocates once.
+ */
+export function planSegments(
+  segs: readonly Segment[],
+  cols: readonly (number | undefined)[],
+  opts: PlanOptions,
+  scratch: Float64Array<ArrayBuffer>,
+): { plan: Plan; ys: (number | null)[][]; scratch: Float64Array<ArrayBuffer> } {
+  let n = 0;
+  for (const g of segs) n += g.i1 - g.i0;
+  if (scratch.length < 4 * n) scratch = new Float64Array(Math.max(4 * n, 2 * scratch.length));
+  const x = scratch.subarray(0, n);
+  const width = scratch.subarray(n, 2 * n);
+  // Reused for every column: one column's points, flattened across tiers.
+  const lo = scratch.subarray(2 * n, 3 * n);
+  const hi = scratch.subarray(3 * n, 4 * n);
+  let o = 0;
+  for (const g of segs) {
+    copyRows(g, g.ts, x, o);
+    width.fill(g.width, o, o + g.i1 - g.i0);
+    o += g.i1 - g.i0;
+  }
+  const p = plan(x, width, opts);
+  const ys = cols.map((k) => {
+    let o = 0;
+    for (const g of segs) {
+      copyRows(g, k === undefined ? undefined : g.lo[k], lo, o);
+      copyRows(g, k === undefined ? undefined : g.hi[k], hi, o);
+      o += g.i1 - g.i0;
+    }
+    return fill(p, lo, hi);
+  });
+  return { plan: p, ys, scratch };
 }
 
 /** How many leading rows (oldest first) satisfy `before`; timestamps ascend, so a binary search. */

@@ -19,17 +19,17 @@
 //
 // and equal to SourceSeries.query() for the same window (window-rows.test.ts checks that).
 // The output arrays are reused from redraw to redraw: no per-redraw garbage for the window.
-import { GAP_FACTOR, fill, plan } from './decimate';
+import { GAP_FACTOR } from './decimate';
 import type { Segment, Slice, SourceSeries } from './series';
-import { copyRows, leading } from './series';
+import { leading, planSegments } from './series';
 
 const INITIAL_RUNS = 256;
 
 export class WindowRows {
   private series: SourceSeries | null = null;
   private bucketMs = NaN;
-  /** Column of each name in the series (-1: no sample yet), for the kept runs' values. */
-  private cols: number[] = [];
+  /** Column of each name in the series (undefined: no sample yet), for the kept runs' values. */
+  private cols: (number | undefined)[] = [];
   // Kept runs [head, end), oldest first: ts of their first and last sample, whether a gap
   // (null row) precedes them, and per name their min and max (NaN: no value).
   private runFirst = new Float64Array(INITIAL_RUNS);
@@ -67,7 +67,7 @@ export class WindowRows {
     const bucketMs = (to - from) / px;
     const interval = series.interval();
     const limit = GAP_FACTOR * (Number.isFinite(interval) ? interval : 0);
-    const cols = names.map((name) => series.column(name) ?? -1);
+    const cols = names.map((name) => series.column(name));
     const same = series === this.series && bucketMs === this.bucketMs && cols.length === this.cols.length && cols.every((c, i) => c === this.cols[i]);
     if (!same || !(this.maxSteady <= limit && limit < this.minGap)) {
       this.forget();
@@ -107,7 +107,7 @@ export class WindowRows {
 
     this.rows = 0;
     this.reserve(this.headRows(segs, headEnd) + 3 * (this.end - this.head) + 3 * (raw.i1 - tailStart) + 2);
-    let merged = this.emitHead(segs, headEnd, names.length, interval);
+    let merged = this.emitHead(segs, headEnd, interval);
     if (this.head < this.end) {
       if (isGap(headEnd - 1, headEnd)) this.emitNull((tsAt(headEnd - 1) + tsAt(headEnd)) / 2);
       merged = this.emitKept(names.length) || merged;
@@ -165,37 +165,16 @@ export class WindowRows {
    * The head's points (the tiers' buckets, then the raw samples before headEnd) through
    * plan() and fill() as query() does: a pixel of raw samples, and the tiers of a long window.
    */
-  private emitHead(segs: Segment[], headEnd: number, names: number, interval: number): boolean {
+  private emitHead(segs: Segment[], headEnd: number, interval: number): boolean {
     const parts = segs.map((g, s) => (s === segs.length - 1 ? { ...g, i1: headEnd } : g));
-    let n = 0;
-    for (const g of parts) n += g.i1 - g.i0;
-    if (n === 0) return false;
-    if (this.scratch.length < 4 * n) this.scratch = new Float64Array(Math.max(4 * n, 2 * this.scratch.length));
-    const x = this.scratch.subarray(0, n);
-    const width = this.scratch.subarray(n, 2 * n);
-    const lo = this.scratch.subarray(2 * n, 3 * n);
-    const hi = this.scratch.subarray(3 * n, 4 * n);
-    let o = 0;
-    for (const g of parts) {
-      copyRows(g, g.ts, x, o);
-      width.fill(g.width, o, o + g.i1 - g.i0);
-      o += g.i1 - g.i0;
-    }
-    const p = plan(x, width, { bucketMs: this.bucketMs, interval });
+    const { plan: p, ys, scratch } = planSegments(parts, this.cols, { bucketMs: this.bucketMs, interval }, this.scratch);
+    this.scratch = scratch;
     const first = this.rows;
     for (let r = 0; r < p.x.length; r++) this.emitRow(p.x[r]!);
-    for (let k = 0; k < names; k++) {
-      const c = this.cols[k]!;
-      o = 0;
-      for (const g of parts) {
-        copyRows(g, c >= 0 ? g.lo[c] : undefined, lo, o);
-        copyRows(g, c >= 0 ? g.hi[c] : undefined, hi, o);
-        o += g.i1 - g.i0;
-      }
+    ys.forEach((rows, k) => {
       const y = this.yOut[k]!;
-      const rows = fill(p, lo, hi);
       for (let r = 0; r < rows.length; r++) y[first + r] = rows[r]!;
-    }
+    });
     return p.merged;
   }
 
@@ -262,7 +241,7 @@ export class WindowRows {
         const c = this.cols[k]!;
         let mn = Infinity;
         let mx = -Infinity;
-        const col = c >= 0 ? raw.lo[c] : undefined;
+        const col = c === undefined ? undefined : raw.lo[c];
         if (col) {
           let p = (raw.start + a) % cap;
           for (let j = a; j <= b; j++) {
