@@ -12,6 +12,10 @@ import type { Renderable } from '../data/scheduler';
 import type { SourceSeries } from '../data/series';
 import { WindowRows } from '../data/window-rows';
 import { h, setText, toggleClass } from './dom';
+import { installRecordedPaths } from './recorded-path';
+
+// uPlot's per-redraw Path2D objects become plain JavaScript memory (see recorded-path.ts).
+if (typeof window !== 'undefined' && typeof window.Path2D !== 'undefined') installRecordedPaths(window);
 
 export const PALETTE = ['#4cc9f0', '#f78c6b', '#a3e635', '#c084fc', '#facc15', '#2dd4bf', '#fb7185', '#60a5fa', '#fdba74', '#86efac', '#f0abfc', '#93c5fd'];
 
