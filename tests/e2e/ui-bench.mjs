@@ -658,6 +658,13 @@ async function soak(driverUrl, opts, out) {
     const gApp = growth('app');
     const gWeb = growth('web');
     const maxApp = Math.max(...after.map((x) => x.app));
+    // The floor: the lowest reading (just after a collection) in the first and the last third
+    // after the warm-up. Unlike the medians it does not depend on where the collector's
+    // sawtooth happens to be, so it tells retained memory from garbage not yet collected.
+    const third = Math.max(1, Math.floor(after.length / 3));
+    const floor = (part) => Math.min(...part.map((x) => x.web));
+    const floorFirst = floor(after.slice(0, third));
+    const floorLast = floor(after.slice(-third));
     const toMB = (mib) => (mib * 1048576) / 1e6;
     const lag = c1?.last ? (c1.now - c1.last) / 1000 : NaN;
     const minutes = samples.filter((x, i) => i === 0 || Math.floor(x.t / 60) !== Math.floor(samples[i - 1].t / 60) || i === samples.length - 1);
@@ -671,7 +678,13 @@ async function soak(driverUrl, opts, out) {
           `${fmt(gWeb)} (${fmt(median(base.map((x) => x.web)), 0)} → ${fmt(median(end.map((x) => x.web)), 0)} MiB; lowest / highest after the warm-up ${fmt(Math.min(...after.map((x) => x.web)), 0)} / ${fmt(Math.max(...after.map((x) => x.web)), 0)} MiB)`,
           '≤ 5 %',
           verdict(gWeb, 5) +
-            (gWeb > 5 ? `: the UI's sample store grew from ${fmt(storeAtWarmup, 1)} to ${fmt(storeAtEnd, 1)} MiB (bounded by design); the rest is WebKit's JS heap and allocator, which hold garbage (each stream batch arrives as new objects, each redraw builds new canvas paths) until a collection and return memory lazily: see the readings by minute` : ''),
+            (gWeb > 5 ? `: the UI's sample store grew from ${fmt(storeAtWarmup, 1)} to ${fmt(storeAtEnd, 1)} MiB (bounded by design); the rest is WebKit's JS heap and allocator, which hold garbage (each stream batch arrives as new objects; each redraw's canvas paths are JavaScript arrays, see ui/src/ui/recorded-path.ts) until a collection and return memory lazily: see the floor below and the readings by minute` : ''),
+        ],
+        [
+          'Web process RSS floor: lowest reading in the first → the last third after the warm-up (MiB)',
+          `${fmt(floorFirst, 0)} → ${fmt(floorLast, 0)} (${fmt((floorLast / floorFirst - 1) * 100)} %)`,
+          '',
+          '',
         ],
         [
           'App (backend) RSS, highest after the warm-up (MB)',
@@ -714,7 +727,7 @@ function machine() {
 function section(results, opts, command, started) {
   const lines = ['## Desktop UI', ''];
   lines.push(
-    `The desktop app (a real window under Xvfb, driven through tauri-driver + WebKitWebDriver) measured by \`tests/e2e/ui-bench.mjs\` on ${started.toISOString().slice(0, 10)}, ${opts.seconds} s per measurement. Figures only: nothing fails on a target. Generated section: rerun the command below to refresh it (\`make bench\` rewrites only its own sections and keeps this one).`,
+    `The desktop app (a real window under Xvfb, driven through tauri-driver + WebKitWebDriver) measured by \`tests/e2e/ui-bench.mjs\` on ${started.toISOString().slice(0, 10)}, ${opts.seconds} s per measurement. Figures only: nothing fails on a target. Generated section: rerun the command below to refresh it (\`make bench\` rewrites only its own sections and keeps this one); a run with \`--only\` replaces only its scenarios' tables and says when and how they were measured.`,
     '',
     '- *CPU* = (utime + stime) deltas from /proc/PID/stat of the app process and of its WebKitWebProcess (a descendant of the app), summed, over the measurement, in % of one core.',
     '- *RSS* = VmRSS of the WebKitWebProcess at the end. *Frame time* = `__telltale.perf()` read at the end: the time the UI spends rendering one frame (p50 / p99 / max over its last 1,000 rendered frames, so possibly including frames from before the measurement), not the time it spends taking in data; *frames rendered* per second tells whether the page keeps up.',
@@ -723,6 +736,7 @@ function section(results, opts, command, started) {
     '',
   );
   for (const r of results) {
+    lines.push(scenarioMarker(r.scenario), '');
     for (const t of [r, ...(r.more ?? [])]) {
       lines.push(`### ${t.title}`, '', '| | measured | target | |', '|---|---|---|---|');
       for (const row of t.rows) lines.push(`| ${row.join(' | ')} |`);
@@ -737,19 +751,79 @@ function section(results, opts, command, started) {
   return lines.join('\n');
 }
 
-/** Replaces the "## Desktop UI" section of `file` (up to the next "## " heading), or appends it. */
-function writeSection(file, text) {
+/** The invisible line that starts a scenario's tables, so that a later `--only` run can replace them alone. */
+function scenarioMarker(name) {
+  return `<!-- ui-bench scenario: ${name} -->`;
+}
+
+/** The lines of `file` and where its "## Desktop UI" section starts and ends (start -1: none). */
+function findSection(file) {
   const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const lines = doc.split('\n');
   const start = lines.findIndex((l) => l.trim() === '## Desktop UI');
+  let end = start < 0 ? -1 : lines.findIndex((l, i) => i > start && /^## /.test(l));
+  if (start >= 0 && end < 0) end = lines.length;
+  return { doc, lines, start, end };
+}
+
+/** Replaces the "## Desktop UI" section of `file` (up to the next "## " heading), or appends it. */
+function writeSection(file, text) {
+  const { doc, lines, start, end } = findSection(file);
   let out;
   if (start < 0) out = `${doc.replace(/\n*$/, '')}\n\n${text}`;
-  else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    out = [...lines.slice(0, start), ...text.replace(/\n*$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])].join('\n');
-  }
+  else out = [...lines.slice(0, start), ...text.replace(/\n*$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])].join('\n');
   writeFileSync(file, out.replace(/\n*$/, '\n'));
+}
+
+/**
+ * Splits the lines of a generated section into what comes before the first scenario, each
+ * scenario's block (by its marker) and the footer ("Machine:" onwards).
+ */
+function splitScenarios(lines) {
+  const footerAt = lines.findIndex((l) => l === 'Machine:');
+  const body = footerAt < 0 ? lines : lines.slice(0, footerAt);
+  const footer = footerAt < 0 ? [] : lines.slice(footerAt);
+  const blocks = new Map();
+  let head = [];
+  let current = null;
+  for (const l of body) {
+    const m = /^<!-- ui-bench scenario: (\w+) -->$/.exec(l);
+    if (m) {
+      current = [l];
+      blocks.set(m[1], current);
+    } else if (current) current.push(l);
+    else head.push(l);
+  }
+  return { head, blocks, footer };
+}
+
+/**
+ * Replaces only the scenarios that `text` (a run with `--only`) measured in the "## Desktop
+ * UI" section of `file`, each followed by a note of when and with what command it was
+ * measured; the other scenarios' tables, the introduction and the full run's footer stay.
+ */
+function mergeScenarios(file, text, note) {
+  const { lines, start, end } = findSection(file);
+  if (start < 0) return writeSection(file, text);
+  const old = splitScenarios(lines.slice(start, end));
+  const fresh = splitScenarios(text.split('\n'));
+  const missing = [...fresh.blocks.keys()].filter((k) => !old.blocks.has(k));
+  if (old.blocks.size === 0) {
+    throw new Error(`${file}: its "Desktop UI" section has no scenario markers (written before they existed); run every scenario once (make bench-ui) before refreshing some with --only`);
+  }
+  const blocks = [];
+  for (const name of SCENARIOS) {
+    const block = fresh.blocks.get(name) ?? old.blocks.get(name);
+    if (!block) continue;
+    const trimmed = [...block];
+    while (trimmed.length && trimmed[trimmed.length - 1] === '') trimmed.pop();
+    if (fresh.blocks.has(name)) trimmed.push(`- ${note}`);
+    blocks.push(...trimmed, '');
+  }
+  const section = [...old.head, ...blocks, ...old.footer];
+  const out = [...lines.slice(0, start), ...section, ...(end < lines.length ? lines.slice(end) : [])].join('\n');
+  writeFileSync(file, out.replace(/\n*$/, '\n'));
+  if (missing.length) console.error(`ui-bench: added ${missing.join(', ')} (not in the section before)`);
 }
 
 // ---------------------------------------------------------------- main
@@ -778,8 +852,15 @@ async function main() {
   const text = section(results, opts, command, started).replace(/1-minute load average when the run started: [\d.]+/, `1-minute load average when the run started: ${loadAtStart.toFixed(2)}`);
   console.log(text);
   if (opts.write) {
-    writeSection(opts.write, text);
-    console.error(`wrote the "Desktop UI" section of ${relative(process.cwd(), opts.write)}`);
+    const partial = opts.only.length < SCENARIOS.length;
+    if (partial) {
+      const when = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, 1-minute load average ${loadAtStart.toFixed(2)} at the start`;
+      mergeScenarios(opts.write, text, `refreshed alone on ${when}, with \`${node}\``);
+      console.error(`replaced the ${opts.only.join(', ')} tables in the "Desktop UI" section of ${relative(process.cwd(), opts.write)}`);
+    } else {
+      writeSection(opts.write, text);
+      console.error(`wrote the "Desktop UI" section of ${relative(process.cwd(), opts.write)}`);
+    }
   }
   return opts.errors.length ? 1 : 0;
 }
