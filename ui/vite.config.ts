@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tauri serves ui/dist from a custom protocol, so asset paths must be relative.
 export default defineConfig({
@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts'],
+    // Against a real hub: `npm run test:hub` (vitest.hub.config.ts).
+    exclude: [...configDefaults.exclude, 'src/**/*.hub.test.ts'],
     environment: 'node',
     pool: 'threads',
     poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
