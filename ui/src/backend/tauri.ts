@@ -15,6 +15,8 @@ import {
 } from './types';
 import type { Snooze } from './settings';
 import { isWebUrl } from '../data/links';
+import { TauriSettingsBackend } from './settings';
+import { TauriHistoryBackend } from './history';
 import { BackendError } from './command-error';
 import { unwrapAlarm, unwrapAlarms } from './replies';
 
@@ -45,6 +47,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const;
+  readonly settings = new TauriSettingsBackend();
+  readonly history = new TauriHistoryBackend();
   private channel: Channel<StreamBatch> | null = null;
 
   async connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe> {

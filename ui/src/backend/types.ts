@@ -21,7 +21,8 @@ export type {
   Severity,
   StreamBatch,
 } from './generated';
-import type { Snooze } from './settings';
+import type { SettingsBackend, Snooze } from './settings';
+import type { HistoryBackend } from './history';
 
 /**
  * An alarm as the UI holds it: the wire alarm plus, UI-only, the id of the hub it came from
@@ -64,6 +65,10 @@ export interface Backend {
    * it. The failed-authentication view offers a token field when this exists.
    */
   useToken?(token: string): Promise<void>;
+  /** Where the settings view reads and saves (the shell's file; memory in a browser). */
+  readonly settings?: SettingsBackend;
+  /** What the history view queries (the shell's SQLite file; what a page received). */
+  readonly history?: HistoryBackend;
 }
 
 /** Command and event names shared with the Rust shell. */

@@ -12,7 +12,8 @@
 // See ./README.md ("The web backend") for the contract and the token handling.
 import { Centrifuge, UnauthorizedError, type Subscription } from 'centrifuge';
 import type { Alarm, Backend, Catalog, CatalogSource, ConnectionState, MetricSample, StreamBatch, Unsubscribe } from './types';
-import type { Snooze } from './settings';
+import { MemorySettingsBackend, defaultSettings, type NotifyPrefs, type Snooze } from './settings';
+import { PageHistoryBackend } from './history';
 import { isWebUrl } from '../data/links';
 import { BackendError } from './command-error';
 import { unwrapAlarm, unwrapAlarms } from './replies';
@@ -103,6 +104,10 @@ function sdkError(e: unknown): { code: number | undefined; message: string } {
 export class WebBackend implements Backend {
   readonly kind = 'web' as const;
   readonly serverName: string;
+  /** A page has no settings file: the settings view works on memory (notification prefs apply here). */
+  readonly settings = new MemorySettingsBackend(defaultSettings(), null, 'file', 'this tab only (a page served by the hub has no settings file)');
+  /** The transitions this page received (the hub keeps no alarm history). */
+  readonly history: PageHistoryBackend;
   private readonly endpoint: string;
   private readonly tokens: TokenSource;
   private readonly now: () => number;
@@ -126,6 +131,8 @@ export class WebBackend implements Backend {
   private readonly notes: BrowserNotes;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly snoozeStore: SnoozeStore;
+  /** Notification preferences from the settings view (desktop defaults until changed). */
+  private prefs: NotifyPrefs = defaultPrefs();
   /** Why the connection is not live, kept for the reconnect countdown. */
   private lastReason: string | undefined;
   /** Why the token source refused to give a token (the SDK reports only "unauthorized"). */
@@ -143,10 +150,17 @@ export class WebBackend implements Backend {
     this.frame = options.frame ?? pageFrame();
     this.openWindow = options.openWindow ?? ((url) => void window.open(url, '_blank', 'noopener,noreferrer'));
     this.snoozeStore = new SnoozeStore(options.storage ?? null, this.now);
+    this.history = new PageHistoryBackend(this.now);
     this.state = { state: 'connecting', server: this.serverName, serverId: WEB_SERVER_ID };
     const api = options.notifications ?? null;
     // Without the API nothing would be shown: no policy, no timers.
-    this.policy = api ? new NotifyPolicy({ ...defaultPrefs(), snoozes: this.snoozeStore.list() }) : null;
+    this.policy = api ? new NotifyPolicy(this.notifyPrefs()) : null;
+    // Notification preferences changed in the settings view apply to this page's notes.
+    this.settings.onSettingsChanged((s) => {
+      this.prefs = s.notifications;
+      this.policy?.setPrefs(this.notifyPrefs());
+      this.armWake();
+    });
     this.notes = new BrowserNotes(api, (server, id) => this.emitOpen(server, id), options.focus);
     this.notes.askOnFirstGesture(options.gestureTarget ?? null);
   }
@@ -195,10 +209,8 @@ export class WebBackend implements Backend {
   async alarmsSnooze(server: string, id: string, until: number | null): Promise<Snooze[]> {
     this.checkServer(server);
     const list = this.snoozeStore.set(server, id, until);
-    if (this.policy) {
-      this.policy.setPrefs({ ...defaultPrefs(), snoozes: list });
-      this.armWake();
-    }
+    this.policy?.setPrefs(this.notifyPrefs());
+    this.armWake();
     return list;
   }
 
@@ -434,6 +446,7 @@ export class WebBackend implements Backend {
       if (!decoded.ok) this.pending.invalid(channel, decoded.error);
       else {
         this.pending.alarm(WEB_SERVER_ID, decoded.value);
+        this.history.record(WEB_SERVER_ID, this.serverName, decoded.value);
         this.notify(this.policy?.onAlarm(WEB_SERVER_ID, this.serverName, decoded.value, this.now()));
       }
     } else {
@@ -468,6 +481,7 @@ export class WebBackend implements Backend {
       else this.pending.invalid('alarms.active', decoded.error);
     }
     this.pending.activeSet(WEB_SERVER_ID, valid);
+    for (const a of valid) this.history.record(WEB_SERVER_ID, this.serverName, a);
     this.notify(this.policy?.onActive(WEB_SERVER_ID, this.serverName, valid, this.now()));
     this.schedule();
   }
@@ -567,6 +581,11 @@ export class WebBackend implements Backend {
       this.wakeTimer = null;
       if (this.policy) this.notify(this.policy.wake(this.now()));
     }, ms);
+  }
+
+  /** The settings view's notification preferences, with this browser's snoozes. */
+  private notifyPrefs(): NotifyPrefs {
+    return { ...this.prefs, snoozes: this.snoozeStore.list() };
   }
 
   private emitOpen(server: string, id: string): void {
