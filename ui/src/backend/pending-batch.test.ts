@@ -47,6 +47,7 @@ describe('PendingBatch', () => {
   it('keeps at most MAX_ROWS_UNSENT samples per source while nothing takes them', () => {
     const p = new PendingBatch();
     for (let t = 0; t < MAX_ROWS_UNSENT + 10; t++) p.samples('s', 'h', [{ ts: t, values: { x: t } }]);
+    p.trimUnsent();
     const block = p.take()!.metrics![0]!;
     expect(block.ts.length).toBe(MAX_ROWS_UNSENT);
     expect([block.ts[0], block.values[0]![0]]).toEqual([10, 10]);

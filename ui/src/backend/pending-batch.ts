@@ -3,7 +3,7 @@
 // a hub's complete active set replacing its older transitions, diagnostics when they change.
 import type { Alarm, Diagnostics, MetricBlock, MetricSample, ServerAlarm, StreamBatch, ActiveSet } from './types';
 
-/** Samples kept per source while nothing takes them (a hidden tab draws no frames): 15 min at 1 Hz. */
+/** Samples kept per source while no stream listener takes them: 15 min at 1 Hz. */
 export const MAX_ROWS_UNSENT = 900;
 
 export class PendingBatch {
@@ -24,7 +24,11 @@ export class PendingBatch {
       this.blocks.push(block);
     }
     for (const sample of samples) push(block, sample);
-    keepLast(block, MAX_ROWS_UNSENT);
+  }
+
+  /** Bounds what is kept while nobody listens (the newest MAX_ROWS_UNSENT per source). */
+  trimUnsent(): void {
+    for (const block of this.blocks) keepLast(block, MAX_ROWS_UNSENT);
   }
 
   /** One alarm transition of hub `server`. */

@@ -37,7 +37,7 @@ export const BACKFILL_WAIT_MS = 10_000;
 const BACKFILLS_AT_ONCE = 2;
 /** Most catalog pages read: a bound on a hub that pages forever. */
 const MAX_CATALOG_PAGES = 100;
-/** No-frame fallback: a hidden tab runs no animation frames, but its batches still go out. */
+/** No-frame fallback: a hidden tab runs no animation frames, but its batches still go out (and stay bounded). */
 const FRAME_FALLBACK_MS = 1000;
 
 /** Runs `cb` at the next display frame (requestAnimationFrame in a page). */
@@ -499,6 +499,8 @@ export class WebBackend implements Backend {
       () => recentSamples((limit) => sub.history({ limit, reverse: true }), decode, (ms) => new Promise((r) => setTimeout(r, ms))),
       () => gaveUp,
     );
+    // Settles after a timeout too (abandoned in the queue, or late): nothing left to do then.
+    load.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), wait)));
     let history: MetricSample[] = [];
@@ -541,6 +543,8 @@ export class WebBackend implements Backend {
   // ------------------------------------------------------------------ stream
 
   private schedule(): void {
+    // Nobody listens (before connectStream, or after its unsubscribe): keep a bounded tail.
+    if (!this.onBatch) this.pending.trimUnsent();
     if (this.frameQueued || !this.onBatch || this.pending.empty) return;
     this.frameQueued = true;
     this.frame(() => this.flush());
