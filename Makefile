@@ -135,6 +135,8 @@ test-deb: deps build
 test-js: deps build
 	$(call step,centrifuge-js SDK tests (node --test tests/sdk/js): one hub, then two nodes on Redis)
 	cd tests/sdk/js && node --test --test-reporter=spec centrifuge.test.mjs cluster.test.mjs
+	$(call step,the UI's web backend with centrifuge-js against the debug hub (npm run test:hub in ui/))
+	npm --prefix ui run --silent test:hub
 
 test-python: deps build
 	$(call step,cent SDK tests (pytest tests/sdk/python))

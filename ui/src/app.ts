@@ -14,8 +14,8 @@ import { Overview } from './ui/overview';
 import { Sidebar } from './ui/sidebar';
 import { StatePanel } from './ui/state';
 import { nameOf } from './data/servers';
-import { MemorySettingsBackend, TauriSettingsBackend, type Settings } from './backend/settings';
-import { MockHistoryBackend, TauriHistoryBackend } from './backend/history';
+import { MemorySettingsBackend, type Settings } from './backend/settings';
+import { MockHistoryBackend } from './backend/history';
 import { SettingsView } from './ui/settings';
 import { HistoryView } from './ui/history';
 
@@ -111,9 +111,9 @@ export class App {
         [',', 'settings'],
       ].map(([k, v]) => h('span', {}, h('kbd', {}, k!), ` ${v}`)),
     );
-    const mock = backend.kind === 'mock';
-    this.history = new HistoryView(views, mock ? new MockHistoryBackend() : new TauriHistoryBackend());
-    this.settings = new SettingsView(views, mock ? new MemorySettingsBackend() : new TauriSettingsBackend(), {
+    // The host decides where settings and history live; a backend without them gets memory.
+    this.history = new HistoryView(views, backend.history ?? new MockHistoryBackend());
+    this.settings = new SettingsView(views, backend.settings ?? new MemorySettingsBackend(), {
       onClose: (saved) => {
         if (saved) this.applySettings(saved);
         this.showPage('sources');

@@ -9,7 +9,7 @@ async function boot(): Promise<void> {
   const root = document.getElementById('app');
   if (!root) throw new Error('#app missing');
   try {
-    const backend = await createBackend({ win: window, search: location.search });
+    const backend = await createBackend({ win: window, search: location.search, protocol: location.protocol, dev: import.meta.env.DEV });
     const app = new App(root, backend);
     // Handy for end-to-end tests and the devtools console.
     (window as unknown as { __telltale?: App }).__telltale = app;

@@ -87,6 +87,16 @@ export class MockHistoryBackend implements HistoryBackend {
   }
 }
 
+/**
+ * A page served by the hub: the transitions this page received since it opened (the hub
+ * keeps no alarm history; the desktop app does, in its own file).
+ */
+export class PageHistoryBackend extends MockHistoryBackend {
+  override async historyExport(): Promise<string> {
+    throw new Error('CSV export needs the desktop app, which keeps every transition in its history file; this page holds only what it received since it opened');
+  }
+}
+
 /** A mock history with `count` transitions over the last 30 days, for the preview. */
 export function sampleHistory(count: number, now: number = Date.now()): MockHistoryBackend {
   const history = new MockHistoryBackend(() => now);

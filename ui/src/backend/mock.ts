@@ -15,6 +15,8 @@ import type {
 } from './types';
 import type { Snooze } from './settings';
 import { isWebUrl } from '../data/links';
+import { MemorySettingsBackend } from './settings';
+import { MockHistoryBackend } from './history';
 import { prng } from '../data/prng';
 
 export type MockScenario = 'normal' | 'empty' | 'loading' | 'reconnecting' | 'failed-auth' | 'failed' | 'invalid' | 'quiet';
@@ -73,6 +75,8 @@ function clamp(v: number, lo: number, hi: number): number {
 
 export class MockBackend implements Backend {
   readonly kind = 'mock' as const;
+  readonly settings = new MemorySettingsBackend();
+  readonly history = new MockHistoryBackend();
   readonly now: () => number;
   private readonly rand: () => number;
   private readonly opts: Required<Omit<MockOptions, 'now' | 'seed' | 'sources'>>;

@@ -119,6 +119,8 @@ export class MemorySettingsBackend implements SettingsBackend {
     initial: Settings = defaultSettings(),
     private readonly problem: string | null = null,
     private readonly tokenStore: TokenStore = 'file',
+    /** Where the view says the settings are saved. */
+    private readonly configPath: string = '(preview: not saved)',
   ) {
     this.settings = structuredClone(initial);
   }
@@ -128,7 +130,7 @@ export class MemorySettingsBackend implements SettingsBackend {
     for (const s of settings.servers) {
       if (s.token.kind === 'fixed') s.token = s.temporary ? { kind: 'fixed' } : { kind: 'fixed', stored: this.tokenStore };
     }
-    return { settings, problem: this.problem, tokenStore: this.tokenStore, configPath: '(preview: not saved)' };
+    return { settings, problem: this.problem, tokenStore: this.tokenStore, configPath: this.configPath };
   }
 
   async settingsGet(): Promise<SettingsView> {

@@ -2,7 +2,6 @@
 // stream channel and the events are what ./README.md promises the Rust side.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm, StreamBatch } from './types';
-import { chooseBackend } from './select';
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
@@ -128,16 +127,6 @@ describe('TauriBackend', () => {
     const { emit } = await import('@tauri-apps/api/event');
     await emit('connection-state', { state: 'reconnecting', retryInSecs: 3, server: 'Staging', serverId: 's' });
     expect(states).toEqual([{ state: 'reconnecting', retryInSecs: 3, server: 'Staging', serverId: 's' }]);
-  });
-});
-
-describe('backend choice at startup', () => {
-  it('uses Tauri inside the shell unless ?mock is given, the mock elsewhere', () => {
-    expect(chooseBackend({ win: { __TAURI_INTERNALS__: {} }, search: '' })).toEqual({ kind: 'tauri' });
-    expect(chooseBackend({ win: { __TAURI_INTERNALS__: {} }, search: '?mock' })).toEqual({ kind: 'mock', scenario: 'normal' });
-    expect(chooseBackend({ win: {}, search: '' })).toEqual({ kind: 'mock', scenario: 'normal' });
-    expect(chooseBackend({ win: {}, search: '?mock&scenario=failed-auth' })).toEqual({ kind: 'mock', scenario: 'failed-auth' });
-    expect(chooseBackend({ win: {}, search: '?scenario=bogus' })).toEqual({ kind: 'mock', scenario: 'normal' });
   });
 });
 

@@ -15,36 +15,14 @@ import {
 } from './types';
 import type { Snooze } from './settings';
 import { isWebUrl } from '../data/links';
+import { TauriSettingsBackend } from './settings';
+import { TauriHistoryBackend } from './history';
+import { BackendError } from './command-error';
+import { unwrapAlarm, unwrapAlarms } from './replies';
 
-/** Accept both `Alarm[]` and the RPC's `{alarms: Alarm[]}` shape. */
-export function unwrapAlarms(result: unknown): Alarm[] {
-  if (Array.isArray(result)) return result as Alarm[];
-  if (result && typeof result === 'object' && Array.isArray((result as { alarms?: unknown }).alarms)) {
-    return (result as { alarms: Alarm[] }).alarms;
-  }
-  throw new Error('alarms_active returned an unexpected shape');
-}
-
-/** Accept both `Alarm` and the RPC's `{alarm: Alarm}` shape. */
-export function unwrapAlarm(result: unknown, command: string = COMMANDS.alarmsAck): Alarm {
-  if (result && typeof result === 'object') {
-    const inner = (result as { alarm?: unknown }).alarm;
-    if (inner && typeof inner === 'object') return inner as Alarm;
-    if (typeof (result as { id?: unknown }).id === 'string') return result as Alarm;
-  }
-  throw new Error(`${command} returned an unexpected shape`);
-}
-
-/** A command's error as an Error whose message is for the user; `code` says what failed. */
-export class BackendError extends Error {
-  constructor(
-    message: string,
-    readonly code?: CommandError['code'],
-    readonly hubCode?: number,
-  ) {
-    super(message);
-  }
-}
+// Shared with the web backend; re-exported for the callers that import them from here.
+export { BackendError } from './command-error';
+export { unwrapAlarm, unwrapAlarms } from './replies';
 
 /** Command errors arrive as `CommandError` objects (older shells: strings). */
 function errorText(e: unknown): Error {
@@ -69,6 +47,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const;
+  readonly settings = new TauriSettingsBackend();
+  readonly history = new TauriHistoryBackend();
   private channel: Channel<StreamBatch> | null = null;
 
   async connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe> {

@@ -1,4 +1,5 @@
-// The seam between the UI and whatever feeds it (the Tauri shell, or the mock).
+// The seam between the UI and whatever feeds it (the Tauri shell, the hub over the
+// Centrifugo SDK in a browser, or the mock).
 // The wire types are generated from the Rust definitions into ./generated.ts (`make types`;
 // `cargo test --test ts_types` fails when it is stale): never mirror them by hand here.
 // The contract the Rust side implements is documented in ./README.md.
@@ -20,7 +21,8 @@ export type {
   Severity,
   StreamBatch,
 } from './generated';
-import type { Snooze } from './settings';
+import type { SettingsBackend, Snooze } from './settings';
+import type { HistoryBackend } from './history';
 
 /**
  * An alarm as the UI holds it: the wire alarm plus, UI-only, the id of the hub it came from
@@ -34,7 +36,7 @@ export type Unsubscribe = () => void;
 
 /** What the UI needs from its host. Hub calls name the hub (`server`: its id). */
 export interface Backend {
-  readonly kind: 'tauri' | 'mock';
+  readonly kind: 'tauri' | 'web' | 'mock';
   /** Start (or restart) the stream; `onBatch` is called for every StreamBatch. */
   connectStream(onBatch: (batch: StreamBatch) => void): Promise<Unsubscribe>;
   /** Low-rate: a hub's connection state changed (or it was added, or switched off). */
@@ -58,6 +60,15 @@ export interface Backend {
   catalog(server: string): Promise<Catalog>;
   /** Open an http(s) URL (an alarm's link) in the system browser; anything else is refused. */
   openUrl(url: string): Promise<void>;
+  /**
+   * Only where the user can hand the backend a token (the web backend): connect again with
+   * it. The failed-authentication view offers a token field when this exists.
+   */
+  useToken?(token: string): Promise<void>;
+  /** Where the settings view reads and saves (the shell's file; memory in a browser). */
+  readonly settings?: SettingsBackend;
+  /** What the history view queries (the shell's SQLite file; what a page received). */
+  readonly history?: HistoryBackend;
 }
 
 /** Command and event names shared with the Rust shell. */

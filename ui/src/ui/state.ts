@@ -44,6 +44,14 @@ export class StatePanel {
         break;
       case 'failed': {
         const v = connectionView(m.connection, m.connectionAt, m.now());
+        const auth = v.text === 'Authentication failed';
+        // Only a backend the user can hand a token to (a page served by the hub) offers the field.
+        const form = auth ? tokenForm(m) : null;
+        const hint = form
+          ? 'The hub refused the connection or its token. Paste a token it accepts (its admin mints one with telltale-hub token --user NAME); it is kept in this tab only.'
+          : auth
+            ? 'The hub refused the token. Give it a valid token in Settings (or start Telltale with a valid --token); it will not retry on its own.'
+            : `Server: ${m.connection?.server ?? ''}`;
         this.el.append(
           h(
             'div',
@@ -51,7 +59,8 @@ export class StatePanel {
             h('div', { class: 'state-icon' }, '!'),
             h('h2', {}, v.text),
             h('p', {}, m.connection?.reason ?? ''),
-            h('p', { class: 'muted' }, v.text === 'Authentication failed' ? 'The hub refused the token. Give it a valid token in Settings (or start Telltale with a valid --token); it will not retry on its own.' : `Server: ${m.connection?.server ?? ''}`),
+            h('p', { class: 'muted' }, hint),
+            form,
           ),
         );
         break;
@@ -95,4 +104,27 @@ export class StatePanel {
     }
     return key !== 'none';
   }
+}
+
+/** The token field of the failed-authentication state, when the backend can take a token. */
+function tokenForm(m: Model): HTMLElement | null {
+  const useToken = m.backend.useToken?.bind(m.backend);
+  if (!useToken) return null;
+  const input = h('input', { class: 'token-input', type: 'password', name: 'token', autocomplete: 'off', spellcheck: 'false', placeholder: 'Paste a token', 'aria-label': 'Token' }) as HTMLInputElement;
+  const error = h('p', { class: 'token-error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'token-form' },
+    input,
+    h('button', { class: 'btn', type: 'submit' }, 'Connect'),
+  ) as HTMLFormElement;
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    useToken(input.value).then(
+      () => (input.value = ''),
+      (err: unknown) => (error.textContent = err instanceof Error ? err.message : String(err)),
+    );
+  });
+  return h('div', { class: 'token-box' }, form, error);
 }
