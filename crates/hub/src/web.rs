@@ -62,7 +62,13 @@ pub fn check_built() -> Result<(), String> {
 }
 
 fn not_built_message() -> String {
-    format!("--web: this telltale-hub has no web UI in it (ui/dist/index.html was missing when it was built): {BUILD_THE_UI}")
+    // Debug builds read the files at run time, release builds carry them.
+    let missing = if cfg!(debug_assertions) {
+        concat!(env!("TELLTALE_UI_DIST"), "/index.html does not exist")
+    } else {
+        "ui/dist/index.html did not exist when it was compiled"
+    };
+    format!("--web: this telltale-hub has no web UI ({missing}): {BUILD_THE_UI}")
 }
 
 /// The routes for the page: with `--web`, `/` and every file of the UI;

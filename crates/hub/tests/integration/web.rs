@@ -52,7 +52,7 @@ async fn web_hub() -> Hub {
     Hub::with(|c| c.web = true).await
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(&name)
         .map(|v| v.to_str().unwrap())
