@@ -40,7 +40,7 @@ help:
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
-	@echo 'make hub     build and start telltale-hub alone, with the host collector, on $(RUN_LISTEN)'
+	@echo 'make hub     build the UI and start telltale-hub alone, with the host collector and the dashboard at http://$(RUN_LISTEN)/'
 	@echo 'make bench   every benchmark, rewriting all of docs/benchmarks.md: bench-servers, then bench-ui'
 	@echo 'make bench-servers  telltale-hub vs the Go gorilla hub and a Node ws server (release build): fan-out closed and open loop,'
 	@echo '             msg/s vs subscribers and vs payload size (docs/bench-*.png), idle memory; 1 hub vs 2 hubs on Redis'
@@ -218,11 +218,16 @@ agent-deb:
 	$(CARGO) deb -p telltale-agent
 	@ls -1t $(TARGET_DIR)/debian/telltale-agent_*.deb | head -1
 
-hub: deps
+# --web serves ui/dist at /, so the UI is built first (the debug hub reads
+# the files from there at run time).
+hub: ui
 	$(call step,cargo build -p telltale-hub -p telltale-client)
 	$(CARGO) build -p telltale-hub -p telltale-client
 	@echo
 	@echo 'telltale-hub on http://$(RUN_LISTEN): host collector on, anonymous clients allowed (and may ack), API key $(RUN_API_KEY).'
+	@echo
+	@echo 'Dashboard: http://$(RUN_LISTEN)/'
+	@echo
 	@echo 'Watch it from another terminal:'
 	@echo
 	@echo '  # the desktop app'
@@ -243,7 +248,7 @@ hub: deps
 	@echo
 	@echo 'Stop with Ctrl-C.'
 	@echo
-	exec $(HUB_BIN) --listen $(RUN_LISTEN) --collector --allow-anonymous --anonymous-ack --api-key $(RUN_API_KEY)
+	exec $(HUB_BIN) --listen $(RUN_LISTEN) --web --collector --allow-anonymous --anonymous-ack --api-key $(RUN_API_KEY)
 
 # Every benchmark, one after the other (.NOTPARALLEL keeps the order), each
 # rewriting only its own sections of docs/benchmarks.md: the servers'

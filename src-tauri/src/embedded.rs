@@ -29,6 +29,7 @@ pub async fn start() -> anyhow::Result<EmbeddedHub> {
         allow_anonymous: true,
         anonymous_ack: true,
         collector: true,
+        web: true,
         ..Config::default()
     };
     let server = Server::bind(config).await?;

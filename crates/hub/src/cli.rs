@@ -186,6 +186,13 @@ pub struct Args {
     #[serde(rename = "allowed_origins", skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
 
+    /// Serve the web UI at / (http://<listen>/), so a browser can watch
+    /// this hub's graphs and alarms; its page connects back to this hub.
+    /// Off unless given: the page is open to anyone who can reach the hub.
+    #[arg(long, env = "TELLTALE_HUB_WEB", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<bool>,
+
     /// Accept WebSocket connections from any browser origin.
     #[arg(long, env = "TELLTALE_HUB_ALLOW_ANY_ORIGIN", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -521,6 +528,17 @@ mod tests {
         assert_eq!(config.grafana_secret.as_deref(), Some("gf"));
         let none = Args::try_parse_from(["telltale-hub"]).unwrap();
         assert_eq!(none.into_config().unwrap().grafana_secret, None);
+    }
+
+    #[test]
+    fn the_web_ui_is_off_unless_asked_for() {
+        let off = Args::try_parse_from(["telltale-hub"]).unwrap();
+        assert!(!off.into_config().unwrap().web);
+        // Needs ui/dist (built by `make ui`): --web refuses to start without it.
+        let on = Args::try_parse_from(["telltale-hub", "--web"]).unwrap();
+        assert!(on.into_config().unwrap().web);
+        let off = Args::try_parse_from(["telltale-hub", "--web", "false"]).unwrap();
+        assert!(!off.into_config().unwrap().web);
     }
 
     #[test]

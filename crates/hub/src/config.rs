@@ -51,6 +51,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Allow any browser origin.
     pub allow_any_origin: bool,
+    /// Serve the web UI (`ui/dist`, carried in the binary) at `/`, so a
+    /// browser can watch this hub (see [`crate::web`]).
+    pub web: bool,
     /// Who may subscribe, read history and presence, and publish, by
     /// namespace (see [`crate::permissions`]). Defaults: `metrics` and
     /// `alarms` readable by anyone allowed to connect; everything else closed.
@@ -196,6 +199,7 @@ impl Default for Config {
             collector_interval: Duration::from_secs(1),
             allowed_origins: Vec::new(),
             allow_any_origin: false,
+            web: false,
             namespaces: BTreeMap::from([
                 ("metrics".to_owned(), Namespace::readable()),
                 ("alarms".to_owned(), Namespace::readable()),
@@ -483,6 +487,9 @@ impl Config {
             )));
         }
         self.tls_files()?;
+        if self.web {
+            crate::web::check_built().map_err(ConfigError)?;
+        }
         crate::permissions::check_rules(&self.namespaces).map_err(ConfigError)?;
         RuleSet::compile(&self.rules)?;
         for (n, scrape) in self.scrapes.iter().enumerate() {
@@ -653,7 +660,7 @@ mod tests {
         let path = dir.join("hub.toml");
         std::fs::write(
             &path,
-            "history_size = 5\nhistory_ttl = \"2m\"\nlisten = \"127.0.0.1:9\"\n",
+            "history_size = 5\nhistory_ttl = \"2m\"\nlisten = \"127.0.0.1:9\"\nweb = true\n",
         )
         .unwrap();
         #[derive(Serialize)]
@@ -668,6 +675,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.history_size, 5);
+        // Needs ui/dist (built by `make ui`): web = true refuses to start
+        // without it.
+        assert!(config.web);
         assert_eq!(config.history_ttl, Duration::from_secs(120));
         assert_eq!(config.listen.port(), 7);
         std::fs::write(&path, "histroy_size = 5\n").unwrap();

@@ -8,6 +8,7 @@
 //! # Layout
 //!
 //! - [`server`]: the accept loop, the HTTP router, graceful shutdown.
+//! - [`web`]: the web UI (`ui/dist`, in the binary) at `/` with `--web`.
 //! - [`host`]: the Host check that stops DNS rebinding.
 //! - [`tls`]: `wss://` and `https://` from PEM files, reloaded on SIGHUP.
 //! - [`admission`]: connection budgets (per IP, HTTP, before and after
@@ -78,6 +79,7 @@ pub mod silences;
 pub mod staleness;
 pub mod sweeper;
 pub mod tls;
+pub mod web;
 pub mod websocket;
 pub mod writer;
 

@@ -21,6 +21,9 @@ pub const PERMISSION_ACTIONS: [&str; 8] = [
     "api",
 ];
 
+/// The `outcome` labels of `web_requests_total`.
+pub const WEB_OUTCOMES: [&str; 3] = ["served", "not_modified", "not_found"];
+
 /// Counters and gauges of a node.
 pub struct Metrics {
     registry: Registry,
@@ -70,6 +73,9 @@ pub struct Metrics {
     /// Alerts received from Alertmanager and Grafana, by sender and
     /// outcome (`firing`, `resolved`, `unchanged`, `error`).
     pub alerts_received: IntCounterVec,
+    /// Requests of the web UI's routes (`--web`), by outcome (`served`,
+    /// `not_modified`, `not_found`).
+    pub web_requests: IntCounterVec,
 }
 
 impl Metrics {
@@ -146,6 +152,21 @@ impl Metrics {
         registry
             .register(Box::new(alerts_received.clone()))
             .expect("unique metric");
+        let web_requests = IntCounterVec::new(
+            Opts::new(
+                "web_requests_total",
+                "Requests of the web UI's page and files, by outcome (served, not_modified: \
+                 304 to the browser's cached copy, not_found)",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric");
+        registry
+            .register(Box::new(web_requests.clone()))
+            .expect("unique metric");
+        for outcome in WEB_OUTCOMES {
+            web_requests.with_label_values(&[outcome]);
+        }
         // Every action shows from the start (at 0), so a dashboard or an
         // alert on the rate does not wait for the first refusal.
         for action in PERMISSION_ACTIONS {
@@ -153,6 +174,7 @@ impl Metrics {
         }
         Self {
             alerts_received,
+            web_requests,
             permission_denied,
             rate_limited: counter(
                 "rate_limited_total",
@@ -225,6 +247,12 @@ impl Metrics {
     /// [`PERMISSION_ACTIONS`].
     pub fn deny(&self, action: &str) {
         self.permission_denied.with_label_values(&[action]).inc();
+    }
+
+    /// Counts one request of the web UI by outcome, one of
+    /// [`WEB_OUTCOMES`].
+    pub fn web_request(&self, outcome: &str) {
+        self.web_requests.with_label_values(&[outcome]).inc();
     }
 
     /// Counts one refusal by a budget.

@@ -28,7 +28,7 @@ use crate::admission::IpPermit;
 use crate::host::AllowedHosts;
 use crate::node::Node;
 use crate::tls::Tls;
-use crate::{api, collector, staleness, sweeper, websocket, Config};
+use crate::{api, collector, staleness, sweeper, web, websocket, Config};
 
 /// How long shutdown waits for connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -90,6 +90,18 @@ impl Server {
             tls,
         } = self;
         let router = router(node.clone(), hosts);
+        if node.config().web {
+            match web::check_built() {
+                Ok(()) => tracing::info!(
+                    "web UI at {}://{addr}/",
+                    if tls.is_some() { "https" } else { "http" }
+                ),
+                // The binary refuses to start (Config::validate); a hub in
+                // another program (the desktop app's) keeps serving its
+                // clients, and / says what is missing.
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
         let connections = TaskTracker::new();
         match &tls {
             Some(tls) => {
@@ -177,6 +189,7 @@ fn router(node: Node, hosts: Arc<AllowedHosts>) -> Router {
                 },
             ),
         )
+        .merge(web::routes(node.config()))
         .with_state(node)
         // Outermost, so it runs for every request, before the Origin check.
         .layer(host_check)

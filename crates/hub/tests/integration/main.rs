@@ -23,3 +23,4 @@ mod rpc;
 mod rules;
 mod silent;
 mod tls;
+mod web;

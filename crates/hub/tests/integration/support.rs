@@ -165,6 +165,27 @@ impl Client {
         }
     }
 
+    /// Opens `url` as a browser on `origin` would (an `Origin` header), or
+    /// the handshake's error (403 for an origin the hub refuses).
+    pub async fn open_from_origin(
+        url: &str,
+        origin: &str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request()?;
+        let origin = origin.parse().expect("an origin is a valid header");
+        request.headers_mut().insert("Origin", origin);
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("handshake in time")?;
+        Ok(Self {
+            ws,
+            pending: Default::default(),
+            next_id: 0,
+            auto_pong: true,
+        })
+    }
+
     /// Opens a connection whose kernel receive buffer is tiny (no
     /// autotuning), so a client that stops reading backs up quickly.
     pub async fn open_tiny_buffer(hub: &Hub) -> Self {
