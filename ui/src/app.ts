@@ -18,6 +18,7 @@ import { MemorySettingsBackend, type Settings } from './backend/settings';
 import { MockHistoryBackend } from './backend/history';
 import { SettingsView } from './ui/settings';
 import { HistoryView } from './ui/history';
+import { PhoneTabs } from './ui/phone-tabs';
 
 /** What fills the middle of the window: the sources, the alarm history, or the settings. */
 export type Page = 'sources' | 'history' | 'settings';
@@ -120,7 +121,9 @@ export class App {
       },
     });
     root.classList.remove('boot');
-    root.replaceChildren(header, h('div', { class: 'layout' }, this.sidebar.el, views, side), footer);
+    const layout = h('div', { class: 'layout' }, this.sidebar.el, views, side);
+    const phoneTabs = new PhoneTabs(layout, this.model);
+    root.replaceChildren(header, layout, phoneTabs.el, footer);
     const refreshViews = () => this.refreshViews();
     this.model.on('structure', refreshViews);
     this.model.on('status', refreshViews);
