@@ -10,10 +10,9 @@ import { hubRpc, startHub } from '../support/hub.mjs';
 import { until } from '../support/wait.mjs';
 import { alarm, metricsChannel, publishSamples, sample } from '../e2e/publish.mjs';
 import { Browser, severe, startChromedriver } from './chromium.mjs';
-import { WEB_FLAGS, pageUrl } from './page.mjs';
 
 // Anonymous browsers may acknowledge: the page has no token to ack with.
-const HUB_ARGS = ['--allow-anonymous', '--anonymous-ack', ...WEB_FLAGS];
+const HUB_ARGS = ['--allow-anonymous', '--anonymous-ack', '--web'];
 const SOURCE = 'web-e2e';
 
 /**
@@ -45,7 +44,7 @@ const rowState = (id) => page(`return document.querySelector('li.alarm[data-id="
 
 before(async () => {
   hub = await startHub(HUB_ARGS);
-  url = await pageUrl(hub);
+  url = `${hub.url}/`;
   browser = await Browser.open(await startChromedriver());
   await browser.beforeEveryPage(NOTE_RECORDER);
 });

@@ -8,7 +8,6 @@ import { mintToken, startHub } from '../support/hub.mjs';
 import { until } from '../support/wait.mjs';
 import { alarm } from '../e2e/publish.mjs';
 import { Browser, startChromedriver } from './chromium.mjs';
-import { WEB_FLAGS, pageUrl } from './page.mjs';
 
 const SECRET = 'web-e2e-token-secret';
 
@@ -30,8 +29,8 @@ async function openWithoutToken() {
 }
 
 before(async () => {
-  hub = await startHub(['--token-secret', SECRET, ...WEB_FLAGS]);
-  url = await pageUrl(hub);
+  hub = await startHub(['--token-secret', SECRET, '--web']);
+  url = `${hub.url}/`;
   browser = await Browser.open(await startChromedriver());
 });
 
