@@ -7,6 +7,9 @@ import { resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../..');
 const ARTIFACTS = resolve(ROOT, process.env.TELLTALE_ARTIFACTS ?? 'artifacts');
 
+/** The longest one WebDriver command may take (starting a browser included). */
+const COMMAND_MS = 120_000;
+
 /** WebDriver key codes for `Session.keys`. */
 export const KEYS = { Enter: '\uE007', Escape: '\uE00C', Tab: '\uE004', ArrowLeft: '\uE012', ArrowUp: '\uE013', ArrowRight: '\uE014', ArrowDown: '\uE015' };
 
@@ -30,6 +33,10 @@ export class Session {
       method,
       headers: { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
+      // Bounded: a driver that never answers (a browser that hangs starting) fails the test.
+      signal: AbortSignal.timeout(COMMAND_MS),
+    }).catch((e) => {
+      throw new Error(`${method} ${path}: no answer from the WebDriver server at ${this.driverUrl}: ${e.message}`);
     });
     const json = await res.json();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
