@@ -32,11 +32,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # A headline per step: `make test` stays readable.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help deps ui test run app deb agent-deb hub bench bench-servers soak fuzz fmt fmt-check lint types test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e bench-ui
+.PHONY: help deps ui test run app deb agent-deb hub bench bench-servers soak fuzz fmt fmt-check lint types test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e test-web bench-ui
 
 help:
 	@echo 'make run     build the UI and the desktop app, open it on the embedded hub (this machine'"'"'s metrics)'
-	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust (and again on Redis), .deb, SDK, soak, fuzz and end-to-end tests'
+	@echo 'make test    install what is missing, then fmt, clippy, UI, Rust (and again on Redis), .deb, SDK, soak, fuzz, end-to-end and browser tests'
 	@echo 'make app     release build of the desktop app with the UI embedded: target/release/telltale'
 	@echo 'make deb     Debian package of the desktop app (target/release/bundle/deb/)'
 	@echo 'make agent-deb  Debian package of telltale-agent with its systemd unit (target/debian/)'
@@ -61,7 +61,7 @@ ui: deps
 	$(call step,UI type-check and build (ui/dist))
 	npm --prefix ui run --silent build
 
-test: deps ui fmt-check lint test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e
+test: deps ui fmt-check lint test-ui test-rust test-redis build test-deb test-js test-python test-soak test-fuzz test-e2e test-web
 	@printf '\n==> make test: all steps passed\n'
 
 fmt:
@@ -169,6 +169,14 @@ test-e2e: deps build
 	TELLTALE_APP=$(APP_BIN) TELLTALE_ARTIFACTS=$(ARTIFACTS) \
 	  timeout --kill-after=10 600 xvfb-run -a -s '-screen 0 1280x800x24' \
 	  dbus-run-session -- node --experimental-websocket --no-warnings --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+
+# The dashboard in a browser: headless Chromium, driven through chromedriver, on the page
+# the debug hub serves itself (--web), one hub per suite; screenshots at 1280×800 and
+# 390×844 land in artifacts/web-1280.png and web-390.png.
+test-web: deps build
+	$(call step,the dashboard in headless Chromium on the page the hub serves (artifacts/web-1280.png, web-390.png))
+	TELLTALE_ARTIFACTS=$(ARTIFACTS) timeout --kill-after=10 300 \
+	  node --experimental-websocket --no-warnings --test --test-concurrency=1 --test-reporter=spec tests/web/
 
 # The desktop UI benchmark: the real app under Xvfb, as test-e2e runs it, in release
 # builds (the app as shipped; the hub it reads from too); figures only (no target fails

@@ -24,6 +24,8 @@ installed() { dpkg -s "$1" >/dev/null 2>&1; }
 # links against; dbus-daemon for its notification test on a private bus;
 # Xvfb, xauth and WebKitWebDriver for the end-to-end test in a real window,
 # xdotool and x11-utils (xwininfo) to see its windows hide and show;
+# chromium and chromium-driver (chromedriver) for the browser test of the page
+# the hub serves (tests/web, headless);
 # the Nagios plugins (check_load, check_disk, check_dummy, ...) that the
 # agent's checks are tested with; desktop-file-validate for the .deb's
 # desktop entry (tests/deb/check.sh); Debian's python3-dbus and python3-gi
@@ -43,6 +45,7 @@ packages=(
   build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
   dbus-daemon xvfb xauth webkit2gtk-driver xdotool x11-utils
+  chromium chromium-driver
   monitoring-plugins-basic
   desktop-file-utils
   python3-dbus python3-gi
