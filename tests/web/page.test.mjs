@@ -141,7 +141,7 @@ test('no console errors while charts, alarms, acks and notifications ran', async
   assert.deepEqual(severe([...browser.log, ...(await browser.readLog())]), []);
 });
 
-test('screenshots at 1280×800 and 390×844 (artifacts/web-1280.png, web-390.png)', async () => {
+test('screenshots at 1280×800 and 390×844 (artifacts/web-1280.png, web-390.png); on the phone the charts stack and the alarms are a tab', async () => {
   for (const [name, width, height, mobile] of [
     ['web-1280', 1280, 800, false],
     ['web-390', 390, 844, true],
@@ -153,7 +153,20 @@ test('screenshots at 1280×800 and 390×844 (artifacts/web-1280.png, web-390.png
     assert.equal(png.toString('ascii', 1, 4), 'PNG');
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [width, height], `${name}.png size`);
   }
+  // On the phone the charts stack in one column and the alarm panel is behind a tab.
+  const shown = (sel) => `(() => { const el = document.querySelector('${sel}'); return !!el && el.getClientRects().length > 0; })()`;
+  const layout = () => page(`const xs = [...document.querySelectorAll('section.chart')].map((c) => c.getBoundingClientRect().left);
+    return { side: ${shown('.side')}, tabs: ${shown('.phone-tabs')}, chartColumns: new Set(xs).size, charts: xs.length };`);
+  const phone = await layout();
+  assert.deepEqual(phone, { side: false, tabs: true, chartColumns: 1, charts: phone.charts }, 'phone: one chart column, alarms behind the tab');
+  assert.ok(phone.charts >= 2, 'the source view has its charts');
+  await page(`document.querySelector('.phone-tab[data-tab=alarms]').click();`);
+  await until('the alarm tab shows the alarm panel', () => page(`return ${shown('.side')} && !${shown('.views')};`));
+  await page(`document.querySelector('.phone-tab[data-tab=views]').click();`);
   await browser.cdp('Emulation.clearDeviceMetricsOverride');
+  const wide = await layout();
+  assert.equal(wide.side, true, 'wide: the alarm panel beside the charts');
+  assert.equal(wide.tabs, false, 'wide: no tab bar');
 });
 
 test('a hub restart is survived: reconnecting, then live, the alarms resynced, new data shown', async () => {
