@@ -34,6 +34,8 @@ pub async fn start() -> anyhow::Result<EmbeddedHub> {
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();
+    // The port is a free one, so this line is how a user finds the browser view.
+    tracing::info!("embedded hub: the same dashboard in a browser at http://{addr}/");
     let (stop, stopped) = oneshot::channel::<()>();
     tauri::async_runtime::spawn(async move {
         // A dropped sender ends the wait too: that is the shutdown signal.
