@@ -9,7 +9,7 @@
 // notified alarm closes the note and, after the flap hold without a new firing, says
 // "Resolved: ..."; firing again within the hold (flapping) sends nothing.
 import type { Alarm, Severity } from './types';
-import type { NotifyPrefs } from './settings';
+import { defaultSettings, type NotifyPrefs } from './settings';
 
 /** Urgency levels of the freedesktop specification (the browser maps them). */
 export type NoteUrgency = 'low' | 'normal' | 'critical';
@@ -35,19 +35,9 @@ export type KeyedEffect = { key: AlarmKey; effect: Effect };
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
-/** The desktop's defaults (settings/mod.rs), snoozes aside. */
+/** The desktop's defaults (settings/mod.rs): the same as a fresh settings file's. */
 export function defaultPrefs(): NotifyPrefs {
-  return {
-    minSeverity: 'info',
-    mutedSources: [],
-    mutedServers: [],
-    dndUntil: null,
-    criticalBreaksDnd: true,
-    sounds: { critical: '', warning: '', info: '' },
-    repeatMins: null,
-    flapHoldSecs: 60,
-    snoozes: [],
-  };
+  return defaultSettings().notifications;
 }
 
 export function firingNote(alarm: Alarm, serverName: string): Note {
