@@ -124,8 +124,6 @@ export class WebBackend implements Backend {
   private readonly backfill = new Backfill();
   private backfillsRunning = 0;
   private readonly backfillWaiting: (() => void)[] = [];
-  /** Metric channels already subscribed. */
-  private readonly known = new Set<string>();
   private discovery: ReturnType<typeof setInterval> | null = null;
   private readonly policy: NotifyPolicy | null;
   private readonly notes: BrowserNotes;
@@ -434,9 +432,8 @@ export class WebBackend implements Backend {
       return; // Not available now; the next poll or connect asks again.
     }
     for (const source of catalog.sources) {
-      if (typeof source?.channel !== 'string' || !source.channel.startsWith(METRICS_PREFIX) || this.known.has(source.channel)) continue;
-      this.known.add(source.channel);
-      this.subscribe(source.channel);
+      // subscribe() skips a channel the client already has a subscription for.
+      if (typeof source?.channel === 'string' && source.channel.startsWith(METRICS_PREFIX)) this.subscribe(source.channel);
     }
   }
 
