@@ -833,7 +833,9 @@ async function main() {
   opts.errors = [];
   const started = new Date();
   const quote = (a) => (/^[\w./:=,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  const node = `TELLTALE_APP=${relative(ROOT, APP)} xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- node --experimental-websocket --no-warnings tests/e2e/ui-bench.mjs ${process.argv.slice(2).map(quote).join(' ')}`.trim();
+  // The file written is named relative to the project, as a reader would run it.
+  const args = process.argv.slice(2).map((a, i, all) => (all[i - 1] === '--write' && opts.write ? relative(ROOT, opts.write) : a));
+  const node = `TELLTALE_APP=${relative(ROOT, APP)} xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- node --experimental-websocket --no-warnings tests/e2e/ui-bench.mjs ${args.map(quote).join(' ')}`.trim();
   const command = process.env.TELLTALE_BENCH_UI_COMMAND ? `${process.env.TELLTALE_BENCH_UI_COMMAND}\n# which runs:\n${node}` : node;
   const loadAtStart = os.loadavg()[0];
   const results = [];
